@@ -1,0 +1,253 @@
+"""The networks payram knows and their assets: everything a merchant would otherwise
+look up. Built in below; more networks or tokens come from a TOML file named by
+PAYRAM_CHAINS_FILE (no code change). A network is enabled by giving it a node RPC URL:
+the environment variable PAYRAM_RPC_<SLUG> (slug upper-cased, '-' as '_'), or
+`rpc_url` in the chains file.
+
+Chains of one family share derivation and address format and differ only by these
+constants (the Bitcart shape): EVM networks share one account xpub and one address per
+link; Bitcoin networks have a family per address encoding.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from urllib.parse import urlparse
+
+from payram.lib.env import ConfigError, redact_url
+
+BITCOIN = "bitcoin"
+EVM = "evm"
+
+# family -> what a merchant sees when pasting the key for it
+FAMILIES: dict[str, str] = {
+    "bitcoin": "Bitcoin",
+    "bitcoin-testnet": "Bitcoin testnet (testnet4, signet)",
+    "bitcoin-regtest": "Bitcoin regtest",
+    "evm": "EVM (Ethereum, Base, Polygon, Arbitrum and other EVM chains)",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    symbol: str
+    name: str
+    decimals: int
+    contract: str | None = None  # ERC-20 contract; None for the native coin
+    stable_usd: bool = False  # 1:1 with USD for quoting
+
+    @property
+    def is_native(self) -> bool:
+        return self.contract is None
+
+
+@dataclass(frozen=True)
+class Network:
+    slug: str
+    name: str
+    kind: str  # BITCOIN or EVM
+    family: str
+    native: Asset
+    tokens: tuple[Asset, ...] = ()
+    chain_id: int | None = None
+    confirmations: int = 1  # default threshold; projects may override
+    block_time: float = 12.0  # typical seconds between blocks
+    explorer_tx: str = ""  # format string with {txid}
+    explorer_address: str = ""  # format string with {address}
+    testnet: bool = False
+    rpc_url: str = field(default="", repr=False)  # may carry credentials: never log it, use display_rpc_url
+
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        return (self.native, *self.tokens)
+
+    def asset(self, symbol: str) -> Asset:
+        for a in self.assets:
+            if a.symbol == symbol:
+                return a
+        raise KeyError(f"{self.name} has no asset {symbol}")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.rpc_url)
+
+    @property
+    def display_rpc_url(self) -> str:
+        return redact_url(self.rpc_url)
+
+    @property
+    def poll_interval(self) -> float:
+        """How often to scan: near the block time, never busier than every 2 s or idler than 60 s."""
+        return min(max(self.block_time, 2.0), 60.0)
+
+    def tx_url(self, txid: str) -> str:
+        return self.explorer_tx.format(txid=txid) if self.explorer_tx else ""
+
+    def address_url(self, address: str) -> str:
+        return self.explorer_address.format(address=address) if self.explorer_address else ""
+
+    @property
+    def rpc_env_var(self) -> str:
+        return "PAYRAM_RPC_" + self.slug.upper().replace("-", "_")
+
+
+def _usdc(contract: str) -> Asset:
+    return Asset("USDC", "USD Coin", 6, contract, stable_usd=True)
+
+
+def _usdt(contract: str) -> Asset:
+    return Asset("USDT", "Tether USD", 6, contract, stable_usd=True)
+
+
+BTC = Asset("BTC", "Bitcoin", 8)
+ETH = Asset("ETH", "Ether", 18)
+
+# Anvil's first account deploys the devnet token as its first transaction on a fresh
+# chain, so its address is deterministic (bin/run and the tests do exactly that).
+DEVNET_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+BUILTIN: tuple[Network, ...] = (
+    Network("bitcoin", "Bitcoin", BITCOIN, "bitcoin", BTC, confirmations=3, block_time=600,
+            explorer_tx="https://mempool.space/tx/{txid}", explorer_address="https://mempool.space/address/{address}"),
+    Network("bitcoin-testnet4", "Bitcoin Testnet4", BITCOIN, "bitcoin-testnet", Asset("BTC", "Testnet Bitcoin", 8),
+            confirmations=3, block_time=600, testnet=True,
+            explorer_tx="https://mempool.space/testnet4/tx/{txid}", explorer_address="https://mempool.space/testnet4/address/{address}"),
+    Network("bitcoin-signet", "Bitcoin Signet", BITCOIN, "bitcoin-testnet", Asset("BTC", "Signet Bitcoin", 8),
+            confirmations=2, block_time=600, testnet=True,
+            explorer_tx="https://mempool.space/signet/tx/{txid}", explorer_address="https://mempool.space/signet/address/{address}"),
+    Network("bitcoin-regtest", "Bitcoin Regtest", BITCOIN, "bitcoin-regtest", Asset("BTC", "Regtest Bitcoin", 8),
+            confirmations=2, block_time=2, testnet=True),
+    Network("ethereum", "Ethereum", EVM, "evm", ETH, chain_id=1, confirmations=12, block_time=12,
+            tokens=(_usdc("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"), _usdt("0xdAC17F958D2ee523a2206206994597C13D831ec7")),
+            explorer_tx="https://etherscan.io/tx/{txid}", explorer_address="https://etherscan.io/address/{address}"),
+    Network("base", "Base", EVM, "evm", ETH, chain_id=8453, confirmations=20, block_time=2,
+            tokens=(_usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"), _usdt("0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2")),
+            explorer_tx="https://basescan.org/tx/{txid}", explorer_address="https://basescan.org/address/{address}"),
+    Network("polygon", "Polygon PoS", EVM, "evm", Asset("POL", "Polygon Ecosystem Token", 18), chain_id=137,
+            confirmations=128, block_time=2,
+            tokens=(_usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"), _usdt("0xc2132D05D31c914a87C6611C10748AEb04B58e8F")),
+            explorer_tx="https://polygonscan.com/tx/{txid}", explorer_address="https://polygonscan.com/address/{address}"),
+    Network("arbitrum", "Arbitrum One", EVM, "evm", ETH, chain_id=42161, confirmations=20, block_time=0.25,
+            tokens=(_usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831"), _usdt("0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9")),
+            explorer_tx="https://arbiscan.io/tx/{txid}", explorer_address="https://arbiscan.io/address/{address}"),
+    Network("sepolia", "Ethereum Sepolia", EVM, "evm", Asset("ETH", "Sepolia Ether", 18), chain_id=11155111,
+            confirmations=3, block_time=12, testnet=True,
+            tokens=(_usdc("0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238"),),
+            explorer_tx="https://sepolia.etherscan.io/tx/{txid}", explorer_address="https://sepolia.etherscan.io/address/{address}"),
+    Network("base-sepolia", "Base Sepolia", EVM, "evm", Asset("ETH", "Base Sepolia Ether", 18), chain_id=84532,
+            confirmations=3, block_time=2, testnet=True,
+            tokens=(_usdc("0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
+            explorer_tx="https://sepolia.basescan.org/tx/{txid}", explorer_address="https://sepolia.basescan.org/address/{address}"),
+    Network("devnet", "Local devnet (anvil)", EVM, "evm", Asset("ETH", "Devnet Ether", 18), chain_id=31337,
+            confirmations=3, block_time=1, testnet=True,
+            tokens=(Asset("USDC", "Devnet USD Coin", 6, DEVNET_TOKEN_ADDRESS, stable_usd=True),)),
+)
+
+
+def _check_rpc_url(slug: str, url: str) -> str:
+    url = url.strip()
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"RPC URL for network {slug!r} must be http(s)://host[:port][/path], not {redact_url(url)!r}")
+    return url
+
+
+def _asset_from_toml(where: str, raw: dict) -> Asset:
+    try:
+        decimals = int(raw["decimals"])
+        symbol = str(raw["symbol"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{where}: a token needs symbol and decimals (an integer)") from None
+    if not 0 <= decimals <= 36:
+        raise ConfigError(f"{where}: decimals must be 0..36, not {decimals}")
+    contract = raw.get("contract")
+    if contract is not None and not (isinstance(contract, str) and contract.startswith("0x") and len(contract) == 42):
+        raise ConfigError(f"{where}: contract must be a 0x-prefixed 20-byte address, not {contract!r}")
+    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)))
+
+
+def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Network]:
+    """[[network]] adds a custom EVM network; [[token]] adds a token to any network;
+    [rpc] maps slug -> RPC URL."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"PAYRAM_CHAINS_FILE {path!r} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"PAYRAM_CHAINS_FILE {path!r} is not valid TOML: {exc}") from None
+    for i, raw in enumerate(data.get("network", [])):
+        where = f"{path}: network #{i + 1}"
+        try:
+            slug = str(raw["slug"])
+            chain_id = int(raw["chain_id"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"{where}: needs slug and chain_id (an integer)") from None
+        if slug in networks:
+            raise ConfigError(f"{where}: slug {slug!r} is already a network")
+        native = _asset_from_toml(where, {"symbol": raw.get("native_symbol", "ETH"), "decimals": raw.get("native_decimals", 18), "name": raw.get("native_name", "Ether")})
+        networks[slug] = Network(
+            slug, str(raw.get("name", slug)), EVM, "evm", native, chain_id=chain_id,
+            confirmations=int(raw.get("confirmations", 12)), block_time=float(raw.get("block_time", 12)),
+            explorer_tx=str(raw.get("explorer_tx", "")), explorer_address=str(raw.get("explorer_address", "")),
+            testnet=bool(raw.get("testnet", False)),
+        )
+    for i, raw in enumerate(data.get("token", [])):
+        where = f"{path}: token #{i + 1}"
+        slug = raw.get("network")
+        if slug not in networks:
+            raise ConfigError(f"{where}: unknown network {slug!r}")
+        net = networks[slug]
+        if net.kind != EVM or not raw.get("contract"):
+            raise ConfigError(f"{where}: tokens need an EVM network and a contract")
+        token = _asset_from_toml(where, raw)
+        others = tuple(t for t in net.tokens if t.symbol != token.symbol)
+        networks[slug] = replace(net, tokens=(*others, token))
+    for slug, url in (data.get("rpc") or {}).items():
+        if slug not in networks:
+            raise ConfigError(f"{path}: [rpc] names unknown network {slug!r}")
+        networks[slug] = replace(networks[slug], rpc_url=_check_rpc_url(slug, str(url)))
+    return networks
+
+
+@lru_cache(maxsize=1)
+def networks() -> dict[str, Network]:
+    """All known networks by slug, with their RPC URLs from the environment applied."""
+    from django.conf import settings
+
+    found: dict[str, Network] = {n.slug: n for n in BUILTIN}
+    path = getattr(settings, "PAYRAM_CHAINS_FILE", "") or os.environ.get("PAYRAM_CHAINS_FILE", "")
+    if path:
+        found = _load_chains_file(path, found)
+    for slug, net in list(found.items()):
+        url = os.environ.get(net.rpc_env_var, "").strip()
+        if url:
+            found[slug] = replace(net, rpc_url=_check_rpc_url(slug, url))
+    return found
+
+
+def reload() -> dict[str, Network]:
+    """Forget the cached catalogue (tests and config changes)."""
+    networks.cache_clear()
+    return networks()
+
+
+def get(slug: str) -> Network:
+    try:
+        return networks()[slug]
+    except KeyError:
+        raise KeyError(f"unknown network {slug!r}") from None
+
+
+def enabled() -> list[Network]:
+    return [n for n in networks().values() if n.enabled]
+
+
+def confirmations_required(project, network: Network | str) -> int:
+    """The project's threshold for this network, or the catalogue default."""
+    net = get(network) if isinstance(network, str) else network
+    override = (project.confirmation_overrides or {}).get(net.slug)
+    return int(override) if override else net.confirmations

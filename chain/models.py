@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django.db import models
+
+UNITS = {"max_digits": 78, "decimal_places": 0}  # any uint256 fits
+
+
+class Wallet(models.Model):
+    """A project's account-level extended PUBLIC key for one chain family. Never a private key."""
+
+    project = models.ForeignKey("members.Project", on_delete=models.PROTECT, related_name="wallets")
+    family = models.CharField(max_length=24)  # chain.catalogue family: "evm", "bitcoin", "bitcoin-testnet", "bitcoin-regtest"
+    xpub = models.CharField(max_length=200)
+    script_type = models.CharField(max_length=16)  # "p2wpkh", "p2sh-p2wpkh", "p2pkh", "evm"
+    next_index = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "family"], name="one_wallet_per_project_family"),
+            models.UniqueConstraint(fields=["family", "xpub"], name="xpub_used_by_one_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} wallet of project {self.project_id}"
+
+
+class DepositAddress(models.Model):
+    """One derived receive address (m/.../0/index), remembered with what it was allocated for."""
+
+    project = models.ForeignKey("members.Project", on_delete=models.PROTECT, related_name="deposit_addresses")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="addresses")
+    family = models.CharField(max_length=24)
+    index = models.PositiveIntegerField()
+    address = models.CharField(max_length=100)  # EVM: EIP-55 checksummed; Bitcoin: as the network encodes it
+    link = models.ForeignKey("links.PaymentLink", null=True, blank=True, on_delete=models.PROTECT, related_name="deposit_addresses")
+    purpose = models.CharField(max_length=40, blank=True, default="payment link")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "index"], name="one_address_per_wallet_index"),
+            models.UniqueConstraint(fields=["family", "address"], name="address_unique_in_family"),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Cursor(models.Model):
+    """Per network: the last block processed (with its hash) and the scanner's health."""
+
+    network = models.CharField(max_length=40, primary_key=True)
+    height = models.BigIntegerField(null=True, blank=True)
+    block_hash = models.CharField(max_length=80, blank=True)
+    node_head = models.BigIntegerField(null=True, blank=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.network} at {self.height}"
+
+
+class ScannedBlock(models.Model):
+    """Recent processed blocks' hashes, to find the common ancestor after a reorg."""
+
+    network = models.CharField(max_length=40)
+    height = models.BigIntegerField()
+    block_hash = models.CharField(max_length=80)
+    parent_hash = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["network", "height"], name="one_scanned_block_per_height")]
+
+
+class Deposit(models.Model):
+    """One transfer seen on chain to one of our deposit addresses. Scanners only record
+    these; links.status derives what they mean. Unique on (network, tx_hash, index)."""
+
+    network = models.CharField(max_length=40)
+    asset = models.CharField(max_length=16)
+    tx_hash = models.CharField(max_length=80)
+    index = models.PositiveIntegerField()  # Bitcoin output index; EVM log index, or 0 for a native transfer
+    address = models.ForeignKey(DepositAddress, on_delete=models.PROTECT, related_name="deposits")
+    value = models.DecimalField(**UNITS)  # base units
+    block_height = models.BigIntegerField(null=True, blank=True)  # null while in the mempool
+    block_hash = models.CharField(max_length=80, blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    orphaned = models.BooleanField(default=False)  # its block left the chain; kept for the audit trail
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["network", "tx_hash", "index"], name="deposit_unique_per_output")]
+        indexes = [models.Index(fields=["network", "block_height"])]
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.asset} on {self.network} in {self.tx_hash}:{self.index}"

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+UNITS = {"max_digits": 78, "decimal_places": 0}  # any uint256 fits
+
+
+def new_public_code() -> str:
+    """128 random bits, URL-safe: what /pay/<code> shows instead of a database id."""
+    return secrets.token_urlsafe(16)
+
+
+class LinkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCESSFUL = "successful", "Successful"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class PaymentLink(models.Model):
+    """What the merchant asks for. `status`, `status_detail`, `amount_received`,
+    `received_*` and `paid_at` are derived by links.status.refresh_link_status from the
+    link's quotes and deposits and are written nowhere else."""
+
+    code = models.CharField(max_length=32, unique=True, default=new_public_code, editable=False)
+    project = models.ForeignKey("members.Project", on_delete=models.PROTECT, related_name="links")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="links")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.TextField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=LinkStatus.choices, default=LinkStatus.PENDING, db_index=True)
+    status_detail = models.CharField(max_length=32, blank=True, default="awaiting_payment")
+    amount_received = models.DecimalField(**UNITS, null=True, blank=True)  # base units of received_asset
+    received_network = models.CharField(max_length=40, blank=True)
+    received_asset = models.CharField(max_length=16, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.member_id} ({self.code})"
+
+
+class Quote(models.Model):
+    """The customer's pick of an asset for a link: where to pay and exactly how much.
+    The newest quote of a link is its current one."""
+
+    link = models.ForeignKey(PaymentLink, on_delete=models.CASCADE, related_name="quotes")
+    network = models.CharField(max_length=40)  # catalogue slug, e.g. "base"
+    asset = models.CharField(max_length=16)  # symbol on that network, e.g. "USDC"
+    deposit_address = models.ForeignKey("chain.DepositAddress", on_delete=models.PROTECT, related_name="quotes")
+    amount_due = models.DecimalField(**UNITS)  # base units
+    rate = models.DecimalField(max_digits=30, decimal_places=12)  # link currency per whole coin
+    rate_source = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount_due} {self.asset}@{self.network} for link {self.link_id}"

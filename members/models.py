@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Project(models.Model):
+    """A merchant's store. Holds its wallets (chain.Wallet), confirmation policy and members."""
+
+    name = models.CharField(max_length=100)
+    return_url = models.URLField(
+        "return URL", max_length=500, blank=True, help_text="Where the customer goes back to after paying (optional)."
+    )
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="projects")
+    # network slug -> confirmations required; missing networks use the catalogue default.
+    confirmation_overrides = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    """A customer of one project. Email is stored lower-cased: unique per project, case-insensitive."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="members")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "project", name="member_email_unique_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email

@@ -1,0 +1,1 @@
+"""Fixtures: anvil (filled in by the work that needs it)."""

@@ -1,0 +1,1 @@
+"""Fixtures: bitcoin_core (filled in by the work that needs it)."""
