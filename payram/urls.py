@@ -4,7 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("django.contrib.auth.urls")),
-    path("", include("links.urls")),
+    path("pay/", include("links.pay_urls")),  # the public pay page: no login
+    path("", include("links.urls")),  # the dashboard: Payments
     path("members/", include("members.urls")),
     path("chain/", include("chain.urls")),
 ]
