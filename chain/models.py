@@ -59,6 +59,10 @@ class Cursor(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The scan lease: claimed with a conditional UPDATE, so one scan per network runs at a
+    # time across workers; it expires, so a dead worker cannot hold it forever.
+    lock_owner = models.CharField(max_length=100, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.network} at {self.height}"
