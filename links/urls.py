@@ -1,4 +1,14 @@
 from django.urls import path
 
+from links import views
+
 app_name = "links"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("payments/", views.all_payments, name="all_payments"),
+    path("payments/export.csv", views.export_csv, name="export_csv"),
+    path("payments/new/", views.link_create, name="create"),
+    path("payments/<str:code>/", views.link_detail, name="detail"),
+    path("payments/<str:code>/qr.png", views.link_qr_png, name="qr_png"),
+    path("payments/<str:code>/cancel/", views.link_cancel, name="cancel"),
+]

@@ -38,5 +38,9 @@ class Member(models.Model):
             models.UniqueConstraint(Lower("email"), "project", name="member_email_unique_per_project"),
         ]
 
+    def save(self, *args, **kwargs) -> None:
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email

@@ -1,0 +1,177 @@
+"""Dashboard pages for payment links: create, the link's page, cancel, All Payments, CSV."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timezone as dt_timezone
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from links import selectors, services
+from links.forms import PaymentLinkForm
+from links.models import LinkStatus
+from links.qr import qr_png, qr_svg
+from members.selectors import projects_for_user
+
+PAGE_SIZE = 50
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("links:all_payments")
+
+
+def _filters(request: HttpRequest):
+    projects = list(projects_for_user(request.user))
+    filters = selectors.PaymentFilters.from_query(request.GET, project_ids={p.pk for p in projects})
+    return projects, filters
+
+
+@login_required
+@require_GET
+def all_payments(request: HttpRequest) -> HttpResponse:
+    projects, filters = _filters(request)
+    page = Paginator(selectors.payments_for_user(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "link": link,
+            "detail": selectors.status_detail_words(link),
+            "received": selectors.amount_received(link),
+            "network": selectors.network_name(link.received_network),
+        }
+        for link in page.object_list
+    ]
+    context = {
+        "page": page,
+        "rows": rows,
+        "projects": projects,
+        "filters": filters,
+        "statuses": LinkStatus.choices,
+    }
+    return render(request, "links/all_payments.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value) -> str:
+    """Everything as text; a leading = + - @ would run as a formula in a spreadsheet."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+CSV_HEADER = [
+    "Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description",
+    "Status", "Status detail", "Amount received", "Coin", "Network", "Paid at (UTC)", "Public URL",
+]
+
+
+def _iso(value) -> str:
+    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+@login_required
+@require_GET
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _, filters = _filters(request)
+    links = selectors.payments_for_user(request.user, filters)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_HEADER)
+        for link in links.iterator(chunk_size=500):
+            yield writer.writerow([
+                _csv_cell(v)
+                for v in (
+                    _iso(link.created_at), link.code, link.project.name, link.member.email, link.member.name,
+                    f"{link.amount:.2f}", link.currency, link.description, link.get_status_display(),
+                    selectors.status_detail_words(link), selectors.amount_received(link), link.received_asset,
+                    selectors.network_name(link.received_network), _iso(link.paid_at), selectors.public_url(link),
+                )
+            ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="payram-payments-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_create(request: HttpRequest) -> HttpResponse:
+    projects = projects_for_user(request.user)
+    initial = {"project": request.GET.get("project") or (projects.first().pk if projects.exists() else None),
+               "member": request.GET.get("member", ""), "currency": "USD"}
+    form = PaymentLinkForm(request.POST or None, projects=projects, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        link = services.link_create(
+            project=data["project"],
+            member=data["member_obj"],
+            amount=data["amount"],
+            currency=data["currency"],
+            description=data["description"],
+            expires_at=data["expires_at"],
+            created_by=request.user,
+        )
+        messages.success(request, "Payment link generated. Share it with your customer.")
+        return redirect("links:detail", code=link.code)
+    context = {"form": form, "has_projects": projects.exists()}
+    return render(request, "links/create.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def link_detail(request: HttpRequest, code: str) -> HttpResponse:
+    link = selectors.link_for_user(request.user, code)
+    share = selectors.share_links(link)
+    context = {
+        "link": link,
+        "share": share,
+        "qr": qr_svg(share["url"]),
+        "detail": selectors.status_detail_words(link),
+        "received": selectors.amount_received(link),
+        "network": selectors.network_name(link.received_network),
+        "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
+    }
+    return render(request, "links/detail.html", context)
+
+
+@login_required
+@require_GET
+def link_qr_png(request: HttpRequest, code: str) -> HttpResponse:
+    link = selectors.link_for_user(request.user, code)
+    response = HttpResponse(qr_png(selectors.public_url(link)), content_type="image/png")
+    if request.GET.get("download") != "0":
+        response["Content-Disposition"] = f'attachment; filename="payram-{link.code}.png"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_cancel(request: HttpRequest, code: str) -> HttpResponse:
+    """GET asks for confirmation; POST cancels."""
+    link = selectors.link_for_user(request.user, code)
+    if request.method == "POST":
+        try:
+            services.link_cancel(link=link)
+        except services.LinkNotCancellable as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Payment link cancelled. The customer can no longer pay it.")
+        return redirect("links:detail", code=link.code)
+    if link.status == LinkStatus.SUCCESSFUL:
+        messages.error(request, "This link has already been paid, so it cannot be cancelled.")
+        return redirect("links:detail", code=link.code)
+    template = "links/_cancel_confirm.html" if request.htmx else "links/cancel.html"
+    return render(request, template, {"link": link})

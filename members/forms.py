@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import URLValidator
+
+from members.models import Member, Project
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    return_url = forms.CharField(
+        label="Return URL",
+        max_length=500,
+        required=False,
+        validators=[URLValidator(schemes=["http", "https"], message="Enter a web address starting with http:// or https://.")],
+        help_text="Optional. Where the customer goes back to after paying.",
+        widget=forms.URLInput(attrs={"placeholder": "https://shop.example.com/thanks"}),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the project a name.")
+        return name
+
+
+class MemberForm(forms.Form):
+    """Add a member. `projects` is the merchant's own projects: nothing else can be chosen."""
+
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = forms.CharField(max_length=100, required=False, help_text="Optional.")
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
+
+    def __init__(self, *args, projects, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        self.fields["project"].error_messages["invalid_choice"] = "Choose one of your projects."
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class MemberEditForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    name = forms.CharField(max_length=100, required=False, help_text="Optional.")
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    @classmethod
+    def for_member(cls, member: Member, data=None) -> "MemberEditForm":
+        return cls(data, initial={"email": member.email, "name": member.name})
