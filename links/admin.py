@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from links.models import PaymentLink, Quote
+
+
+class QuoteInline(admin.TabularInline):
+    model = Quote
+    extra = 0
+    can_delete = False
+    readonly_fields = ["network", "asset", "deposit_address", "amount_due", "rate", "rate_source", "created_at", "expires_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PaymentLink)
+class PaymentLinkAdmin(admin.ModelAdmin):
+    list_display = ["code", "project", "member", "amount", "currency", "status", "status_detail", "created_at", "paid_at"]
+    list_filter = ["status", "project", "currency"]
+    search_fields = ["code", "member__email", "description"]
+    list_select_related = ["project", "member"]
+    raw_id_fields = ["member", "created_by"]
+    # Status and what was received are derived by links.status.refresh_link_status only.
+    readonly_fields = [
+        "code", "status", "status_detail", "amount_received", "received_network", "received_asset",
+        "paid_at", "status_updated_at", "created_at",
+    ]
+    inlines = [QuoteInline]
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["link", "network", "asset", "amount_due", "rate", "created_at", "expires_at"]
+    list_filter = ["network", "asset"]
+    search_fields = ["link__code"]
+    raw_id_fields = ["link", "deposit_address"]
