@@ -1,53 +1,344 @@
 """The one function that says what a payment link's state is. Everything else (scanner,
-cancel, expiry) records facts and calls refresh_link_status; nothing sets
-PaymentLink.status by hand.
+cancel, expiry, quotes) records facts and calls refresh_link_status; nothing sets
+PaymentLink.status by hand. Because the state is recomputed from the recorded facts
+every time, replays, duplicate notifications and reorgs are safe: a deposit whose block
+left the chain is marked orphaned by the scanner and simply stops counting.
 
-(First version: cancelled/expired/pending only. Deposits and quotes come with checkout.)
+How deposits are counted
+------------------------
+Facts: the link's quotes (newest is current) and the non-orphaned chain.Deposit rows to
+the link's deposit addresses.
+
+* The *counted pair* is one (network, asset): the newest quote's pair if it has
+  deposits, else the newest quoted pair that has deposits, else the newest quote's pair.
+  Deposits of that pair add up, whatever quote of the pair they were paid under (an
+  expired quote refreshed to a new rate keeps the address, so part-payments made under
+  the old one still count). The amount due is the newest quote of that pair's.
+* A deposit of any other asset or network to the same address (an EVM address takes
+  ETH and every token on every EVM chain) is recorded and shown by `link_deposits`
+  with `counted=False`, never added to a sum in another unit. It does not change the
+  status, except on a cancelled or too-late link, where any money at all is flagged
+  refund_due. checkout.quote_create refuses to switch a link to another pair once the
+  counted pair has money, so a customer cannot split one payment over two coins.
+* Successful only when the counted deposits with confirmations >= the project's
+  threshold for the network (chain.catalogue.confirmations_required) reach the amount
+  due. Unconfirmed money shows as payment_seen / confirming / underpaid.
+
+Timeliness of the deposit that completed the payment (first seen at t):
+* on time: t <= the pair's latest quote expiry and (no link expiry or t <= it);
+* late: after that, but within PAYRAM_LATE_PAYMENT_HOURS of both deadlines -> Successful,
+  detail paid_late (the merchant sees the flag: the rate may have moved);
+* too late: after the monitoring window -> recorded, detail refund_due, status Expired if
+  the link has expired, else Pending. Never lost, never silently Successful.
+
+Statuses and details (PaymentLink.status / status_detail):
+  Pending    awaiting_payment   no money seen yet (a quote may or may not exist)
+             payment_seen       the full amount is in the mempool, 0 confirmations
+             confirming         the full amount is in blocks, n of N confirmations
+             underpaid          some money seen, less than due: received + remaining
+             refund_due         paid after the monitoring window (link still open)
+  Successful paid               confirmed amount == due
+             overpaid           confirmed amount > due; the excess is amount_received - due
+             paid_late          completed after the quote expired, within the window
+  Cancelled  cancelled          cancelled by the merchant, nothing received
+             refund_due         money arrived for a cancelled link: recorded, flagged
+  Expired    expired            the link's own expiry passed with nothing received
+             refund_due         money arrived (or stayed short) past the window
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from links.models import LinkStatus, PaymentLink
+from links.models import LinkStatus, PaymentLink, Quote
+
+FINAL_STATUSES = frozenset({LinkStatus.SUCCESSFUL, LinkStatus.CANCELLED, LinkStatus.EXPIRED})
+
+
+class Detail:
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAYMENT_SEEN = "payment_seen"
+    CONFIRMING = "confirming"
+    UNDERPAID = "underpaid"
+    PAID = "paid"
+    OVERPAID = "overpaid"
+    PAID_LATE = "paid_late"
+    REFUND_DUE = "refund_due"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+DETAIL_LABELS = {
+    Detail.AWAITING_PAYMENT: "Awaiting payment",
+    Detail.PAYMENT_SEEN: "Payment seen",
+    Detail.CONFIRMING: "Confirming",
+    Detail.UNDERPAID: "Underpaid",
+    Detail.PAID: "Paid",
+    Detail.OVERPAID: "Overpaid",
+    Detail.PAID_LATE: "Paid late",
+    Detail.REFUND_DUE: "Refund due",
+    Detail.CANCELLED: "Cancelled",
+    Detail.EXPIRED: "Expired",
+}
 
 
 @dataclass(frozen=True)
 class LinkState:
     status: str
     detail: str
-    amount_received: int | None = None
+    # Persisted on PaymentLink:
+    amount_received: int | None = None  # base units of received_asset (counted deposits, seen)
     received_network: str = ""
     received_asset: str = ""
     paid_at: datetime | None = None
+    # For display only:
+    quote: Quote | None = None  # newest quote of the counted pair (the current quote if no money yet)
+    amount_due: int | None = None
+    amount_confirmed: int = 0
+    confirmations: int = 0  # n of "n of N" (the least-confirmed counted deposit still short of N)
+    confirmations_required: int = 0  # N
+    uncounted_deposits: int = 0  # deposits of another asset/network to the link's address
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def remaining(self) -> int:
+        if self.amount_due is None:
+            return 0
+        return max(self.amount_due - (self.amount_received or 0), 0)
+
+    @property
+    def excess(self) -> int:
+        if self.amount_due is None or not self.amount_received:
+            return 0
+        return max(self.amount_received - self.amount_due, 0)
+
+    @property
+    def detail_label(self) -> str:
+        return DETAIL_LABELS.get(self.detail, self.detail)
+
+
+@dataclass(frozen=True)
+class DepositView:
+    """One deposit as the pay page and the merchant's link page show it."""
+
+    deposit: object  # chain.models.Deposit
+    network_name: str
+    asset_decimals: int
+    confirmations: int
+    confirmations_required: int
+    counted: bool
+    tx_url: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmations >= self.confirmations_required
+
+
+def _deposits(link: PaymentLink) -> list:
+    from chain.models import Deposit
+
+    return list(
+        Deposit.objects.filter(address__link=link, orphaned=False).order_by("first_seen_at", "id")
+    )
+
+
+def _counted_pair(quotes: list[Quote], deposits: list) -> tuple[str, str] | None:
+    paid_pairs = {(d.network, d.asset) for d in deposits}
+    if quotes and (quotes[0].network, quotes[0].asset) in paid_pairs:
+        return quotes[0].network, quotes[0].asset
+    for q in quotes:
+        if (q.network, q.asset) in paid_pairs:
+            return q.network, q.asset
+    if quotes:
+        return quotes[0].network, quotes[0].asset
+    return None
+
+
+def _required(link: PaymentLink, network: str) -> int:
+    from chain import catalogue
+
+    try:
+        return max(catalogue.confirmations_required(link.project, network), 1)
+    except KeyError:  # a network removed from the catalogue: its deposits still show
+        return 1
+
+
+def _completing_deposit(confirmed: list, due: int):
+    """The confirmed deposit whose arrival made the sum reach `due` (in order of first sight)."""
+    total = 0
+    for d in confirmed:
+        total += int(d.value)
+        if total >= due:
+            return d
+    return None
 
 
 def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
+    """The link's state from its quotes and deposits. Pure: reads, never writes."""
     now = now or timezone.now()
+    window = timedelta(hours=getattr(settings, "PAYRAM_LATE_PAYMENT_HOURS", 24))
+    quotes = list(link.quotes.all().order_by("-created_at", "-id")) if link.pk else []
+    deposits = _deposits(link) if link.pk else []
+    link_expired = bool(link.expires_at and link.expires_at <= now)
+
+    pair = _counted_pair(quotes, deposits)
+    if pair is None:  # never quoted (any deposit then is to an address of another link)
+        if link.cancelled_at:
+            return LinkState(LinkStatus.CANCELLED, Detail.CANCELLED)
+        if link_expired:
+            return LinkState(LinkStatus.EXPIRED, Detail.EXPIRED)
+        return LinkState(LinkStatus.PENDING, Detail.AWAITING_PAYMENT)
+
+    network, asset = pair
+    pair_quotes = [q for q in quotes if (q.network, q.asset) == pair]
+    quote = pair_quotes[0]
+    due = int(quote.amount_due)
+    required = _required(link, network)
+    counted = [d for d in deposits if (d.network, d.asset) == pair]
+    uncounted = len(deposits) - len(counted)
+    received = sum(int(d.value) for d in counted)
+    confirmed_deposits = [d for d in counted if d.confirmations >= required]
+    confirmed = sum(int(d.value) for d in confirmed_deposits)
+    short = [d.confirmations for d in counted if d.confirmations < required]
+
+    common = dict(
+        amount_received=received if counted else None,
+        received_network=network if counted else "",
+        received_asset=asset if counted else "",
+        quote=quote,
+        amount_due=due,
+        amount_confirmed=confirmed,
+        confirmations=min(short) if short else (required if counted else 0),
+        confirmations_required=required,
+        uncounted_deposits=uncounted,
+    )
+
     if link.cancelled_at:
-        return LinkState(LinkStatus.CANCELLED, "cancelled")
-    if link.expires_at and link.expires_at <= now:
-        return LinkState(LinkStatus.EXPIRED, "expired")
-    return LinkState(LinkStatus.PENDING, "awaiting_payment")
+        detail = Detail.REFUND_DUE if deposits else Detail.CANCELLED
+        return LinkState(LinkStatus.CANCELLED, detail, **common)
+
+    quote_deadline = max(q.expires_at for q in pair_quotes)
+    on_time_until = min(quote_deadline, link.expires_at) if link.expires_at else quote_deadline
+    late_until = on_time_until + window
+
+    if due > 0 and confirmed >= due:
+        done = _completing_deposit(confirmed_deposits, due)
+        seen_at = done.first_seen_at
+        if seen_at <= late_until:
+            if seen_at > on_time_until:
+                detail = Detail.PAID_LATE
+            else:
+                detail = Detail.OVERPAID if confirmed > due else Detail.PAID
+            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at})
+        status = LinkStatus.EXPIRED if link_expired else LinkStatus.PENDING
+        return LinkState(status, Detail.REFUND_DUE, **common)
+
+    if link_expired:
+        # Money still on its way within the window keeps the link open for it.
+        if counted and now <= late_until:
+            pass
+        elif deposits:
+            return LinkState(LinkStatus.EXPIRED, Detail.REFUND_DUE, **common)
+        else:
+            return LinkState(LinkStatus.EXPIRED, Detail.EXPIRED, **common)
+
+    if not counted:
+        return LinkState(LinkStatus.PENDING, Detail.AWAITING_PAYMENT, **common)
+    if received < due:
+        return LinkState(LinkStatus.PENDING, Detail.UNDERPAID, **common)
+    if min(short) == 0:
+        return LinkState(LinkStatus.PENDING, Detail.PAYMENT_SEEN, **common)
+    return LinkState(LinkStatus.PENDING, Detail.CONFIRMING, **common)
+
+
+PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at")
 
 
 def refresh_link_status(link: PaymentLink, *, now: datetime | None = None) -> PaymentLink:
-    state = derive_status(link, now=now)
-    fields = {
-        "status": state.status,
-        "status_detail": state.detail,
-        "amount_received": state.amount_received,
-        "received_network": state.received_network,
-        "received_asset": state.received_asset,
-        "paid_at": state.paid_at,
-    }
-    changed = [name for name, value in fields.items() if getattr(link, name) != value]
-    if changed:
-        for name in changed:
-            setattr(link, name, fields[name])
-        link.status_updated_at = now or timezone.now()
-        link.save(update_fields=[*changed, "status_updated_at"])
+    """Recompute and store the link's derived fields. Idempotent; safe to call from any
+    process at any time (the row is locked while it is recomputed, so two refreshes
+    never interleave their reads and writes)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = PaymentLink.objects.select_for_update(of=("self",)).select_related("project").get(pk=link.pk)
+        state = derive_status(locked, now=now)
+        fields = {
+            "status": state.status,
+            "status_detail": state.detail,
+            "amount_received": state.amount_received,
+            "received_network": state.received_network,
+            "received_asset": state.received_asset,
+            "paid_at": state.paid_at,
+        }
+        changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+        if changed:
+            for name in changed:
+                setattr(locked, name, fields[name])
+            locked.status_updated_at = now
+            locked.save(update_fields=[*changed, "status_updated_at"])
+    for name in (*PERSISTED, "status_updated_at", "cancelled_at", "expires_at"):
+        setattr(link, name, getattr(locked, name))
     return link
+
+
+def refresh_links_for_addresses(address_ids) -> int:
+    """The deposits_changed receiver's work: rerun the status of every link owning one of
+    these deposit addresses. Returns how many links were refreshed."""
+    ids = list(
+        PaymentLink.objects.filter(deposit_addresses__id__in=list(address_ids)).values_list("id", flat=True).distinct()
+    )
+    for link in PaymentLink.objects.filter(id__in=ids):
+        refresh_link_status(link)
+    return len(ids)
+
+
+def refresh_expired_links(*, now: datetime | None = None) -> int:
+    """Move Pending links whose own expiry has passed to their derived state (Expired, or
+    still Pending while money is confirming). For a periodic task or a cron command;
+    the pay page refreshes its link on every view anyway."""
+    now = now or timezone.now()
+    count = 0
+    for link in PaymentLink.objects.filter(status=LinkStatus.PENDING, expires_at__lte=now):
+        before = link.status
+        refresh_link_status(link, now=now)
+        count += link.status != before
+    return count
+
+
+def link_deposits(link: PaymentLink, *, state: LinkState | None = None) -> list[DepositView]:
+    """Every recorded deposit of the link (orphaned ones included, marked), newest
+    first, with confirmations, the threshold and the explorer URL, for display."""
+    from chain import catalogue
+    from chain.models import Deposit
+
+    state = state or derive_status(link)
+    pair = (state.received_network, state.received_asset) if state.received_asset else None
+    if pair is None and state.quote is not None:
+        pair = (state.quote.network, state.quote.asset)
+    views = []
+    for d in Deposit.objects.filter(address__link=link).order_by("-first_seen_at", "-id"):
+        try:
+            net = catalogue.get(d.network)
+            name, decimals, tx_url = net.name, net.asset(d.asset).decimals, net.tx_url(d.tx_hash)
+        except KeyError:
+            name, decimals, tx_url = d.network, 0, ""
+        views.append(
+            DepositView(
+                deposit=d,
+                network_name=name,
+                asset_decimals=decimals,
+                confirmations=d.confirmations,
+                confirmations_required=_required(link, d.network),
+                counted=(not d.orphaned) and (d.network, d.asset) == pair,
+                tx_url=tx_url,
+            )
+        )
+    return views
