@@ -1,0 +1,117 @@
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from links.models import LinkStatus, PaymentLink
+from links.services import link_cancel, link_create
+from members.models import Member
+
+pytestmark = pytest.mark.django_db
+
+
+def _csv(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.fixture
+def links(project, member, merchant):
+    from members.models import Project
+
+    second = Project.objects.create(name="Book Stall")
+    second.owners.add(merchant)
+    bob = Member.objects.create(project=second, email="bob@example.com")
+    first = link_create(project=project, member=member, amount=Decimal("10.00"), description="Lunch")
+    cancelled = link_cancel(link=link_create(project=second, member=bob, amount=Decimal("20.00"), description="Novel"))
+    newest = link_create(project=project, member=member, amount=Decimal("30.00"), description="Dinner")
+    return first, cancelled, newest
+
+
+def test_lists_newest_first_with_status(merchant_client, links):
+    first, cancelled, newest = links
+    response = merchant_client.get("/payments/")
+    rows = [row["link"] for row in response.context["rows"]]
+    assert rows == [newest, cancelled, first]
+    body = response.content.decode()
+    assert body.index("$30.00") < body.index("$20.00") < body.index("$10.00")
+    assert "badge-cancelled" in body and "Awaiting payment" in body
+
+
+def test_filter_by_status_project_and_search(merchant_client, links):
+    first, cancelled, newest = links
+    by_status = merchant_client.get("/payments/?status=cancelled").context["rows"]
+    assert [r["link"] for r in by_status] == [cancelled]
+    by_project = merchant_client.get(f"/payments/?project={first.project_id}").context["rows"]
+    assert [r["link"] for r in by_project] == [newest, first]
+    by_email = merchant_client.get("/payments/?q=BOB@").context["rows"]
+    assert [r["link"] for r in by_email] == [cancelled]
+    by_description = merchant_client.get("/payments/?q=dinn").context["rows"]
+    assert [r["link"] for r in by_description] == [newest]
+    nothing = merchant_client.get("/payments/?q=zzz")
+    assert "No payment link matches these filters" in nothing.content.decode()
+
+
+def test_another_merchants_links_and_project_filter_are_ignored(client, other_merchant, other_project, links):
+    theirs = Member.objects.create(project=other_project, email="rival-customer@example.com")
+    link_create(project=other_project, member=theirs, amount=Decimal("99.00"))
+    client.force_login(other_merchant)
+    rows = client.get(f"/payments/?project={links[0].project_id}").context["rows"]
+    assert [r["link"].member.email for r in rows] == ["rival-customer@example.com"]
+    exported = _csv(client.get("/payments/export.csv"))
+    assert [row[3] for row in exported[1:]] == ["rival-customer@example.com"]
+
+
+def test_fifty_a_page_and_constant_query_count(merchant_client, project, member):
+    for i in range(3):
+        link_create(project=project, member=member, amount=Decimal(i + 1))
+    with CaptureQueriesContext(connection) as few:
+        merchant_client.get("/payments/")
+    for i in range(60):
+        link_create(project=project, member=member, amount=Decimal(i + 1))
+    with CaptureQueriesContext(connection) as many:
+        response = merchant_client.get("/payments/")
+    assert len(response.context["rows"]) == 50
+    assert len(many) == len(few)
+    assert "Page 1 of 2" in response.content.decode()
+    second = merchant_client.get("/payments/?page=2")
+    assert len(second.context["rows"]) == 13
+
+
+def test_amount_received_uses_the_asset_decimals(merchant_client, project, member):
+    link = link_create(project=project, member=member, amount=Decimal("12.50"))
+    PaymentLink.objects.filter(pk=link.pk).update(
+        status=LinkStatus.SUCCESSFUL, status_detail="paid", amount_received=12_500_000,
+        received_network="base", received_asset="USDC", paid_at=timezone.now() - timedelta(minutes=5),
+    )
+    body = merchant_client.get("/payments/").content.decode()
+    assert "12.5 USDC" in body and "on Base" in body and "Successful" in body
+    row = _csv(merchant_client.get("/payments/export.csv"))[1]
+    assert row[10:13] == ["12.5 USDC", "USDC", "Base"]
+
+
+def test_csv_export_of_the_filtered_view(merchant_client, links):
+    first, cancelled, newest = links
+    page = merchant_client.get("/payments/?status=cancelled&q=novel").content.decode()
+    assert 'href="/payments/export.csv?status=cancelled&amp;q=novel"' in page
+    response = merchant_client.get("/payments/export.csv?status=cancelled&q=novel")
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0][:9] == ["Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description", "Status"]
+    assert len(rows) == 2
+    assert rows[1][1:9] == [cancelled.code, "Book Stall", "bob@example.com", "", "20.00", "USD", "Novel", "Cancelled"]
+
+
+def test_csv_cells_cannot_run_as_formulas(merchant_client, project):
+    evil = Member.objects.create(project=project, email="x@example.com", name="=HYPERLINK(\"http://evil\")")
+    link_create(project=project, member=evil, amount=Decimal("5"), description="+cmd|' /C calc'!A0")
+    row = _csv(merchant_client.get("/payments/export.csv"))[1]
+    assert row[4] == "'=HYPERLINK(\"http://evil\")"
+    assert row[7] == "'+cmd|' /C calc'!A0"
+    assert row[5] == "5.00"
