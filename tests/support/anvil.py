@@ -1,1 +1,186 @@
-"""Fixtures: anvil (filled in by the work that needs it)."""
+"""Fixtures for a real anvil EVM node.
+
+- `anvil` (session): anvil from npm on 127.0.0.1 and a free port, chain id 31337, automine
+  on (every transaction gets its own block; `mine` adds empty ones). The TestUSD token is
+  deployed as account 0's first transaction, so it sits at the catalogue's devnet token
+  address. PAYRAM_RPC_DEVNET points the catalogue at it. Stopped by its own pid.
+- `devnet` (function, needs the database): the same node, with the devnet Cursor set at the
+  current head so a test's scans start right where the test begins.
+- `evm_address` (function): a factory making a watched DepositAddress for a project
+  (`evm_address()` -> DepositAddress with a fresh random address).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ANVIL = Path(__file__).resolve().parents[2] / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def random_address() -> str:
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address("0x" + secrets.token_hex(20))
+
+
+@dataclass
+class Anvil:
+    url: str
+    process: subprocess.Popen
+    w3: object
+
+    # Helpers, thin over chain.devnet so tests read as what they do.
+    def head(self) -> int:
+        return self.w3.eth.block_number
+
+    def block_hash(self, height: int) -> str:
+        return "0x" + bytes(self.w3.eth.get_block(height)["hash"]).hex()
+
+    def send_eth(self, to: str, wei: int, **kw) -> str:
+        from chain import devnet
+
+        return devnet.send_eth(self.w3, to, wei, **kw)
+
+    def send_token(self, to: str, units: int, **kw) -> str:
+        from chain import devnet
+
+        return devnet.send_token(self.w3, to, units, **kw)
+
+    def mine(self, blocks: int = 1) -> int:
+        from chain import devnet
+
+        return devnet.mine(self.w3, blocks)
+
+    def snapshot(self) -> str:
+        from chain import devnet
+
+        return devnet.snapshot(self.w3)
+
+    def revert(self, snapshot_id: str) -> None:
+        from chain import devnet
+
+        devnet.revert(self.w3, snapshot_id)
+
+    def raw_transaction(self, tx_hash: str) -> str:
+        from chain import devnet
+
+        return devnet.raw_transaction(self.w3, tx_hash)
+
+    def send_raw(self, raw: str) -> str:
+        from chain import devnet
+
+        return devnet.send_raw(self.w3, raw)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:] if process.stderr else ''}")
+        try:
+            if requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("anvil did not start within 30 s")
+
+
+def start_anvil(*, port: int | None = None) -> Anvil:
+    """Start a fresh anvil, deploy the test token, return it (the caller stops it)."""
+    from chain import devnet
+    from chain.catalogue import DEVNET_TOKEN_ADDRESS
+
+    if not ANVIL.exists():
+        pytest.fail(f"anvil is not installed at {ANVIL}: run `npm ci` (bin/test does)")
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_up(url, process)
+        w3 = devnet.connect(url)
+        assert devnet.deploy_token(w3) == DEVNET_TOKEN_ADDRESS
+    except BaseException:
+        stop_anvil(process)
+        raise
+    return Anvil(url=url, process=process, w3=w3)
+
+
+def stop_anvil(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def anvil():
+    from chain import catalogue
+
+    node = start_anvil()
+    previous = os.environ.get("PAYRAM_RPC_DEVNET")
+    os.environ["PAYRAM_RPC_DEVNET"] = node.url
+    catalogue.reload()
+    try:
+        yield node
+    finally:
+        stop_anvil(node.process)
+        if previous is None:
+            os.environ.pop("PAYRAM_RPC_DEVNET", None)
+        else:
+            os.environ["PAYRAM_RPC_DEVNET"] = previous
+        catalogue.reload()
+
+
+@pytest.fixture
+def devnet(anvil, db):
+    """anvil, with the catalogue pointing at it and the devnet cursor at its current head."""
+    from chain import catalogue
+    from chain.models import Cursor, ScannedBlock
+
+    os.environ["PAYRAM_RPC_DEVNET"] = anvil.url
+    catalogue.reload()
+    head = anvil.head()
+    head_hash = anvil.block_hash(head)
+    Cursor.objects.update_or_create(network="devnet", defaults={"height": head, "block_hash": head_hash})
+    ScannedBlock.objects.update_or_create(network="devnet", height=head, defaults={"block_hash": head_hash, "parent_hash": ""})
+    return anvil
+
+
+@pytest.fixture
+def evm_address(project):
+    """Factory: a watched EVM deposit address of `project` (fresh random address unless given)."""
+    from chain.models import DepositAddress, Wallet
+
+    def make(address: str | None = None, *, of_project=None) -> DepositAddress:
+        owner = of_project or project
+        wallet, _ = Wallet.objects.get_or_create(project=owner, family="evm", defaults={"xpub": f"test-xpub-{owner.pk}", "script_type": "evm"})
+        index = wallet.next_index
+        wallet.next_index = index + 1
+        wallet.save(update_fields=["next_index"])
+        return DepositAddress.objects.create(
+            project=owner, wallet=wallet, family="evm", index=index, address=address or random_address(), purpose="test"
+        )
+
+    return make

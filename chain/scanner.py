@@ -1,0 +1,371 @@
+"""The one scanner every chain family shares: from the persisted cursor to the node's head,
+in bounded batches, through the ChainAdapter protocol only.
+
+It records facts and nothing else: Deposits (unique on network, tx hash, index), their
+confirmations, and which blocks it has processed (with hashes, to detect reorgs). What
+the facts mean for a payment link is decided elsewhere, on `deposits_changed`.
+
+Guarantees:
+- One scan per network at a time: a lease on the Cursor row, claimed with a conditional
+  UPDATE (the row count says who won) and renewed inside every batch's transaction; a
+  dead worker's lease simply expires.
+- No block range is ever skipped: the cursor only moves inside the transaction that
+  records the batch's deposits and blocks, so a scan killed midway reruns the batch.
+- A parent-hash mismatch is a reorg: walk back to the common ancestor, mark deposits of
+  orphaned blocks orphaned (kept for the audit trail) and rescan from there; a deposit
+  seen again in another block moves there.
+- Nothing is recorded from a bad node answer: NodeError is recorded on the cursor and
+  re-raised, so the task retries with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chain import catalogue
+from chain.adapters import adapter_for
+from chain.adapters.base import Block, ChainAdapter, NodeError, Transfer
+from chain.catalogue import Network
+from chain.models import Cursor, DepositAddress, Deposit, ScannedBlock
+from chain.signals import deposits_changed
+
+logger = logging.getLogger(__name__)
+
+BATCH_BLOCKS = 50  # blocks fetched and committed together
+MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
+LEASE_SECONDS = 120  # renewed every batch; a dead worker's lease lapses after this
+CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
+KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
+ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
+
+
+class LeaseLost(Exception):
+    """Another scanner took this network's lease (ours had expired): stop, record nothing."""
+
+
+class DeepReorg(NodeError):
+    """The node's chain forks below every block hash we kept: an operator must rewind."""
+
+
+@dataclass
+class ScanResult:
+    network: str
+    ok: bool = True
+    skipped: bool = False  # another scan held the lease
+    head: int | None = None
+    height: int | None = None  # cursor after the scan
+    blocks: int = 0  # blocks processed
+    new_deposits: int = 0
+    orphaned: int = 0  # deposits marked orphaned by reorgs
+    reorgs: int = 0
+    address_ids: set[int] = field(default_factory=set)
+    error: str = ""
+
+    @property
+    def caught_up(self) -> bool:
+        return self.head is not None and self.height is not None and self.height >= self.head
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
+
+
+def highest_threshold(network: Network) -> int:
+    """The largest confirmation threshold any project asks for on this network."""
+    from members.models import Project
+
+    highest = network.confirmations
+    for overrides in Project.objects.values_list("confirmation_overrides", flat=True):
+        try:
+            highest = max(highest, int((overrides or {}).get(network.slug) or 0))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return highest
+
+
+def start_height(network: Network, head: int) -> int:
+    """Where a network seen for the first time starts: PAYRAM_START_HEIGHT_<SLUG>, or its
+    threshold below the head (deposits before the network was enabled are not looked for)."""
+    raw = os.environ.get("PAYRAM_START_HEIGHT_" + network.slug.upper().replace("-", "_"), "").strip()
+    if raw:
+        try:
+            return max(0, int(raw))
+        except ValueError:
+            raise catalogue.ConfigError(f"PAYRAM_START_HEIGHT_{network.slug.upper().replace('-', '_')} must be a block height, not {raw!r}") from None
+    return max(0, head - network.confirmations)
+
+
+def claim_lease(slug: str, owner: str, *, seconds: int = LEASE_SECONDS) -> bool:
+    Cursor.objects.get_or_create(network=slug)
+    now = timezone.now()
+    won = (
+        Cursor.objects.filter(network=slug)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(lock_owner=owner, locked_until=now + timedelta(seconds=seconds))
+    )
+    return won == 1
+
+
+def release_lease(slug: str, owner: str) -> None:
+    Cursor.objects.filter(network=slug, lock_owner=owner).update(lock_owner="", locked_until=None)
+
+
+def _renew_lease(slug: str, owner: str, *, expected_height: int | None, **changes) -> None:
+    """Inside a transaction: renew our lease and apply `changes` to the cursor, or raise
+    LeaseLost if the lease or the cursor is no longer what this scan thinks."""
+    won = Cursor.objects.filter(network=slug, lock_owner=owner, height=expected_height).update(
+        locked_until=timezone.now() + timedelta(seconds=LEASE_SECONDS), **changes
+    )
+    if won != 1:
+        raise LeaseLost(f"scan of {slug} lost its lease or its cursor moved; stopping without recording")
+
+
+def _our_addresses(family: str, candidates: set[str]) -> dict[str, int]:
+    """address -> DepositAddress id, for the candidates that are ours: indexed lookups
+    whose cost depends on the batch, not on how many addresses are watched."""
+    found: dict[str, int] = {}
+    ordered = sorted(candidates)
+    for i in range(0, len(ordered), ADDRESS_QUERY_CHUNK):
+        chunk = ordered[i : i + ADDRESS_QUERY_CHUNK]
+        found.update(DepositAddress.objects.filter(family=family, address__in=chunk).values_list("address", "id"))
+    return found
+
+
+class _Scan:
+    def __init__(self, network: Network, adapter: ChainAdapter, owner: str, result: ScanResult) -> None:
+        self.net = network
+        self.slug = network.slug
+        self.adapter = adapter
+        self.owner = owner
+        self.result = result
+        self.threshold_cap = highest_threshold(network) + CONFIRMATION_MARGIN
+        self.keep_blocks = self.threshold_cap + KEPT_BLOCKS_MARGIN
+
+    def _notify(self, address_ids: set[int]) -> None:
+        if not address_ids:
+            return
+        self.result.address_ids |= address_ids
+        for receiver, response in deposits_changed.send_robust(sender=Cursor, network=self.slug, address_ids=set(address_ids)):
+            if isinstance(response, Exception):
+                logger.error("deposits_changed receiver %r failed for %s: %r", receiver, self.slug, response, exc_info=response)
+
+    # -- cursor --------------------------------------------------------------------------
+
+    def cursor(self) -> Cursor:
+        return Cursor.objects.get(network=self.slug)
+
+    def initialise(self, head: int) -> Cursor:
+        """Persist where a new network starts, so a failure before the first batch cannot
+        move the start forward past blocks nobody looked at."""
+        cursor = self.cursor()
+        if cursor.height is not None:
+            return cursor
+        first = start_height(self.net, head)
+        below = first - 1
+        below_hash = self.adapter.block_hash(below) if below >= 0 else ""
+        with transaction.atomic():
+            _renew_lease(self.slug, self.owner, expected_height=None, height=below, block_hash=below_hash)
+            if below >= 0:
+                ScannedBlock.objects.filter(network=self.slug, height=below).delete()
+                ScannedBlock.objects.create(network=self.slug, height=below, block_hash=below_hash, parent_hash="")
+        logger.info("%s: first scan starts at block %s", self.slug, first)
+        return self.cursor()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, head: int, max_blocks: int, batch_blocks: int) -> None:
+        cursor = self.initialise(head)
+        height, tip_hash = cursor.height, cursor.block_hash
+        while height < head and self.result.blocks < max_blocks:
+            start = height + 1
+            end = min(head, start + batch_blocks - 1, start + (max_blocks - self.result.blocks) - 1)
+            blocks = self.adapter.blocks(start, end)
+            self._check_batch(blocks, start, end)
+            if tip_hash and blocks[0].parent_hash != tip_hash:
+                height, tip_hash = self.rewind(height)
+                continue
+            self.record_batch(blocks, prev_height=height, head=head)
+            height, tip_hash = blocks[-1].height, blocks[-1].hash
+        self.result.height = height
+
+    def _check_batch(self, blocks: list[Block], start: int, end: int) -> None:
+        if [b.height for b in blocks] != list(range(start, end + 1)):
+            raise NodeError(f"node answered blocks {[b.height for b in blocks][:3]}... when asked for {start}-{end}")
+        for prev, block in zip(blocks, blocks[1:]):
+            if block.parent_hash != prev.hash:
+                raise NodeError(f"the chain moved while reading blocks {start}-{end}; will retry")
+
+    # -- reorgs --------------------------------------------------------------------------
+
+    def rewind(self, height: int) -> tuple[int, str]:
+        """The node's block after `height` does not build on ours: find the common ancestor,
+        orphan deposits above it and move the cursor back to it."""
+        ancestor: ScannedBlock | None = None
+        for kept in ScannedBlock.objects.filter(network=self.slug, height__lte=height).order_by("-height").iterator():
+            if self.adapter.block_hash(kept.height) == kept.block_hash:
+                ancestor = kept
+                break
+        if ancestor is None:
+            raise DeepReorg(
+                f"{self.net.name}: the node's chain forks below the {self.keep_blocks} blocks kept; "
+                f"rewind the cursor with bin/reset-scanning --network {self.slug} --height <a height before the fork>"
+            )
+        with transaction.atomic():
+            orphans = Deposit.objects.filter(network=self.slug, orphaned=False, block_height__gt=ancestor.height)
+            address_ids = set(orphans.values_list("address_id", flat=True))
+            count = orphans.update(orphaned=True, confirmations=0)
+            ScannedBlock.objects.filter(network=self.slug, height__gt=ancestor.height).delete()
+            _renew_lease(self.slug, self.owner, expected_height=height, height=ancestor.height, block_hash=ancestor.block_hash)
+        logger.warning("%s: reorg; blocks above %s left the chain, %s deposit(s) orphaned", self.slug, ancestor.height, count)
+        self.result.reorgs += 1
+        self.result.orphaned += count
+        self._notify(address_ids)
+        return ancestor.height, ancestor.block_hash
+
+    # -- recording -----------------------------------------------------------------------
+
+    def _record(self, found: list[tuple[Transfer, int, Block | None]], tip: int | None) -> set[int]:
+        """Insert new deposits and move known ones to where they were seen now. Returns the
+        address ids whose deposits changed."""
+        if not found:
+            return set()
+        existing = {
+            (d.tx_hash, d.index): d
+            for d in Deposit.objects.filter(network=self.slug, tx_hash__in={t.tx_hash for t, _, _ in found})
+        }
+        changed: set[int] = set()
+        new: list[Deposit] = []
+        for transfer, address_id, block in found:
+            height = block.height if block else None
+            block_hash = block.hash if block else ""
+            confirmations = tip - height + 1 if block and tip is not None else 0
+            known = existing.get((transfer.tx_hash, transfer.index))
+            if known is None:
+                deposit = Deposit(
+                    network=self.slug, asset=transfer.asset, tx_hash=transfer.tx_hash, index=transfer.index,
+                    address_id=address_id, value=transfer.value, block_height=height, block_hash=block_hash,
+                    confirmations=confirmations,
+                )
+                new.append(deposit)
+                existing[(transfer.tx_hash, transfer.index)] = deposit
+                changed.add(address_id)
+            elif known.orphaned or known.block_hash != block_hash:
+                if block is None and known.block_height is not None and not known.orphaned:
+                    continue  # already mined; the mempool view lags
+                known.block_height, known.block_hash = height, block_hash
+                known.orphaned, known.confirmations = False, confirmations
+                known.save(update_fields=["block_height", "block_hash", "orphaned", "confirmations", "updated_at"])
+                changed.add(known.address_id)
+        Deposit.objects.bulk_create(new)
+        self.result.new_deposits += len(new)
+        return changed
+
+    def _matches(self, transfers: list[tuple[Transfer, Block | None]]) -> list[tuple[Transfer, int, Block | None]]:
+        ours = _our_addresses(self.net.family, {t.to_address for t, _ in transfers})
+        return [(t, ours[t.to_address], b) for t, b in transfers if t.to_address in ours]
+
+    def record_batch(self, blocks: list[Block], *, prev_height: int, head: int) -> None:
+        tip = blocks[-1].height
+        found = self._matches([(t, b) for b in blocks for t in b.transfers])
+        with transaction.atomic():
+            _renew_lease(self.slug, self.owner, expected_height=prev_height, height=tip, block_hash=blocks[-1].hash, node_head=head)
+            changed = self._record(found, tip)
+            # Confirmations count against the verified chain: the tip of this batch.
+            counted = tip - F("block_height") + 1
+            counting = Deposit.objects.filter(
+                network=self.slug, orphaned=False, block_height__isnull=False, block_height__lte=tip,
+                confirmations__lt=self.threshold_cap,
+            ).exclude(confirmations=counted)
+            changed |= set(counting.values_list("address_id", flat=True))
+            counting.update(confirmations=counted)
+            ScannedBlock.objects.filter(network=self.slug, height__gte=blocks[0].height).delete()
+            ScannedBlock.objects.bulk_create(
+                [ScannedBlock(network=self.slug, height=b.height, block_hash=b.hash, parent_hash=b.parent_hash) for b in blocks]
+            )
+            ScannedBlock.objects.filter(network=self.slug, height__lte=tip - self.keep_blocks).delete()
+        self.result.blocks += len(blocks)
+        self._notify(changed)
+
+    def record_mempool(self) -> None:
+        """Unconfirmed transfers to our addresses, with no block. A pending deposit that has
+        left the mempool without being mined (replaced, evicted) is marked orphaned."""
+        pending = self.adapter.mempool()
+        found = self._matches([(t, None) for t in pending])
+        seen = {(t.tx_hash, t.index) for t in pending}
+        with transaction.atomic():
+            _renew_lease(self.slug, self.owner, expected_height=self.result.height)
+            changed = self._record(found, None)
+            gone = [
+                d for d in Deposit.objects.filter(network=self.slug, block_height__isnull=True, orphaned=False)
+                if (d.tx_hash, d.index) not in seen
+            ]
+            for d in gone:
+                d.orphaned = True
+                d.save(update_fields=["orphaned", "updated_at"])
+                changed.add(d.address_id)
+        self._notify(changed)
+
+
+def _record_failure(slug: str, message: str) -> None:
+    now = timezone.now()
+    Cursor.objects.get_or_create(network=slug)
+    Cursor.objects.filter(network=slug).update(
+        last_error=message[:2000], last_error_at=now, last_scan_at=now, consecutive_failures=F("consecutive_failures") + 1
+    )
+
+
+def scan_network(
+    slug: str,
+    *,
+    adapter: ChainAdapter | None = None,
+    max_blocks: int = MAX_BLOCKS_PER_SCAN,
+    batch_blocks: int = BATCH_BLOCKS,
+) -> ScanResult:
+    """Scan one network from its cursor towards the node's head (at most `max_blocks`),
+    then its mempool. Returns skipped=True when another scan holds the network's lease.
+    Raises NodeError (after recording it on the cursor) when the node fails."""
+    network = catalogue.get(slug)
+    result = ScanResult(network=slug)
+    owner = _owner()
+    if not claim_lease(slug, owner):
+        result.skipped = True
+        logger.info("%s: another scan holds the lease; skipping", slug)
+        return result
+    try:
+        if adapter is None:
+            adapter = adapter_for(network)
+        scan = _Scan(network, adapter, owner, result)
+        result.head = adapter.head()
+        scan.run(result.head, max_blocks, batch_blocks)
+        if result.caught_up:
+            scan.record_mempool()
+        now = timezone.now()
+        Cursor.objects.filter(network=slug).update(
+            node_head=result.head, last_scan_at=now, last_success_at=now, last_error="", consecutive_failures=0
+        )
+        return result
+    except LeaseLost as exc:
+        logger.warning("%s", exc)
+        result.ok, result.error = False, str(exc)
+        return result
+    except NodeError as exc:
+        result.ok, result.error = False, str(exc)
+        _record_failure(slug, str(exc))
+        logger.warning("%s: scan failed: %s", slug, exc)
+        raise
+    except Exception as exc:
+        # A bug or a database failure: still visible on the health page, then raised.
+        result.ok, result.error = False, f"{type(exc).__name__}: {exc}"
+        _record_failure(slug, f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+        raise
+    finally:
+        release_lease(slug, owner)
