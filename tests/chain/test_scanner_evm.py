@@ -203,15 +203,12 @@ def test_a_scan_killed_midway_and_rerun_records_every_deposit_exactly_once(devne
         assert [int(d.value) for d in deposits_to(to)] == [10**9 + i if i % 2 else 1000 + i]
 
 
-def test_a_node_that_is_down_records_the_error_skips_nothing_and_recovers(devnet, evm_address, monkeypatch):
-    from chain import catalogue
-
+def test_a_node_that_is_down_records_the_error_skips_nothing_and_recovers(devnet, evm_address, devnet_rpc):
     to = evm_address()
     before = Cursor.objects.get(network="devnet").height
     devnet.send_eth(to.address, 5)
 
-    monkeypatch.setenv("PAYRAM_RPC_DEVNET", f"http://127.0.0.1:{free_port()}")
-    catalogue.reload()
+    devnet_rpc(f"http://127.0.0.1:{free_port()}")
     for attempt in (1, 2):
         with pytest.raises(NodeError, match="unreachable"):
             scan_network("devnet")
@@ -221,8 +218,7 @@ def test_a_node_that_is_down_records_the_error_skips_nothing_and_recovers(devnet
     assert Deposit.objects.count() == 0 and cursor.lock_owner == ""
 
     devnet.mine(3)  # the chain moves on while the node is unreachable
-    monkeypatch.setenv("PAYRAM_RPC_DEVNET", devnet.url)
-    catalogue.reload()
+    devnet_rpc(devnet.url)
     result = scan_network("devnet")
 
     assert result.ok and result.blocks == 4

@@ -184,3 +184,23 @@ def evm_address(project):
         )
 
     return make
+
+
+@pytest.fixture
+def devnet_rpc():
+    """Factory: point the catalogue's devnet network at another RPC URL for one test; the
+    previous URL (and the catalogue) is restored afterwards."""
+    from chain import catalogue
+
+    previous = os.environ.get("PAYRAM_RPC_DEVNET")
+
+    def point(url: str) -> None:
+        os.environ["PAYRAM_RPC_DEVNET"] = url
+        catalogue.reload()
+
+    yield point
+    if previous is None:
+        os.environ.pop("PAYRAM_RPC_DEVNET", None)
+    else:
+        os.environ["PAYRAM_RPC_DEVNET"] = previous
+    catalogue.reload()

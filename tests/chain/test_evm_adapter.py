@@ -1,0 +1,254 @@
+"""The EVM adapter against a real anvil, and against a tiny local HTTP server answering
+garbage: every bad answer is a NodeError with a message safe to show, and the scanner
+records nothing from it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import pytest
+
+from chain import catalogue
+from chain.adapters.base import NodeError
+from chain.adapters.evm import TRANSFER_TOPIC, EvmAdapter, WrongChainError
+from chain.catalogue import DEVNET_TOKEN_ADDRESS
+from chain.models import Cursor, Deposit
+from chain.scanner import scan_network
+from tests.support.anvil import random_address
+
+Responder = Callable[[object], bytes | tuple[int, bytes]]
+
+
+class FakeNode:
+    """A local HTTP server; `respond(request_json)` decides each answer."""
+
+    def __init__(self) -> None:
+        self.respond: Responder = lambda req: b"{}"
+        self.requests: list[object] = []
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                node.requests.append(body)
+                answer = node.respond(body)
+                status, payload = answer if isinstance(answer, tuple) else (200, answer)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, auth: str = "") -> str:
+        return f"http://{auth + '@' if auth else ''}127.0.0.1:{self.port}/rpc"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_node():
+    node = FakeNode()
+    yield node
+    node.close()
+
+
+def rpc_ok(result) -> Callable:
+    """Answer every call (single or batched) with `result(method, params)`."""
+
+    def respond(req):
+        if isinstance(req, list):
+            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "result": result(r["method"], r["params"])} for r in req]).encode()
+        return json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result(req["method"], req["params"])}).encode()
+
+    return respond
+
+
+def devnet_at(url: str):
+    return replace(catalogue.get("devnet"), rpc_url=url)
+
+
+def h(n: int) -> str:
+    return "0x" + f"{n:064x}"
+
+
+def block(height: int, *, txs=(), parent: int | None = None) -> dict:
+    return {"number": hex(height), "hash": h(1000 + height), "parentHash": h(1000 + (height - 1 if parent is None else parent)), "transactions": list(txs)}
+
+
+# -- against anvil --------------------------------------------------------------------
+
+
+@pytest.mark.anvil
+def test_blocks_carry_native_and_token_transfers_with_checksummed_recipients(anvil):
+    adapter = EvmAdapter(catalogue.get("devnet"))
+    to = random_address()
+    eth_tx = anvil.send_eth(to.lower(), 10**18 + 1)
+    usdc_tx = anvil.send_token(to, 2_500_000)
+    head = adapter.head()
+
+    blocks = adapter.blocks(head - 1, head)
+
+    assert [b.height for b in blocks] == [head - 1, head]
+    assert blocks[1].parent_hash == blocks[0].hash == adapter.block_hash(head - 1)
+    transfers = {t.tx_hash: t for b in blocks for t in b.transfers}
+    assert transfers[eth_tx].to_address == to and transfers[eth_tx].value == 10**18 + 1
+    assert (transfers[eth_tx].asset, transfers[eth_tx].index) == ("ETH", 0)
+    assert (transfers[usdc_tx].asset, transfers[usdc_tx].to_address, transfers[usdc_tx].value) == ("USDC", to, 2_500_000)
+    assert adapter.mempool() == []
+
+
+@pytest.mark.anvil
+def test_a_range_is_fetched_in_one_http_request(anvil, monkeypatch):
+    adapter = EvmAdapter(catalogue.get("devnet"))
+    adapter.head()
+    posts = []
+    real_post = adapter.session.post
+    monkeypatch.setattr(adapter.session, "post", lambda *a, **kw: posts.append(kw["json"]) or real_post(*a, **kw))
+    head = anvil.mine(10)
+
+    adapter.blocks(head - 9, head)
+
+    assert len(posts) == 1 and len(posts[0]) == 11  # ten blocks and one eth_getLogs
+    logs_call = posts[0][-1]
+    assert logs_call["method"] == "eth_getLogs"
+    assert logs_call["params"][0]["address"] == [DEVNET_TOKEN_ADDRESS] and logs_call["params"][0]["topics"] == [TRANSFER_TOPIC]
+
+
+@pytest.mark.anvil
+def test_wrong_chain_id_is_a_clear_error(anvil):
+    adapter = EvmAdapter(replace(catalogue.get("devnet"), chain_id=8453, name="Base"))
+    with pytest.raises(WrongChainError, match="serves chain id 31337, but Base is chain id 8453"):
+        adapter.head()
+
+
+# -- against a node that answers badly ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"<html>502 Bad Gateway</html>", "malformed JSON"),
+        (b'{"jsonrpc": "2.0", "id": 1, "result": "0xZZ"}', "malformed"),
+        (b'{"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "rate limited"}}', "rate limited"),
+        (b'{"jsonrpc": "2.0", "id": 1}', "without a result"),
+        (b'"just a string"', "not a JSON-RPC response"),
+        ((503, b"busy"), "HTTP 503"),
+    ],
+)
+def test_garbage_answers_are_node_errors(fake_node, answer, message):
+    fake_node.respond = lambda req: answer
+    adapter = EvmAdapter(devnet_at(fake_node.url()))
+    with pytest.raises(NodeError, match=message):
+        adapter.chain_id()
+
+
+def test_messages_never_carry_the_rpc_credentials(fake_node):
+    fake_node.respond = lambda req: (500, b"oops")
+    adapter = EvmAdapter(devnet_at(fake_node.url("alice:s3cret")))
+    with pytest.raises(NodeError) as caught:
+        adapter.chain_id()
+    assert "s3cret" not in str(caught.value) and "***@127.0.0.1" in str(caught.value)
+
+
+def test_a_slow_node_times_out(fake_node):
+    release = threading.Event()
+    fake_node.respond = lambda req: release.wait(5) and b"{}" or b"{}"
+    adapter = EvmAdapter(devnet_at(fake_node.url()), timeout=0.2)
+    try:
+        with pytest.raises(NodeError, match="did not answer within 0.2 s"):
+            adapter.chain_id()
+    finally:
+        release.set()
+
+
+def chain_answers(blocks: dict[int, dict], logs: list[dict] | None = None, head: int = 12) -> Callable:
+    def result(method, params):
+        return {
+            "eth_chainId": hex(31337),
+            "eth_blockNumber": hex(head),
+            "eth_getBlockByNumber": blocks.get(int(params[0], 16)) if method == "eth_getBlockByNumber" else None,
+            "eth_getLogs": logs or [],
+        }[method]
+
+    return rpc_ok(result)
+
+
+def transfer_log(height: int, to: str, value: int, *, block_hash: str | None = None, removed: bool = False, index: int = 0) -> dict:
+    return {
+        "address": DEVNET_TOKEN_ADDRESS.lower(), "blockNumber": hex(height), "blockHash": block_hash or h(1000 + height),
+        "transactionHash": h(5000 + index), "logIndex": hex(index), "removed": removed,
+        "topics": [TRANSFER_TOPIC, "0x" + "0" * 64, "0x" + "0" * 24 + to[2:].lower()], "data": "0x" + f"{value:064x}",
+    }
+
+
+def test_removed_logs_are_skipped(fake_node):
+    to = random_address()
+    fake_node.respond = chain_answers(
+        {10: block(10)}, [transfer_log(10, to, 5, removed=True), transfer_log(10, to, 7, index=1)]
+    )
+    [b] = EvmAdapter(devnet_at(fake_node.url())).blocks(10, 10)
+    assert [(t.to_address, t.value, t.index) for t in b.transfers] == [(to, 7, 1)]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "logs", "message"),
+    [
+        ({10: block(10), 11: block(11)}, [transfer_log(11, "0x" + "ab" * 20, 1, block_hash=h(77))], "chain moved"),
+        ({10: block(10), 11: block(11, parent=3)}, [], "chain moved"),
+        ({10: block(10)}, [], "has no block 11"),
+        ({10: block(10), 11: {"number": "0xb", "hash": h(1011)}}, [], "lacks block.parentHash"),
+        ({10: block(10), 11: block(11, txs=[{"to": "0x" + "ab" * 20, "value": "12", "hash": h(1)}])}, [], "malformed transaction value"),
+        ({10: block(10), 11: block(11, txs=["0x" + "ab" * 32])}, [], "without full transactions"),
+        ({10: block(10), 11: block(11)}, [dict(transfer_log(11, "0x" + "ab" * 20, 1), data="0x12")], "malformed Transfer value"),
+    ],
+)
+def test_inconsistent_or_malformed_blocks_are_node_errors(fake_node, blocks, logs, message):
+    fake_node.respond = chain_answers(blocks, logs)
+    with pytest.raises(NodeError, match=message):
+        EvmAdapter(devnet_at(fake_node.url())).blocks(10, 11)
+
+
+@pytest.mark.django_db
+def test_the_scanner_records_nothing_from_a_malformed_answer(fake_node, evm_address, devnet_rpc):
+    to = evm_address()
+    good = {h_: block(h_) for h_ in range(0, 13)}
+    good[11] = block(11, txs=[{"to": to.address, "value": hex(5), "hash": h(42)}])
+    broken = dict(good)
+    broken[12] = {"number": "0xc", "hash": "not-a-hash", "parentHash": h(1011), "transactions": []}
+    fake_node.respond = chain_answers(broken)
+    devnet_rpc(fake_node.url())
+    Cursor.objects.create(network="devnet", height=9, block_hash=h(1009))
+
+    with pytest.raises(NodeError, match="malformed block hash"):
+        scan_network("devnet")
+
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.height == 9 and "malformed block hash" in cursor.last_error
+    assert Deposit.objects.count() == 0  # block 11 came in the same bad answer
+
+    fake_node.respond = chain_answers(good)
+    scan_network("devnet")
+    assert [(d.tx_hash, int(d.value)) for d in Deposit.objects.all()] == [(h(42), 5)]
+
+
+@pytest.mark.django_db
+def test_the_scanner_reports_a_wrong_chain_on_the_cursor(fake_node, devnet_rpc):
+    fake_node.respond = rpc_ok(lambda method, params: hex(1) if method == "eth_chainId" else hex(5))
+    devnet_rpc(fake_node.url())
+    with pytest.raises(WrongChainError):
+        scan_network("devnet")
+    assert "serves chain id 1, but Local devnet (anvil) is chain id 31337" in Cursor.objects.get(network="devnet").last_error
