@@ -28,9 +28,9 @@ P2SH_P2WPKH = "p2sh-p2wpkh"
 P2WPKH = "p2wpkh"
 EVM_SCRIPT = "evm"
 BITCOIN_SCRIPT_TYPES: dict[str, str] = {
-    P2WPKH: "Native SegWit (bc1q…, BIP84)",
-    P2SH_P2WPKH: "Nested SegWit (3…, BIP49)",
-    P2PKH: "Legacy (1…, BIP44)",
+    P2WPKH: "Native SegWit (BIP84)",
+    P2SH_P2WPKH: "Nested SegWit (BIP49)",
+    P2PKH: "Legacy (BIP44)",
 }
 SCRIPT_TYPE_LABELS: dict[str, str] = {**BITCOIN_SCRIPT_TYPES, EVM_SCRIPT: "EVM account (0x…, m/44'/60'/0')"}
 

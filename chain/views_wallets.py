@@ -1,0 +1,188 @@
+"""The Wallets page: per project and chain family, the extended public key, the first
+receive addresses to compare with the merchant's wallet, the unused-address gap, and
+the project's confirmation thresholds. Thin views: parse, call one service, render or
+redirect.
+
+A pasted value that was refused (it may be a private key or a seed phrase) is never
+rendered back, logged, or kept in an error report: the POST parameter is marked
+sensitive and the form's input is always rendered empty."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_POST
+
+from chain import catalogue, hd, wallets
+from chain.forms import ConfirmationsForm, WalletKeyForm
+from chain.models import Wallet
+from members.models import Project
+
+
+@dataclass
+class FamilyPanel:
+    family: str
+    label: str
+    wallet: Wallet | None
+    form: WalletKeyForm
+    preview: list[str]
+    gap: int
+    allocated: int
+
+    @property
+    def gap_warning(self) -> bool:
+        return self.gap > wallets.GAP_LIMIT
+
+    @property
+    def short_xpub(self) -> str:
+        return hd.shorten(self.wallet.xpub) if self.wallet else ""
+
+    @property
+    def script_label(self) -> str:
+        return hd.SCRIPT_TYPE_LABELS.get(self.wallet.script_type, self.wallet.script_type) if self.wallet else ""
+
+    @property
+    def anchor(self) -> str:
+        return f"wallet-{self.wallet.project_id if self.wallet else ''}-{self.family}"
+
+
+@dataclass
+class ProjectPanel:
+    project: Project
+    families: list[FamilyPanel]
+    confirmations: ConfirmationsForm
+
+
+def _owned_projects(request: HttpRequest):
+    return Project.objects.filter(owners=request.user).order_by("name", "id")
+
+
+def _owned_project(request: HttpRequest, project_id: int) -> Project:
+    project = _owned_projects(request).filter(pk=project_id).first()
+    if project is None:
+        raise Http404("No such project")
+    return project
+
+
+def _families() -> list[str]:
+    """Mainnet families first: they are what a merchant sets up for real payments."""
+    mainnet = [f for f in catalogue.FAMILIES if not hd.family_params(f).testnet]
+    return mainnet + [f for f in catalogue.FAMILIES if f not in mainnet]
+
+
+def _family_panel(project: Project, family: str, wallet: Wallet | None, form: WalletKeyForm | None = None) -> FamilyPanel:
+    preview: list[str] = []
+    gap = allocated = 0
+    if wallet is not None:
+        preview = wallets.addresses_preview(wallet, 3)
+        gap = wallets.unused_gap(project, family)
+        allocated = wallet.next_index
+    return FamilyPanel(
+        family=family,
+        label=catalogue.FAMILIES[family],
+        wallet=wallet,
+        form=form or WalletKeyForm(family=family, auto_id=f"id_{project.pk}_{family}_%s"),
+        preview=preview,
+        gap=gap,
+        allocated=allocated,
+    )
+
+
+def _project_panel(project: Project, *, key_form: tuple[str, WalletKeyForm] | None = None,
+                   confirmations: ConfirmationsForm | None = None) -> ProjectPanel:
+    by_family = {w.family: w for w in Wallet.objects.filter(project=project)}
+    families = []
+    for family in _families():
+        form = key_form[1] if key_form and key_form[0] == family else None
+        families.append(_family_panel(project, family, by_family.get(family), form))
+    return ProjectPanel(
+        project=project,
+        families=families,
+        confirmations=confirmations or ConfirmationsForm(
+            networks=wallets.confirmation_networks(),
+            current=project.confirmation_overrides or {},
+            auto_id=f"id_{project.pk}_conf_%s",
+        ),
+    )
+
+
+def _render(request: HttpRequest, panels: list[ProjectPanel], *, status: int = 200) -> HttpResponse:
+    context = {
+        "panels": panels,
+        "gap_limit": wallets.GAP_LIMIT,
+        "gap_warning": wallets.GAP_WARNING,
+        "open_confirmations": request.GET.get("open") == "confirmations",
+    }
+    return render(request, "chain/wallets.html", context, status=status)
+
+
+def _page_url(project: Project, anchor: str, *, extra: str = "") -> str:
+    return f"{reverse('chain:wallets')}?project={project.pk}{extra}#{anchor}"
+
+
+@login_required
+@require_GET
+def wallet_list(request: HttpRequest) -> HttpResponse:
+    projects = _owned_projects(request)
+    selected = request.GET.get("project", "")
+    if selected:
+        if not selected.isdigit():
+            raise Http404("No such project")
+        projects = [_owned_project(request, int(selected))]
+    return _render(request, [_project_panel(p) for p in projects])
+
+
+@sensitive_variables()  # every frame below: a refused paste may be a private key
+@sensitive_post_parameters("xpub")
+@login_required
+@require_POST
+def wallet_key_set(request: HttpRequest, project_id: int, family: str) -> HttpResponse:
+    project = _owned_project(request, project_id)
+    if family not in catalogue.FAMILIES:
+        raise Http404("No such chain family")
+    form = WalletKeyForm(request.POST, family=family, auto_id=f"id_{project.pk}_{family}_%s")
+    if form.is_valid():
+        try:
+            wallets.wallet_set(
+                project=project,
+                family=family,
+                xpub=form.cleaned_data["xpub"],
+                script_type=form.cleaned_data.get("script_type") or None,
+            )
+        except wallets.WalletError as exc:
+            form.add_error("xpub", exc.message)
+        else:
+            messages.success(
+                request,
+                f"{catalogue.FAMILIES[family]} key saved for {project.name}. "
+                "Check that your wallet shows the same first 3 addresses.",
+            )
+            return redirect(_page_url(project, f"wallet-{project.pk}-{family}"))
+    return _render(request, [_project_panel(project, key_form=(family, form))], status=400)
+
+
+@login_required
+@require_POST
+def wallet_confirmations_set(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _owned_project(request, project_id)
+    form = ConfirmationsForm(
+        request.POST,
+        networks=wallets.confirmation_networks(),
+        current=project.confirmation_overrides or {},
+        auto_id=f"id_{project.pk}_conf_%s",
+    )
+    if form.is_valid():
+        try:
+            wallets.project_confirmations_set(project=project, thresholds=form.thresholds())
+        except wallets.WalletError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Confirmation thresholds saved for {project.name}.")
+            return redirect(_page_url(project, f"confirmations-{project.pk}", extra="&open=confirmations"))
+    return _render(request, [_project_panel(project, confirmations=form)], status=400)
