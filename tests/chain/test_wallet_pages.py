@@ -148,3 +148,16 @@ def test_confirmation_threshold_below_one_is_a_field_error(merchant_client, proj
     assert "greater than or equal to 1" in response.content.decode()
     project.refresh_from_db()
     assert project.confirmation_overrides == {}
+
+
+def test_admin_lists_wallets_and_addresses_read_only(client, django_user_model, project):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-12345")
+    client.force_login(admin_user)
+    wallet = wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
+    address = wallets.address_allocate(project=project, family="evm")
+    assert "xpub6DCoCp" in client.get(reverse("admin:chain_wallet_changelist")).content.decode()
+    listing = client.get(reverse("admin:chain_depositaddress_changelist"), {"q": "0x9858"}).content.decode()
+    assert address.address in listing
+    assert client.get(reverse("admin:chain_wallet_change", args=[wallet.pk])).status_code == 200
+    assert client.get(reverse("admin:chain_depositaddress_change", args=[address.pk])).status_code == 200
+    assert client.get(reverse("admin:chain_wallet_add")).status_code == 403
