@@ -1,6 +1,7 @@
-from django.http import HttpResponse
 from django.urls import path
 
+from chain import views_health
+
 urlpatterns = [
-    path("health/", lambda request: HttpResponse("Network health: not built yet"), name="health"),  # placeholder, replaced by the scanning work
+    path("health/", views_health.health, name="health"),
 ]

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from chain import catalogue
+from chain import catalogue, health
 from chain.adapters import adapter_for
 from chain.adapters.base import Block, ChainAdapter, NodeError, Transfer
 from chain.catalogue import Network
@@ -333,7 +333,9 @@ def scan_network(
     """Scan one network from its cursor towards the node's head (at most `max_blocks`),
     then its mempool. Returns skipped=True when another scan holds the network's lease.
     Raises NodeError (after recording it on the cursor) when the node fails."""
-    network = catalogue.get(slug)
+    network = health.network(slug)  # a broken URL elsewhere does not stop this network
+    if adapter is None and not network.enabled:
+        raise catalogue.ConfigError(f"network {slug} is not enabled: set {network.rpc_env_var}")
     result = ScanResult(network=slug)
     owner = _owner()
     if not claim_lease(slug, owner):

@@ -10,3 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "payram.settings")
 app = Celery("payram")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _schedule_network_scans(sender: Celery, **kwargs) -> None:
+    """One beat entry per enabled network, built when the app is configured (the
+    catalogue reads the environment, so it cannot be built at import time)."""
+    from chain.schedule import beat_schedule
+
+    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule()}

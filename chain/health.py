@@ -1,0 +1,193 @@
+"""Is each network being watched? Per enabled network: the node's head, the last block
+processed, the lag, the last successful scan, the last error, and `stalled`, the flag for
+"deposit addresses look blank because blocks are not being processed".
+
+Configuration problems (malformed RPC URL, wrong chain id, unreachable node) are reported
+per network and never stop the others. Models are imported inside functions: Celery beat
+builds its schedule from configured_networks() before Django's apps are loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from chain import catalogue
+from chain.catalogue import Network
+from payram.lib.env import ConfigError
+
+STALL_MIN_SECONDS = 120
+STALL_POLLS = 5
+LAG_MAX_SECONDS = 600  # more than ten minutes of blocks behind is stalled, whatever the cause
+
+
+@dataclass(frozen=True)
+class NetworkHealth:
+    slug: str
+    name: str
+    rpc: str  # redacted: safe to show
+    node_head: int | None = None
+    height: int | None = None  # last block processed
+    last_success_at: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    stalled: bool = True
+    problem: str = ""  # why it is stalled, in words
+
+    @property
+    def lag(self) -> int | None:
+        if self.node_head is None or self.height is None:
+            return None
+        return max(0, self.node_head - self.height)
+
+    @property
+    def status(self) -> str:
+        if self.stalled:
+            return "stalled"
+        return "errors" if self.last_error else "ok"
+
+
+def stall_after(network: Network) -> timedelta:
+    return timedelta(seconds=max(STALL_POLLS * network.poll_interval, STALL_MIN_SECONDS))
+
+
+def lag_bound(network: Network) -> int:
+    """Blocks behind the head that count as stalled: ten minutes of blocks, at least 3."""
+    return max(3, math.ceil(LAG_MAX_SECONDS / max(network.block_time, 0.1)))
+
+
+def configured_networks() -> tuple[list[Network], dict[str, str]]:
+    """The enabled networks, and configuration errors by network slug ("*" for the whole
+    catalogue). One malformed RPC URL makes the catalogue refuse to load at all, so the
+    networks are then rebuilt one by one and only the broken one is left out."""
+    try:
+        return catalogue.enabled(), {}
+    except ConfigError as exc:
+        whole = str(exc)
+    found: dict[str, Network] = {n.slug: n for n in catalogue.BUILTIN}
+    path = getattr(settings, "PAYRAM_CHAINS_FILE", "") or os.environ.get("PAYRAM_CHAINS_FILE", "")
+    try:
+        if path:
+            found = catalogue._load_chains_file(path, found)
+    except ConfigError as exc:
+        return [], {"*": str(exc)}
+    enabled, errors = [], {}
+    for net in found.values():
+        url = os.environ.get(net.rpc_env_var, "").strip()
+        if url:
+            try:
+                net = replace(net, rpc_url=catalogue._check_rpc_url(net.slug, url))
+            except ConfigError as exc:
+                errors[net.slug] = str(exc)
+                continue
+        if net.enabled:
+            enabled.append(net)
+    if not errors:
+        errors["*"] = whole
+    return enabled, errors
+
+
+def network(slug: str) -> Network:
+    """One enabled network, even when another network's configuration is broken. Raises
+    ConfigError for this network's own problem, KeyError for an unknown slug."""
+    enabled, errors = configured_networks()
+    if slug in errors:
+        raise ConfigError(errors[slug])
+    for net in enabled:
+        if net.slug == slug:
+            return net
+    if "*" in errors:
+        raise ConfigError(errors["*"])
+    return catalogue.get(slug)  # known but not enabled (or unknown: KeyError)
+
+
+def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
+    base = NetworkHealth(slug=net.slug, name=net.name, rpc=net.display_rpc_url)
+    if cursor is None:
+        return replace(base, problem="never scanned: is a worker (or manage.py scanloop) running?")
+    health = replace(
+        base, node_head=cursor.node_head, height=cursor.height, last_success_at=cursor.last_success_at,
+        last_error=cursor.last_error, last_error_at=cursor.last_error_at, consecutive_failures=cursor.consecutive_failures,
+    )
+    if cursor.last_success_at is None:
+        problem = "no successful scan yet" + (f": {cursor.last_error}" if cursor.last_error else "")
+    elif now - cursor.last_success_at > stall_after(net):
+        problem = f"no successful scan for {_ago(now - cursor.last_success_at)}" + (f": {cursor.last_error}" if cursor.last_error else "")
+    elif health.lag is not None and health.lag > lag_bound(net):
+        problem = f"{health.lag} blocks behind the node (more than {lag_bound(net)})"
+    else:
+        return replace(health, stalled=False)
+    return replace(health, problem=problem)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def probe(net: Network) -> str:
+    """Ask the node right now (head and chain id); returns "" or the problem in words."""
+    from chain.adapters import adapter_for
+    from chain.adapters.base import NodeError
+
+    try:
+        adapter = adapter_for(net)
+        if hasattr(adapter, "timeout"):
+            adapter.timeout = 5.0
+        adapter.head()
+    except (NodeError, ConfigError) as exc:
+        return str(exc)
+    return ""
+
+
+def network_health(*, live: bool = False) -> list[NetworkHealth]:
+    """Health of every enabled network (and of every network whose configuration is
+    broken). With live=True each node is also asked for its head right now."""
+    from chain.models import Cursor
+
+    enabled, errors = configured_networks()
+    cursors = {c.network: c for c in Cursor.objects.filter(network__in=[n.slug for n in enabled])}
+    now = timezone.now()
+    rows = []
+    for net in enabled:
+        health = _health(net, cursors.get(net.slug), now)
+        if live:
+            problem = probe(net)
+            if problem:
+                health = replace(health, stalled=True, problem=f"node check failed: {problem}")
+        rows.append(health)
+    for slug, message in errors.items():
+        name = slug if slug == "*" else _name(slug)
+        rows.append(NetworkHealth(slug=slug, name=name, rpc="", problem=f"configuration: {message}"))
+    return rows
+
+
+def _name(slug: str) -> str:
+    for net in catalogue.BUILTIN:
+        if net.slug == slug:
+            return net.name
+    return slug
+
+
+def network_is_healthy(slug: str) -> bool:
+    """True when the network is enabled, configured correctly and being scanned: the
+    checkout offers only these, so nobody pays on a chain nobody is watching."""
+    try:
+        net = network(slug)
+    except (ConfigError, KeyError):
+        return False
+    if not net.enabled:
+        return False
+    from chain.models import Cursor
+
+    return not _health(net, Cursor.objects.filter(network=slug).first(), timezone.now()).stalled

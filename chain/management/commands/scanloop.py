@@ -1,0 +1,104 @@
+"""The embedded default's block processing (no Redis, no Celery worker): scan every enabled
+network with the same scan_network the Celery task calls, each at its poll interval.
+
+    python manage.py scanloop            # runs until stopped (SIGTERM/Ctrl-C)
+    python manage.py scanloop --once     # one pass over the networks, then exit
+
+Errors are logged and recorded on the network's cursor (the health page shows them); a
+failing network backs off exponentially (capped) while the others carry on. SIGHUP (sent
+by bin/reset-scanning) re-reads the configuration and scans every network right away.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+logger = logging.getLogger("chain.scanloop")
+
+MAX_BACKOFF_SECONDS = 300
+
+
+def pidfile() -> Path:
+    return Path(settings.VAR_DIR) / "scanloop.pid"
+
+
+class Command(BaseCommand):
+    help = "Scan every enabled network in a loop (the embedded default's worker); --once for a single pass."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="one pass over the networks, then exit (1 if any failed)")
+        parser.add_argument("--network", action="append", default=[], help="only this network slug (repeatable)")
+
+    def handle(self, *args, once: bool = False, network: list[str], **options):
+        from chain import catalogue
+        from chain.health import configured_networks
+        from chain.scanner import scan_network
+
+        self.restart = False
+
+        def on_hup(signum, frame):
+            self.restart = True
+
+        def on_term(signum, frame):
+            raise SystemExit(0)  # unwinds through scan_network's finally: the lease is given back
+
+        signal.signal(signal.SIGTERM, on_term)
+        if not once:
+            signal.signal(signal.SIGHUP, on_hup)
+            pidfile().parent.mkdir(parents=True, exist_ok=True)
+            pidfile().write_text(str(os.getpid()))
+
+        due: dict[str, float] = {}
+        failures: dict[str, int] = {}
+        failed_once = False
+        try:
+            while True:
+                if self.restart:
+                    self.restart = False
+                    catalogue.reload()
+                    due.clear()
+                    failures.clear()
+                    logger.info("scanloop: configuration re-read; scanning every network now")
+                enabled, errors = configured_networks()
+                for slug, message in errors.items():
+                    logger.error("scanloop: network %s is misconfigured: %s", slug, message)
+                nets = [n for n in enabled if not network or n.slug in network]
+                if not nets and once:
+                    self.stderr.write("no enabled network to scan (set PAYRAM_RPC_<NETWORK>)")
+                    raise SystemExit(1)
+                now = time.monotonic()
+                for net in nets:
+                    if due.get(net.slug, 0) > now:
+                        continue
+                    try:
+                        result = scan_network(net.slug)
+                        failures.pop(net.slug, None)
+                        if result.blocks or result.new_deposits or result.reorgs:
+                            logger.info(
+                                "scanloop: %s at %s (head %s): %s blocks, %s new deposits, %s reorgs",
+                                net.slug, result.height, result.head, result.blocks, result.new_deposits, result.reorgs,
+                            )
+                        delay = 0.0 if result.ok and not result.caught_up and not result.skipped else net.poll_interval
+                    except Exception as exc:  # logged, recorded on the cursor, and the loop carries on
+                        failed_once = True
+                        failures[net.slug] = failures.get(net.slug, 0) + 1
+                        delay = min(net.poll_interval * 2 ** failures[net.slug], MAX_BACKOFF_SECONDS)
+                        logger.error("scanloop: %s failed (%s in a row, next try in %.0f s): %s", net.slug, failures[net.slug], delay, exc)
+                    due[net.slug] = time.monotonic() + delay
+                if once:
+                    raise SystemExit(1 if failed_once or errors else 0)
+                upcoming = [due[n.slug] for n in nets if n.slug in due]
+                pause = max(0.2, min(upcoming) - time.monotonic()) if upcoming else 5.0
+                end = time.monotonic() + pause
+                while time.monotonic() < end and not self.restart:
+                    time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+        finally:
+            if not once and pidfile().exists() and pidfile().read_text().strip() == str(os.getpid()):
+                pidfile().unlink()
