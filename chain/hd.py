@@ -294,8 +294,7 @@ def parse_account_key(text: str, family: str) -> AccountKey:
     if not value:
         raise KeyRefused("Paste the account's extended public key.")
     _refuse_secrets(value)
-    if re.search(r"\s", value):
-        raise KeyRefused("An extended public key is one word with no spaces. Paste it again, in one piece.")
+    value = "".join(value.split())  # a key wrapped over lines by a wallet's export or an email
     _refuse_other_things(value, params)
     try:
         raw = b58check_decode(value)

@@ -161,3 +161,24 @@ def test_admin_lists_wallets_and_addresses_read_only(client, django_user_model, 
     assert client.get(reverse("admin:chain_wallet_change", args=[wallet.pk])).status_code == 200
     assert client.get(reverse("admin:chain_depositaddress_change", args=[address.pk])).status_code == 200
     assert client.get(reverse("admin:chain_wallet_add")).status_code == 403
+
+
+def test_a_crash_while_saving_a_key_keeps_the_pasted_value_out_of_error_reports(merchant_client, project, settings, caplog, monkeypatch):
+    """If something unexpected fails after a private key was pasted, the 500 log record and
+    the error report Django would mail to admins hide the POSTed value and every local variable."""
+    from django.views.debug import ExceptionReporter
+
+    settings.DEBUG = False
+    merchant_client.raise_request_exception = False
+
+    def explode(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(wallets, "wallet_set", explode)
+    caplog.set_level(logging.ERROR, logger="django.request")
+    response = merchant_client.post(key_url(project, "bitcoin"), {"xpub": ZPUB})
+    assert response.status_code == 500
+    record = next(r for r in caplog.records if r.name == "django.request")
+    report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
+    assert "database went away" in report
+    assert ZPUB not in report and ZPUB not in caplog.text
