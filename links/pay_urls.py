@@ -1,6 +1,13 @@
-"""Public pay page routes (no login): /pay/<code> and its fragments."""
+"""Public pay page routes (no login): /pay/<code>/ and its fragments."""
 
 from django.urls import path
 
+from links import pay_views
+
 app_name = "pay"
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:code>/", pay_views.pay_page, name="page"),
+    path("<str:code>/status/", pay_views.pay_status, name="status"),
+    path("<str:code>/quote/", pay_views.pay_quote, name="quote"),
+    path("<str:code>/simulate/", pay_views.pay_simulate, name="simulate"),
+]

@@ -1,0 +1,192 @@
+"""The public pay page: /pay/<code>/. No login. Views parse, call one service, render.
+
+The dynamic part of the page (status, payment instructions, picker) is one fragment,
+templates/links/_checkout.html. While the link is open it polls
+/pay/<code>/status/?v=<state key> every few seconds; the server answers 204 (htmx swaps
+nothing) while the state is unchanged, and the new fragment when it changed. Once the
+link is final the fragment it returns has no hx-trigger, so polling stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from urllib.parse import urlparse
+
+import qrcode
+import qrcode.image.svg
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from chain import catalogue
+from links import checkout
+from links.models import LinkStatus, PaymentLink
+from links.status import Detail, derive_status, link_deposits, refresh_link_status
+from links.uris import payment_uri
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 3
+DEVNET_CHAIN_ID = 31337
+
+
+def _find_link(code: str) -> PaymentLink | None:
+    return PaymentLink.objects.select_related("project", "member").filter(code=code).first()
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "links/pay_404.html", status=404)
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    # The size comes from pay.css (fixed millimetres would overflow a phone).
+    svg = re.sub(r'\s(width|height)="[^"]*"', "", svg.split(">", 1)[0], count=2) + ">" + svg.split(">", 1)[1]
+    return svg.replace("<svg ", '<svg class="qr" role="img" aria-label="QR code of the payment request" ', 1)
+
+
+def _safe_return_url(url: str) -> str:
+    parsed = urlparse(url or "")
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+def is_simulation_network(network) -> bool:
+    """The Simulate payment button exists only on the local devnet (chain id 31337)."""
+    return network is not None and network.slug == "devnet" and network.chain_id == DEVNET_CHAIN_ID
+
+
+def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None) -> dict:
+    now = timezone.now()
+    refresh_link_status(link, now=now)
+    state = derive_status(link, now=now)
+    quote = state.quote
+    network = asset = None
+    if quote is not None:
+        try:
+            network = catalogue.get(quote.network)
+            asset = network.asset(quote.asset)
+        except KeyError:
+            network = asset = None
+    quote_expired = bool(quote and quote.expires_at <= now)
+    money_seen = bool(state.amount_received)
+    open_link = state.status == LinkStatus.PENDING and state.detail != Detail.REFUND_DUE
+    if picking is None:
+        picking = request.GET.get("change") == "1" and not money_seen
+    show_picker = open_link and (quote is None or asset is None or picking or bool(error)) and not money_seen
+    pay_amount = 0
+    uri = qr = ""
+    if open_link and not show_picker and asset is not None and not quote_expired:
+        pay_amount = state.remaining if money_seen else int(quote.amount_due)
+        uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
+        qr = mark_safe(_qr_svg(uri))  # generated SVG: no user input inside but the URI, which qrcode encodes as paths
+    choices = checkout.available_assets(link) if show_picker else []
+    deposits = link_deposits(link, state=state) if money_seen or state.uncounted_deposits else []
+    key_source = "|".join(
+        map(str, (state.status, state.detail, state.amount_received, state.confirmations, quote.pk if quote else "",
+                  quote_expired, len(deposits), picking))
+    )
+    state_key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
+    poll_url = reverse("pay:status", args=[link.code]) + f"?v={state_key}" + ("&change=1" if picking else "")
+    return {
+        "link": link,
+        "project": link.project,
+        "state": state,
+        "quote": quote,
+        "network": network,
+        "asset": asset,
+        "quote_expired": quote_expired,
+        "open_link": open_link,
+        "show_picker": show_picker,
+        "choices": choices,
+        "stable_choices": [c for c in choices if c.asset.stable_usd and c.available],
+        "selected_key": f"{quote.network}:{quote.asset}" if quote else "",
+        "pay_amount": pay_amount,
+        "payment_uri": uri,
+        "qr_svg": qr,
+        "deposits": deposits,
+        "success_deposits": [d for d in deposits if d.counted],
+        "error": error,
+        "poll": not state.is_final,
+        "poll_url": poll_url,
+        "poll_seconds": POLL_SECONDS,
+        "state_key": state_key,
+        "return_url": _safe_return_url(link.project.return_url),
+        "simulate": open_link and not show_picker and not quote_expired and is_simulation_network(network),
+    }
+
+
+@require_GET
+def pay_page(request: HttpRequest, code: str) -> HttpResponse:
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    return render(request, "links/pay.html", _checkout_context(request, link))
+
+
+@require_GET
+def pay_status(request: HttpRequest, code: str) -> HttpResponse:
+    """The checkout fragment for htmx polling (and anyone who opens it)."""
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    context = _checkout_context(request, link)
+    if request.htmx and request.GET.get("v") == context["state_key"]:
+        return HttpResponse(status=204)
+    return render(request, "links/_checkout.html", context)
+
+
+@require_POST
+def pay_quote(request: HttpRequest, code: str) -> HttpResponse:
+    """The customer picked (or refreshed) a coin and network."""
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    network_slug, _, symbol = request.POST.get("choice", "").partition(":")
+    if not network_slug or not symbol:
+        return _rerender(request, link, "Please pick a coin and network.", 400)
+    try:
+        checkout.quote_create(link=link, network=network_slug, asset=symbol)
+    except checkout.PriceUnavailable as exc:
+        log.warning("no price for link %s: %s", link.pk, exc)
+        return _rerender(request, link, f"We can't get an exchange rate for {symbol} right now, so we won't guess an amount.", 503)
+    except checkout.CheckoutError as exc:
+        return _rerender(request, link, str(exc), 400)
+    return redirect("pay:page", code=link.code)
+
+
+def _rerender(request: HttpRequest, link: PaymentLink, error: str, status: int) -> HttpResponse:
+    context = _checkout_context(request, link, error=error, picking=True)
+    template = "links/_checkout.html" if request.htmx else "links/pay.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+def pay_simulate(request: HttpRequest, code: str) -> HttpResponse:
+    """Demo only: pay the current quote from one of anvil's funded accounts. Exists only
+    for quotes on the local devnet (chain id 31337); chain.devnet refuses any other chain."""
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    context = _checkout_context(request, link)
+    if not context["simulate"]:
+        return _rerender(request, link, "Simulated payments exist only on the local devnet.", 400)
+    from chain import devnet
+
+    quote, asset = context["quote"], context["asset"]
+    try:
+        w3 = devnet.connect(context["network"].rpc_url)
+        to, amount = quote.deposit_address.address, context["pay_amount"]
+        if asset.is_native:
+            devnet.send_eth(w3, to, amount)
+        else:
+            devnet.send_token(w3, to, amount, address=asset.contract)
+    except Exception as exc:  # noqa: BLE001 - the devnet node is down or refused: say so, never a 500
+        log.warning("simulated payment for link %s failed: %s", link.pk, exc)
+        return _rerender(request, link, f"The simulated payment failed: {exc}", 502)
+    return redirect("pay:page", code=link.code)

@@ -1,0 +1,49 @@
+// The pay page's small enhancements: Copy buttons and the quote countdown.
+// No inline scripts anywhere (the page is meant to run under a strict CSP); everything
+// here works by delegation, so fragments swapped in by htmx need no re-initialising.
+(function () {
+  "use strict";
+
+  function revealCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1500);
+    });
+  });
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function tick() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var display = el.parentElement.querySelector("[data-countdown-display]");
+      if (!display) return;
+      var left = Math.floor((Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000);
+      if (isNaN(left)) return;
+      if (left <= 0) {
+        display.textContent = "· expired";
+        display.classList.add("over");
+        // The next status poll swaps in the "Refresh quote" button.
+        return;
+      }
+      var m = Math.floor(left / 60), s = left % 60;
+      display.textContent = "· " + m + ":" + pad(s) + " left";
+      display.classList.toggle("soon", left < 120);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    revealCopyButtons(document);
+    tick();
+    setInterval(tick, 1000);
+  });
+  document.addEventListener("htmx:afterSwap", function () { revealCopyButtons(document); tick(); });
+})();

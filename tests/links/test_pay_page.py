@@ -1,0 +1,216 @@
+"""The public pay page, as a customer's browser sees it (no JavaScript needed)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from links.models import PaymentLink
+from tests.links.pay_support import deposit, make_link
+from tests.links.test_checkout import FIRST_ADDRESS, shop, unhealthy  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def link(shop, member):  # noqa: F811
+    return make_link(shop, member, amount="25.00", description="Two coffees & a croissant")
+
+
+def page_url(link) -> str:
+    return f"/pay/{link.code}/"
+
+
+def pick(client, link, choice: str):
+    return client.post(f"/pay/{link.code}/quote/", {"choice": choice})
+
+
+def test_shell_shows_merchant_amount_description_without_login(client, link):
+    response = client.get(page_url(link))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Corner Shop" in html
+    assert "$25.00" in html
+    assert "Two coffees &amp; a croissant" in html
+    assert "Choose how to pay" in html
+    assert "Sign out" not in html and "All Payments" not in html  # not the dashboard's layout
+
+
+def test_unknown_code_is_a_friendly_404(client, db):
+    response = client.get("/pay/no-such-link/")
+    assert response.status_code == 404
+    assert "Payment link not found" in response.content.decode()
+
+
+def test_description_is_escaped(client, shop, member):  # noqa: F811
+    link = make_link(shop, member, description='<script>alert("x")</script>')
+    html = client.get(page_url(link)).content.decode()
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+
+
+def test_no_inline_scripts(client, link):
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link)).content.decode()
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert scripts and all("src=" in tag for tag in scripts)
+    assert " on" + "click=" not in html
+
+
+def test_cancelled_link_says_so_and_offers_no_address(client, link):
+    pick(client, link, "devnet:USDC")
+    PaymentLink.objects.filter(pk=link.pk).update(cancelled_at=timezone.now())
+    html = client.get(page_url(link)).content.decode()
+    assert "This payment link was cancelled" in html
+    assert FIRST_ADDRESS not in html
+    assert "Choose how to pay" not in html
+    assert 'hx-trigger' not in html  # final: no polling
+
+
+def test_expired_link_says_so(client, shop, member):  # noqa: F811
+    link = make_link(shop, member, expires_at=timezone.now() - timedelta(minutes=1))
+    html = client.get(page_url(link)).content.decode()
+    assert "This payment link has expired" in html
+    assert "Choose how to pay" not in html
+
+
+def test_picking_a_coin_shows_amount_address_qr_and_wallet_link(client, link):
+    response = pick(client, link, "devnet:USDC")
+    assert response.status_code == 302 and response["Location"] == page_url(link)
+    html = client.get(page_url(link)).content.decode()
+    assert "25 USDC" in html
+    assert FIRST_ADDRESS in html
+    assert "Local devnet (anvil)" in html  # the network in words
+    assert '<svg class="qr"' in html
+    uri = f"ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address={FIRST_ADDRESS}&amp;uint256=25000000"
+    assert f'href="{uri}"' in html
+    assert "Quote valid until" in html and "data-countdown" in html
+    assert "Waiting for payment" in html
+    assert f'hx-get="/pay/{link.code}/status/?v=' in html and 'hx-trigger="every' in html
+    assert f'href="/pay/{link.code}/"' in html  # the no-JavaScript refresh link
+
+
+def test_reload_never_allocates_a_new_address(client, link):
+    pick(client, link, "devnet:USDC")
+    for _ in range(3):
+        client.get(page_url(link))
+    assert link.deposit_addresses.count() == 1
+
+
+def test_choice_can_be_changed_before_paying(client, link):
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link) + "?change=1").content.decode()
+    assert "Choose how to pay" in html
+    assert 'value="devnet:USDC" checked' in html or re.search(r'value="devnet:USDC"\s+checked', html)
+    pick(client, link, "devnet:ETH")
+    html = client.get(page_url(link)).content.decode()
+    assert "Send <strong>ETH</strong> on the <strong>Local devnet (anvil)</strong> network" in html
+    assert f"ethereum:{FIRST_ADDRESS}@31337?value=" in html
+    assert FIRST_ADDRESS in html
+
+
+def test_quote_needs_csrf(link):
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(f"/pay/{link.code}/quote/", {"choice": "devnet:USDC"}).status_code == 403
+    assert not link.quotes.exists()
+
+
+def test_quote_is_post_only(client, link):
+    assert client.get(f"/pay/{link.code}/quote/").status_code == 405
+
+
+def test_bad_choice_gets_a_message(client, link):
+    response = pick(client, link, "devnet:DOGE")
+    assert response.status_code == 400
+    assert "not offered" in response.content.decode()
+
+
+def test_no_price_says_so_and_offers_stablecoins(client, link, settings):
+    settings.PAYRAM_FIXED_RATES = "BTC=60000"
+    response = pick(client, link, "devnet:ETH")
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert "We can&#x27;t get an exchange rate for ETH" in html
+    assert "Stablecoins don't need an exchange rate: USDC on Local devnet (anvil)" in html
+    assert "Open in wallet" not in html and "Quote valid until" not in html  # no made-up amount
+    assert not link.quotes.exists()
+
+
+def test_stalled_network_is_temporarily_unavailable(client, link, unhealthy):  # noqa: F811
+    unhealthy.add("devnet")
+    html = client.get(page_url(link)).content.decode()
+    assert "Temporarily unavailable" in html
+    assert re.search(r'value="devnet:USDC"\s+disabled', html)
+
+
+def test_confirming_shows_n_of_n_with_a_progress_bar(client, link):
+    pick(client, link, "devnet:USDC")
+    deposit(link.quotes.get().deposit_address, 25_000_000, confirmations=1)
+    html = client.get(page_url(link)).content.decode()
+    assert "Confirming: 1 of 3" in html
+    assert '<progress class="progress" max="3" value="1"' in html
+
+
+def test_underpaid_shows_received_and_remaining(client, link):
+    pick(client, link, "devnet:USDC")
+    deposit(link.quotes.get().deposit_address, 10_000_000)
+    html = client.get(page_url(link)).content.decode()
+    assert "Partly paid" in html
+    assert "10 USDC" in html and "15 USDC" in html
+    assert "uint256=15000000" in html  # the QR asks for the rest only
+
+
+def test_successful_payment_shows_amount_tx_time_and_return_button(client, link):
+    pick(client, link, "devnet:USDC")
+    dep = deposit(link.quotes.get().deposit_address, 25_000_000)
+    html = client.get(page_url(link)).content.decode()
+    assert "Payment successful" in html
+    assert dep.tx_hash in html
+    assert 'href="https://shop.example.com/thanks"' in html and "Return to Corner Shop" in html
+    assert "hx-trigger" not in html  # polling stops
+    assert FIRST_ADDRESS not in html
+
+
+def test_return_button_only_for_http_urls(client, link):
+    link.project.return_url = "javascript:alert(1)"
+    link.project.save()
+    pick(client, link, "devnet:USDC")
+    deposit(link.quotes.get().deposit_address, 25_000_000)
+    html = client.get(page_url(link)).content.decode()
+    assert "Payment successful" in html
+    assert "Return to" not in html and "javascript:" not in html
+
+
+def test_status_fragment_is_204_while_nothing_changed_and_new_when_it_did(client, link):
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link)).content.decode()
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    deposit(link.quotes.get().deposit_address, 25_000_000)
+    response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert "Payment successful" in fragment and "hx-trigger" not in fragment
+    assert "<html" not in fragment
+
+
+def test_simulate_payment_button_only_on_the_devnet(client, link, monkeypatch):
+    from chain import catalogue
+
+    pick(client, link, "devnet:USDC")
+    assert "Simulate payment" in client.get(page_url(link)).content.decode()
+
+    monkeypatch.setenv("PAYRAM_RPC_BASE", "http://127.0.0.1:3")
+    catalogue.reload()
+    other = make_link(link.project, link.member)
+    pick(client, other, "base:USDC")
+    html = client.get(page_url(other)).content.decode()
+    assert "Base" in html and FIRST_ADDRESS not in html  # a second link: the next address
+    assert "Simulate payment" not in html
+    response = client.post(f"/pay/{other.code}/simulate/")
+    assert response.status_code == 400
+    assert "only on the local devnet" in response.content.decode()
