@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
@@ -19,52 +18,6 @@ from chain.catalogue import DEVNET_TOKEN_ADDRESS
 from chain.models import Cursor, Deposit
 from chain.scanner import scan_network
 from tests.support.anvil import random_address
-
-Responder = Callable[[object], bytes | tuple[int, bytes]]
-
-
-class FakeNode:
-    """A local HTTP server; `respond(request_json)` decides each answer."""
-
-    def __init__(self) -> None:
-        self.respond: Responder = lambda req: b"{}"
-        self.requests: list[object] = []
-        node = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                node.requests.append(body)
-                answer = node.respond(body)
-                status, payload = answer if isinstance(answer, tuple) else (200, answer)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, auth: str = "") -> str:
-        return f"http://{auth + '@' if auth else ''}127.0.0.1:{self.port}/rpc"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def fake_node():
-    node = FakeNode()
-    yield node
-    node.close()
-
 
 def rpc_ok(result) -> Callable:
     """Answer every call (single or batched) with `result(method, params)`."""

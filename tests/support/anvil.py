@@ -8,17 +8,23 @@
   current head so a test's scans start right where the test begins.
 - `evm_address` (function): a factory making a watched DepositAddress for a project
   (`evm_address()` -> DepositAddress with a fresh random address).
+- `devnet_rpc` (function): point the devnet network at another URL for one test.
+- `fake_node` (function): a local HTTP server answering whatever a test says (`.respond`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
@@ -204,3 +210,47 @@ def devnet_rpc():
     else:
         os.environ["PAYRAM_RPC_DEVNET"] = previous
     catalogue.reload()
+
+
+class FakeNode:
+    """A local HTTP server; `respond(request_json)` decides each answer."""
+
+    def __init__(self) -> None:
+        self.respond: Callable[[object], bytes | tuple[int, bytes]] = lambda req: b"{}"
+        self.requests: list[object] = []
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                node.requests.append(body)
+                answer = node.respond(body)
+                status, payload = answer if isinstance(answer, tuple) else (200, answer)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, auth: str = "") -> str:
+        return f"http://{auth + '@' if auth else ''}127.0.0.1:{self.port}/rpc"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_node():
+    """A local HTTP server standing in for a node that answers badly: set `.respond`."""
+    node = FakeNode()
+    yield node
+    node.close()
