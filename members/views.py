@@ -78,7 +78,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def member_create(request: HttpRequest) -> HttpResponse:
     projects = selectors.projects_for_user(request.user)
-    initial = {"email": request.GET.get("email", ""), "project": request.GET.get("project") or None}
+    initial = {"email": request.GET.get("email") or request.GET.get("member", ""), "project": request.GET.get("project") or None}
     form = MemberForm(request.POST or None, projects=projects, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -101,9 +101,10 @@ def member_create(request: HttpRequest) -> HttpResponse:
                 sep = "&" if "?" in target else "?"
                 return redirect(f"{target}{sep}project={member.project_id}&member={member.email}")
             return redirect("members:list")
-    template = "members/_member_form.html" if request.htmx else "members/create.html"
     context = {"form": form, "next": _safe_next(request), "has_projects": projects.exists()}
-    return render(request, template, context, status=400 if form.errors else 200)
+    if request.htmx:  # htmx swaps only 2xx responses: the errors go back into the modal
+        return render(request, "members/_member_form.html", context)
+    return render(request, "members/create.html", context, status=400 if form.errors else 200)
 
 
 @login_required
