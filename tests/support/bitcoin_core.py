@@ -303,6 +303,8 @@ class TxIn:
     script_sig: bytes = b""
     witness: list[bytes] = field(default_factory=list)
     sequence: int = 0xFFFFFFFD
+    prevout: tuple[bool, int, int, bytes] | None = None  # (generated, height, satoshi, scriptPubKey) of the coin spent
+    # height -1: the coin's transaction was unconfirmed when spent; its block tells
 
 
 @dataclass
@@ -357,8 +359,8 @@ class Tx:
     def vsize(self) -> int:
         return (self.weight + 3) // 4
 
-    def to_json(self, *, with_fee: bool) -> dict[str, Any]:
-        """Core's TxToUniv."""
+    def to_json(self, *, with_fee: bool, with_prevout: bool = False, coin_height: Callable[[TxIn], int] | None = None) -> dict[str, Any]:
+        """Core's TxToUniv; fee and prevouts where Core has the block's undo data."""
         vin = []
         for i in self.vin:
             if i.prev_txid is None:
@@ -367,6 +369,10 @@ class Tx:
                 entry = {"txid": i.prev_txid, "vout": i.vout, "scriptSig": {"asm": "", "hex": i.script_sig.hex()}}
             if i.witness:
                 entry["txinwitness"] = [w.hex() for w in i.witness]
+            if with_prevout and i.prevout is not None:
+                generated, height, value, script = i.prevout
+                height = coin_height(i) if coin_height else height
+                entry["prevout"] = {"generated": generated, "height": height, "value": Amount(value), "scriptPubKey": script_json(script)}
             entry["sequence"] = i.sequence
             vin.append(entry)
         out: dict[str, Any] = {
@@ -509,6 +515,7 @@ class FakeChain:
         self.invalid: set[str] = set()
         self.mempool: dict[str, Tx] = {}
         self.wallet_addresses: list[str] = []
+        self.change_coins: list[tuple[str, int, int, bytes]] = []  # (txid, n, satoshi, script) the wallet may spend
         self.clock = 1_795_940_000
 
     # state
@@ -550,23 +557,78 @@ class FakeChain:
         self.clock += 1
         return self.clock
 
-    def new_wallet_address(self) -> str:
-        address = random_address("p2wpkh")
+    def new_wallet_address(self, kind: str = "p2wpkh") -> str:
+        address = random_address(kind)
         self.wallet_addresses.append(address)
         return address
 
     def send(self, outputs: dict[str, int]) -> str:
-        """A wallet payment: one input, change first, then the outputs asked for."""
+        """A wallet payment as Core's wallet makes it: one input (the change of the wallet's
+        last unconfirmed payment when it covers this one, else a confirmed 20 BTC coin),
+        the outputs asked for, and change at a random position, bech32m when paying a
+        taproot address. Fee at 20 sat/vB, like the recordings'."""
         with self.lock:
             scripts = [(value, script_for_address(address)) for address, value in outputs.items()]
-            change_script = script_for_address(self.new_wallet_address())
+            taproot = any(script[:2] == b"\x51\x20" for _, script in scripts)
+            change_script = script_for_address(self.new_wallet_address("p2tr" if taproot else "p2wpkh"))
             witness = [secrets.token_bytes(71), b"\x02" + secrets.token_bytes(32)]
-            tx = Tx(vin=[TxIn(secrets.token_hex(32), 1, b"", witness)], vout=[(0, change_script), *scripts], locktime=self.height,
-                    time=self.tick(), entry_height=self.height)
+            wanted = sum(value for value, _ in scripts) + 100_000
+            parent = next(
+                (c for c in reversed(self.change_coins) if c[0] in self.mempool and c[2] >= wanted + 100_000), None
+            )
+            if parent is not None:
+                self.change_coins.remove(parent)
+                txid, n, coin, coin_script = parent
+                spent = TxIn(txid, n, b"", witness, prevout=(False, -1, coin, coin_script))
+            else:
+                coin = 20 * COIN if wanted < 20 * COIN else wanted + COIN
+                coin_script = script_for_address(self.new_wallet_address())
+                spent = TxIn(secrets.token_hex(32), 1, b"", witness, prevout=(False, self.height, coin, coin_script))
+            position = secrets.randbelow(len(scripts) + 1)
+            vout = list(scripts)
+            vout.insert(position, (0, change_script))
+            tx = Tx(vin=[spent], vout=vout, locktime=self.height, time=self.tick(), entry_height=self.height)
             tx.fee = tx.vsize * self.FEE_RATE
-            tx.vout[0] = (19 * COIN + secrets.randbelow(COIN), change_script)
+            tx.vout[position] = (coin - sum(value for value, _ in scripts) - tx.fee, change_script)
             self.mempool[tx.txid] = tx
+            self.change_coins.append((tx.txid, position, tx.vout[position][0], change_script))
             return tx.txid
+
+    def coin_height(self, txin: TxIn) -> int:
+        """The height of the block holding the coin an input spends."""
+        assert txin.prevout is not None
+        if txin.prevout[1] >= 0:
+            return txin.prevout[1]
+        found = self.find_tx(txin.prev_txid or "")
+        return found[1].height if found and found[1] is not None else -1
+
+    def mempool_parents(self, tx: Tx) -> list[str]:
+        return [i.prev_txid for i in tx.vin if i.prev_txid in self.mempool]
+
+    def mempool_children(self, txid: str) -> list[str]:
+        return [other for other, t in self.mempool.items() if any(i.prev_txid == txid for i in t.vin)]
+
+    def _closure(self, txid: str, step: Callable[[str], list[str]]) -> list[str]:
+        seen: list[str] = []
+        todo = step(txid)
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.append(current)
+                todo.extend(step(current))
+        return seen
+
+    def ancestors(self, txid: str) -> list[str]:
+        return self._closure(txid, lambda t: self.mempool_parents(self.mempool[t]))
+
+    def descendants(self, txid: str) -> list[str]:
+        return self._closure(txid, self.mempool_children)
+
+    def evict(self, txid: str) -> None:
+        """Remove a transaction and everything spending it from the mempool."""
+        with self.lock:
+            for gone in [txid, *self.descendants(txid)] if txid in self.mempool else []:
+                self.mempool.pop(gone, None)
 
     def mine(self, address: str, txids: list[str] | None = None) -> FakeBlock:
         """A block on the tip holding the given mempool transactions (all when None)."""
@@ -679,9 +741,7 @@ class CoreRpc:
         if verbosity == 1:
             out["tx"] = [t.txid for t in block.txs]
         else:
-            # Verbosity 3 also adds each input's prevout; the fake's inputs spend coins it
-            # never created, so it answers 3 as 2.
-            out["tx"] = [t.to_json(with_fee=True) for t in block.txs]
+            out["tx"] = [t.to_json(with_fee=True, with_prevout=verbosity >= 3, coin_height=self.chain.coin_height) for t in block.txs]
         return out
 
     def rpc_getblockchaininfo(self) -> dict[str, Any]:
@@ -693,6 +753,18 @@ class CoreRpc:
             "initialblockdownload": False, "chainwork": f"{2 * (tip.height + 1):064x}",
             "size_on_disk": 293 + sum(len(self.chain.blocks[h].serialize()) + 8 for h in self.chain.active),
             "pruned": False, "warnings": [],
+        }
+
+    def rpc_getnetworkinfo(self) -> dict[str, Any]:
+        networks = [
+            {"name": name, "limited": name not in ("ipv4", "ipv6"), "reachable": name in ("ipv4", "ipv6"), "proxy": "", "proxy_randomize_credentials": False}
+            for name in ("ipv4", "ipv6", "onion", "i2p", "cjdns")
+        ]
+        return {
+            "version": 310000, "subversion": "/Satoshi:31.0.0/", "protocolversion": 70016, "localservices": "0000000000000c09",
+            "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED", "P2P_V2"], "localrelay": True, "timeoffset": 0,
+            "networkactive": True, "connections": 0, "connections_in": 0, "connections_out": 0, "networks": networks,
+            "relayfee": Amount(100), "incrementalfee": Amount(100), "localaddresses": [], "warnings": [],
         }
 
     def rpc_getchaintips(self) -> list[dict[str, Any]]:
@@ -714,13 +786,21 @@ class CoreRpc:
         return list(self.chain.mempool)
 
     def _mempool_entry(self, tx: Tx) -> dict[str, Any]:
+        pool = self.chain.mempool
+        ancestors = [tx] + [pool[t] for t in self.chain.ancestors(tx.txid)]
+        descendants = [tx] + [pool[t] for t in self.chain.descendants(tx.txid)]
         fee = Amount(tx.fee or 0)
         return {
             "vsize": tx.vsize, "weight": tx.weight, "time": tx.time, "height": tx.entry_height,
-            "descendantcount": 1, "descendantsize": tx.vsize, "ancestorcount": 1, "ancestorsize": tx.vsize,
+            "descendantcount": len(descendants), "descendantsize": sum(t.vsize for t in descendants),
+            "ancestorcount": len(ancestors), "ancestorsize": sum(t.vsize for t in ancestors),
             "wtxid": tx.wtxid, "chunkweight": tx.weight,
-            "fees": {"base": fee, "modified": fee, "ancestor": fee, "descendant": fee, "chunk": fee},
-            "depends": [], "spentby": [], "bip125-replaceable": True, "unbroadcast": True,
+            "fees": {
+                "base": fee, "modified": fee, "ancestor": Amount(sum(t.fee or 0 for t in ancestors)),
+                "descendant": Amount(sum(t.fee or 0 for t in descendants)), "chunk": fee,
+            },
+            "depends": self.chain.mempool_parents(tx), "spentby": self.chain.mempool_children(tx.txid),
+            "bip125-replaceable": True, "unbroadcast": True,
         }
 
     def rpc_getmempoolentry(self, txid: Any = None) -> dict[str, Any]:
@@ -746,7 +826,9 @@ class CoreRpc:
             tx, block = found
         if verbosity == 0:
             return tx.serialize().hex()
-        body = tx.to_json(with_fee=False)
+        # Verbosity 2 adds fee and prevouts from the block's undo data: none in the mempool.
+        undo = verbosity >= 2 and block is not None
+        body = tx.to_json(with_fee=undo, with_prevout=undo, coin_height=self.chain.coin_height)
         if block is None:
             return body
         out: dict[str, Any] = {"in_active_chain": self.chain.in_active_chain(block)} if block_hash is not None else {}
@@ -892,9 +974,8 @@ class FakeBitcoinCore:
     # -- direct controls for tests that need no RPC ---------------------------------
 
     def evict(self, txid: str) -> None:
-        """The transaction leaves the mempool unmined (replaced, expired)."""
-        with self.chain.lock:
-            self.chain.mempool.pop(txid, None)
+        """The transaction (and what spends it) leaves the mempool unmined: replaced, expired."""
+        self.chain.evict(txid)
 
     def tamper(self, method: str, rewrite: Callable[[Any], Any]) -> None:
         """From now on, `method`'s results pass through `rewrite` (a node gone wrong)."""
