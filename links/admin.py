@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from links.models import PaymentLink, Quote
+from links.status import refresh_link_status
 
 
 class QuoteInline(admin.TabularInline):
@@ -26,6 +27,10 @@ class PaymentLinkAdmin(admin.ModelAdmin):
         "paid_at", "status_updated_at", "created_at",
     ]
     inlines = [QuoteInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        refresh_link_status(obj)  # e.g. an admin set cancelled_at or moved the expiry
 
 
 @admin.register(Quote)

@@ -54,6 +54,7 @@ class PaymentLinkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
         self.fields["project"].error_messages["invalid_choice"] = "Choose one of your projects."
+        self.fields["project"].widget.attrs["data-clears-member"] = ""
         self.fields["expires_at"].label = f"Expires ({timezone.get_current_timezone_name()})"
 
     def clean_description(self) -> str:

@@ -78,17 +78,26 @@ def status_detail_words(link: PaymentLink) -> str:
     return detail.replace("_", " ").capitalize()
 
 
+def amount_received_number(link: PaymentLink) -> str:
+    """The received amount in whole coins ('12.5'), using the asset's decimals from the
+    network catalogue; '' when nothing was received or the asset is no longer known."""
+    if link.amount_received is None or not (link.received_network and link.received_asset):
+        return ""
+    try:
+        decimals = catalogue.get(link.received_network).asset(link.received_asset).decimals
+    except KeyError:
+        return ""
+    return format_units(link.amount_received, decimals)
+
+
 def amount_received(link: PaymentLink) -> str:
-    """'12.5 USDC', using the received asset's decimals from the network catalogue."""
+    """'12.5 USDC' for people; the exact base units when the asset is no longer configured."""
     if link.amount_received is None:
         return ""
-    if link.received_network and link.received_asset:
-        try:
-            decimals = catalogue.get(link.received_network).asset(link.received_asset).decimals
-        except KeyError:  # a network or token no longer configured: show the exact raw value
-            return f"{link.amount_received} base units of {link.received_asset}"
-        return f"{format_units(link.amount_received, decimals)} {link.received_asset}"
-    return f"{link.amount_received} base units"
+    number = amount_received_number(link)
+    if number:
+        return f"{number} {link.received_asset}"
+    return f"{link.amount_received} base units {link.received_asset}".rstrip()
 
 
 def network_name(slug: str) -> str:

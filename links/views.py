@@ -17,6 +17,7 @@ from links import selectors, services
 from links.forms import PaymentLinkForm
 from links.models import LinkStatus
 from links.qr import qr_png, qr_svg
+from links.status import refresh_link_status
 from members.selectors import projects_for_user
 
 PAGE_SIZE = 50
@@ -95,7 +96,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
                 for v in (
                     _iso(link.created_at), link.code, link.project.name, link.member.email, link.member.name,
                     f"{link.amount:.2f}", link.currency, link.description, link.get_status_display(),
-                    selectors.status_detail_words(link), selectors.amount_received(link), link.received_asset,
+                    selectors.status_detail_words(link), selectors.amount_received_number(link), link.received_asset,
                     selectors.network_name(link.received_network), _iso(link.paid_at), selectors.public_url(link),
                 )
             ])
@@ -133,7 +134,7 @@ def link_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def link_detail(request: HttpRequest, code: str) -> HttpResponse:
-    link = selectors.link_for_user(request.user, code)
+    link = refresh_link_status(selectors.link_for_user(request.user, code))  # an expiry may have passed
     share = selectors.share_links(link)
     context = {
         "link": link,

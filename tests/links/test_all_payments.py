@@ -92,7 +92,7 @@ def test_amount_received_uses_the_asset_decimals(merchant_client, project, membe
     body = merchant_client.get("/payments/").content.decode()
     assert "12.5 USDC" in body and "on Base" in body and "Successful" in body
     row = _csv(merchant_client.get("/payments/export.csv"))[1]
-    assert row[10:13] == ["12.5 USDC", "USDC", "Base"]
+    assert row[10:13] == ["12.5", "USDC", "Base"]
 
 
 def test_csv_export_of_the_filtered_view(merchant_client, links):

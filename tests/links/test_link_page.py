@@ -110,3 +110,15 @@ def test_script_in_description_and_member_name_shows_as_text(merchant_client, pr
         assert "<script>alert(" not in body, url
         assert "&lt;script&gt;alert(&#x27;d&#x27;)" in body, url
     assert "&lt;script&gt;alert(&#x27;m&#x27;)" in merchant_client.get(f"/payments/{link.code}/").content.decode()
+
+
+def test_a_link_past_its_expiry_shows_expired(merchant_client, link):
+    from datetime import timedelta
+
+    from links.models import PaymentLink
+
+    PaymentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    body = merchant_client.get(f"/payments/{link.code}/").content.decode()
+    assert "badge-expired" in body and ">Expired<" in body
+    link.refresh_from_db()
+    assert link.status == LinkStatus.EXPIRED
