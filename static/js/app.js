@@ -78,6 +78,15 @@
     else if (el.hasAttribute("data-modal-close")) { event.preventDefault(); closeModal(); }
   });
 
+  // An open Payments menu closes on a click elsewhere or on Escape.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("click", function (event) { closeMenus(event.target.closest("details.menu")); });
+  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { closeMenus(null); } });
+
   // A click on the backdrop closes the modal.
   document.addEventListener("click", function (event) {
     var dialog = modal();
