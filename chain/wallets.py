@@ -62,8 +62,7 @@ def wallet_set(*, project, family: str, xpub: str, script_type: str | None = Non
     elif family == "evm" or script_type not in hd.BITCOIN_SCRIPT_TYPES:
         raise WalletError(f"Unknown address type {script_type!r} for {catalogue.FAMILIES[family]}.")
     with transaction.atomic():
-        taken = Wallet.objects.filter(family=family, xpub=key.xpub).exclude(project=project).exists()
-        if taken:
+        if _used_by_another_project(project=project, key=key, script_type=script_type):
             raise WalletError("That key is already used by another project. Each project needs its own account key.")
         wallet = Wallet.objects.select_for_update().filter(project=project, family=family).first()
         if wallet is None:
@@ -84,6 +83,19 @@ def wallet_set(*, project, family: str, xpub: str, script_type: str | None = Non
         wallet.next_index = 0
         wallet.save(update_fields=["xpub", "script_type", "next_index"])
         return wallet
+
+
+def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -> bool:
+    """The same account under another prefix (an xpub and a zpub with the same address
+    type) derives the same addresses, so compare the key itself, not the text."""
+    others = Wallet.objects.filter(family=key.family).exclude(project=project).values_list("xpub", "script_type")
+    for xpub, other_script_type in others:
+        if xpub == key.xpub:
+            return True
+        other = hd.parse_account_key(xpub, key.family)
+        if other.node == key.node and other_script_type == script_type:
+            return True
+    return False
 
 
 def address_allocate(*, project, family: str, link=None, purpose: str = "payment link") -> DepositAddress:

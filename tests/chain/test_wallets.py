@@ -50,6 +50,17 @@ def test_a_key_used_by_another_project_is_refused(project, other_project):
     assert not Wallet.objects.filter(project=project).exists()
 
 
+def test_the_same_account_under_another_prefix_is_refused_for_another_project(project, other_project):
+    wallets.wallet_set(project=other_project, family="bitcoin", xpub=XPUB_BIP44, script_type="p2wpkh")
+    from chain.management.commands.xpub_from_seed import PrivateNode, mnemonic_to_seed
+
+    same_as_zpub = PrivateNode.from_seed(mnemonic_to_seed(MNEMONIC)).derive("m/44'/0'/0'").extended_public_key("zpub")
+    with pytest.raises(wallets.WalletError, match="another project"):
+        wallets.wallet_set(project=project, family="bitcoin", xpub=same_as_zpub)
+    # The same account for a different address type derives different addresses: allowed.
+    wallets.wallet_set(project=project, family="bitcoin", xpub=same_as_zpub, script_type="p2pkh")
+
+
 def test_script_type_override(project):
     wallet = wallets.wallet_set(project=project, family="bitcoin", xpub=XPUB_BIP44, script_type="p2wpkh")
     assert wallets.addresses_preview(wallet, 1)[0].startswith("bc1q")
