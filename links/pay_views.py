@@ -79,9 +79,12 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
     if picking is None:
         picking = request.GET.get("change") == "1" and not money_seen
     show_picker = open_link and (quote is None or asset is None or picking or bool(error)) and not money_seen
+    # Payment instructions only while money is still wanted (not once it is all on its way).
+    show_payment = open_link and not show_picker and quote is not None and asset is not None and state.detail in (
+        Detail.AWAITING_PAYMENT, Detail.UNDERPAID)
     pay_amount = 0
     uri = qr = ""
-    if open_link and not show_picker and asset is not None and not quote_expired:
+    if show_payment and not quote_expired:
         pay_amount = state.remaining if money_seen else int(quote.amount_due)
         uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
         qr = mark_safe(_qr_svg(uri))  # generated SVG: no user input inside but the URI, which qrcode encodes as paths
@@ -103,6 +106,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "quote_expired": quote_expired,
         "open_link": open_link,
         "show_picker": show_picker,
+        "show_payment": show_payment,
         "choices": choices,
         "stable_choices": [c for c in choices if c.asset.stable_usd and c.available],
         "selected_key": f"{quote.network}:{quote.asset}" if quote else "",
@@ -117,7 +121,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "poll_seconds": POLL_SECONDS,
         "state_key": state_key,
         "return_url": _safe_return_url(link.project.return_url),
-        "simulate": open_link and not show_picker and not quote_expired and is_simulation_network(network),
+        "simulate": show_payment and not quote_expired and is_simulation_network(network),
     }
 
 

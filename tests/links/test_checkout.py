@@ -13,10 +13,9 @@ from django.utils import timezone
 
 from chain import catalogue
 from chain.models import DepositAddress
-from links import checkout
 from links.checkout import CheckoutError, PriceUnavailable, available_assets, quote_create
 from links.models import LinkStatus, PaymentLink
-from tests.links.pay_support import deposit, make_link
+from tests.links.pay_support import deposit, make_link, mark_scanned
 
 # m/44'/60'/0' of the public test mnemonic "abandon ×11 about": its first address is well known.
 EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
@@ -24,15 +23,13 @@ FIRST_ADDRESS = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
 
 
 @pytest.fixture
-def unhealthy(monkeypatch):
-    """Network slugs whose scanner the test declares stalled."""
-    stalled: set[str] = set()
-    monkeypatch.setattr(checkout, "_network_is_healthy", lambda slug: slug not in stalled)
-    return stalled
+def stall():
+    """stall(slug): the network's scanner last succeeded an hour ago (chain.health: stalled)."""
+    return lambda slug: mark_scanned(slug, ago=timedelta(hours=1))
 
 
 @pytest.fixture
-def shop(project, monkeypatch, settings, unhealthy):
+def shop(project, monkeypatch, settings):
     """The project with an EVM wallet, the devnet and Bitcoin enabled (no node is asked),
     fixed rates for the volatile coins."""
     from django.core.cache import cache
@@ -43,6 +40,8 @@ def shop(project, monkeypatch, settings, unhealthy):
     monkeypatch.setenv("PAYRAM_RPC_BITCOIN", "http://127.0.0.1:2")
     monkeypatch.delenv("PAYRAM_RPC_BASE", raising=False)
     catalogue.reload()
+    for slug in ("devnet", "bitcoin", "base"):
+        mark_scanned(slug)
     settings.PAYRAM_PRICE_SOURCES = "fixed"
     settings.PAYRAM_FIXED_RATES = "ETH=3000,BTC=60000"
     cache.clear()
@@ -156,8 +155,8 @@ def test_network_without_a_project_wallet_is_refused(link):
         quote_create(link=link, network="bitcoin", asset="BTC")
 
 
-def test_stalled_network_is_refused_and_listed_as_temporarily_unavailable(link, unhealthy):
-    unhealthy.add("devnet")
+def test_stalled_network_is_refused_and_listed_as_temporarily_unavailable(link, stall):
+    stall("devnet")
     with pytest.raises(CheckoutError, match="temporarily unavailable"):
         quote_create(link=link, network="devnet", asset="USDC")
     choices = available_assets(link)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from links.models import PaymentLink
 from tests.links.pay_support import deposit, make_link
-from tests.links.test_checkout import FIRST_ADDRESS, shop, unhealthy  # noqa: F401 - fixtures
+from tests.links.test_checkout import FIRST_ADDRESS, shop, stall  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -140,8 +140,8 @@ def test_no_price_says_so_and_offers_stablecoins(client, link, settings):
     assert not link.quotes.exists()
 
 
-def test_stalled_network_is_temporarily_unavailable(client, link, unhealthy):  # noqa: F811
-    unhealthy.add("devnet")
+def test_stalled_network_is_temporarily_unavailable(client, link, stall):  # noqa: F811
+    stall("devnet")
     html = client.get(page_url(link)).content.decode()
     assert "Temporarily unavailable" in html
     assert re.search(r'value="devnet:USDC"\s+disabled', html)
@@ -153,6 +153,7 @@ def test_confirming_shows_n_of_n_with_a_progress_bar(client, link):
     html = client.get(page_url(link)).content.decode()
     assert "Confirming: 1 of 3" in html
     assert '<progress class="progress" max="3" value="1"' in html
+    assert FIRST_ADDRESS not in html and "Simulate payment" not in html  # all of it is on its way
 
 
 def test_underpaid_shows_received_and_remaining(client, link):
