@@ -175,3 +175,14 @@ def confirmation_networks() -> list[catalogue.Network]:
     """Networks whose threshold a merchant may set: enabled ones first, then the rest."""
     nets = list(catalogue.networks().values())
     return sorted(nets, key=lambda n: (not n.enabled, n.testnet, list(catalogue.networks()).index(n.slug)))
+
+
+def wide_gaps(projects) -> list[tuple[object, str, int]]:
+    """[(project, family, gap)] for every wallet of these projects whose unused gap is past
+    GAP_LIMIT: what a dashboard banner lists, linking to the Wallets page."""
+    found = []
+    for wallet in Wallet.objects.filter(project__in=projects).select_related("project").order_by("project__name", "family"):
+        gap = unused_gap(wallet.project, wallet.family)
+        if gap > GAP_LIMIT:
+            found.append((wallet.project, wallet.family, gap))
+    return found

@@ -151,9 +151,11 @@ def test_unused_gap_counts_the_latest_addresses_without_a_deposit(project):
     _deposit(addresses[10], 2, orphaned=True)  # a deposit whose block left the chain does not count
     assert wallets.unused_gap(project, "evm") == 22
     assert wallets.gap_is_too_wide(project, "evm")
+    assert wallets.wide_gaps([project]) == [(project, "evm", 22)]
     _deposit(addresses[4], 3)
     assert wallets.unused_gap(project, "evm") == 20
     assert not wallets.gap_is_too_wide(project, "evm")
+    assert wallets.wide_gaps([project]) == []
 
 
 def test_project_confirmations_set(project):
