@@ -125,12 +125,24 @@ def start_anvil(*, port: int | None = None) -> Anvil:
         w3 = devnet.connect(url)
         assert devnet.deploy_token(w3) == DEVNET_TOKEN_ADDRESS
     except BaseException:
-        stop_anvil(process)
+        stop_process(process)
         raise
     return Anvil(url=url, process=process, w3=w3)
 
 
-def stop_anvil(process: subprocess.Popen) -> None:
+def wait_for(condition, *, seconds: float = 60, what: str = "condition"):
+    """Poll `condition` until it returns something truthy (returned), or fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"gave up waiting for {what} after {seconds:g} s")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a process this test session started, by its own pid: SIGTERM, then SIGKILL."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -151,7 +163,7 @@ def anvil():
     try:
         yield node
     finally:
-        stop_anvil(node.process)
+        stop_process(node.process)
         if previous is None:
             os.environ.pop("PAYRAM_RPC_DEVNET", None)
         else:

@@ -1,0 +1,148 @@
+"""Block processing as it runs: the Celery task and beat schedule (eagerly, and for real
+with a worker and beat on Redis), and `manage.py scanloop` for the embedded default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from chain import catalogue
+from chain.adapters.base import NodeError
+from chain.models import Cursor, Deposit
+from chain.schedule import beat_schedule
+from chain.tasks import scan_network_task
+from tests.support.anvil import free_port, stop_process, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.anvil]
+
+
+def test_beat_schedules_one_scan_per_enabled_network_at_its_poll_interval(anvil, devnet_rpc):
+    devnet_rpc(anvil.url)
+    schedule = beat_schedule()
+    entry = schedule["scan-devnet"]
+    assert entry["task"] == "chain.tasks.scan_network_task" and entry["args"] == ("devnet",)
+    assert entry["schedule"] == catalogue.get("devnet").poll_interval
+    assert set(schedule) == {f"scan-{n.slug}" for n in catalogue.enabled()}  # nothing for disabled networks
+
+
+@pytest.mark.django_db
+def test_the_task_records_a_deposit(devnet, evm_address):
+    to = evm_address()
+    tx = devnet.send_eth(to.address, 31337)
+
+    outcome = scan_network_task.delay("devnet").get()
+
+    assert outcome["ok"] and outcome["new_deposits"] == 1 and outcome["height"] == devnet.head()
+    assert list(Deposit.objects.values_list("tx_hash", "value")) == [(tx, 31337)]
+
+
+@pytest.mark.django_db
+def test_the_task_retries_a_failing_node_then_gives_up_with_the_error_recorded(devnet, devnet_rpc):
+    devnet_rpc(f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(NodeError, match="unreachable"):
+        scan_network_task.apply(args=("devnet",)).get()
+
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.consecutive_failures == 1 + scan_network_task.max_retries
+    assert "unreachable" in cursor.last_error
+
+
+@pytest.mark.django_db
+def test_scanloop_once_scans_every_enabled_network(devnet, evm_address):
+    to = evm_address()
+    devnet.send_token(to.address, 4_200_000)
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("scanloop", "--once")
+
+    assert exited.value.code == 0
+    assert [(d.asset, int(d.value)) for d in Deposit.objects.filter(address=to)] == [("USDC", 4_200_000)]
+
+
+@pytest.mark.django_db
+def test_scanloop_logs_a_failing_network_and_exits_1_on_once(devnet, devnet_rpc, caplog):
+    devnet_rpc(f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("scanloop", "--once")
+
+    assert exited.value.code == 1
+    assert "devnet failed" in caplog.text and "unreachable" in caplog.text
+    assert Cursor.objects.get(network="devnet").consecutive_failures == 1
+
+
+def _test_database_url() -> str:
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = s.get("HOST") or "127.0.0.1"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_and_beat_on_redis_record_a_deposit(devnet, evm_address, tmp_path):
+    if connection.vendor == "sqlite":
+        pytest.skip("worker processes cannot share pytest's in-memory SQLite test database; runs on PostgreSQL")
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {redis_url} is needed for the Celery test: {exc}")
+    redis.Redis.from_url(redis_url).delete("celery")  # no scans queued by an earlier run
+
+    to = evm_address()
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": _test_database_url(),
+        "PAYRAM_RPC_DEVNET": devnet.url,
+        "PAYRAM_VAR_DIR": str(tmp_path),
+        "DEBUG": "true",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test-only"),
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "payram"]
+    worker_log, beat_log = tmp_path / "worker.log", tmp_path / "beat.log"
+    with open(worker_log, "wb") as w_out, open(beat_log, "wb") as b_out:
+        worker = subprocess.Popen(
+            [*celery, "worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", f"scan-test-{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=w_out, stderr=subprocess.STDOUT,
+        )
+        beat = subprocess.Popen(
+            [*celery, "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+            cwd=ROOT, env=env, stdout=b_out, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: Cursor.objects.filter(network="devnet", last_success_at__isnull=False).exists(), what="a first scan by the worker")
+        tx = devnet.send_eth(to.address, 2**70)  # 1180.59 ETH, well past 64 bits
+
+        deposit = wait_for(lambda: Deposit.objects.filter(address=to).first(), what="the deposit to be recorded")
+        assert deposit.tx_hash == tx and deposit.block_height == devnet.w3.eth.get_transaction(tx)["blockNumber"]
+
+        devnet.mine(3)
+        wait_for(
+            lambda: Deposit.objects.filter(address=to, confirmations__gte=catalogue.get("devnet").confirmations).exists(),
+            what="the deposit to reach its threshold",
+        )
+    except AssertionError as exc:
+        stop_process(worker)
+        stop_process(beat)
+        tail = worker_log.read_text(errors="replace")[-3000:] + "\n---- beat ----\n" + beat_log.read_text(errors="replace")[-2000:]
+        raise AssertionError(f"{exc}\nworker and beat output:\n{tail}") from None
+    finally:
+        stop_process(worker)
+        stop_process(beat)
