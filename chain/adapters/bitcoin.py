@@ -18,6 +18,7 @@ import http.client
 import json
 import re
 import socket
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,12 @@ CORE_CHAIN_NAMES: dict[str, str] = {
     "regtest": "regtest",
 }
 
+# Decoded mempool outputs per node, kept across adapter instances: txid -> its outputs
+# paying an address. Pruned to the node's mempool on every call, so it holds no more than
+# the mempool does.
+_MEMPOOL_OUTPUTS: dict[str, dict[str, tuple[Transfer, ...]]] = {}
+_MEMPOOL_LOCK = threading.Lock()
+
 # Core error codes the adapter treats specially.
 RPC_INVALID_ADDRESS_OR_KEY = -5  # also "No such mempool or blockchain transaction"
 
@@ -77,10 +84,9 @@ class RpcError:
 class BitcoinCoreAdapter:
     """The ChainAdapter of one Bitcoin network, talking to one Bitcoin Core node."""
 
-    # A mainnet mempool can hold hundreds of thousands of transactions; fetching each one
-    # every poll would swamp the node. Only this many are examined per mempool() call
-    # (in the node's order). A payment beyond the cap is not lost: the block scan sees it
-    # once mined, the mempool view merely shows it later.
+    # A mainnet mempool can hold hundreds of thousands of transactions; decoding them all
+    # in one poll would swamp the node. At most this many new ones are decoded per
+    # mempool() call (see there).
     MEMPOOL_LIMIT = 2000
     # getblock verbosity 2 of a full mainnet block is several MB of JSON; batching a few
     # at a time keeps round trips low without building huge responses.
@@ -266,23 +272,44 @@ class BitcoinCoreAdapter:
         return blocks
 
     def mempool(self) -> list[Transfer]:
+        """Outputs paying an address in the node's mempool, in the node's order.
+
+        A transaction's outputs never change, so they are decoded once and remembered per
+        node (every scan makes a new adapter) for as long as the transaction stays in the
+        mempool. Each call decodes at most `mempool_limit` transactions it has not seen
+        yet: a huge mempool (mainnet holds hundreds of thousands) is covered over a few
+        polls instead of swamping the node, and once covered the view stays complete, so
+        a payment seen pending keeps being seen until it is mined or dropped. A payment
+        not yet decoded is not lost: the block scan finds it when it is mined."""
         self.check_chain()
         txids = self.call("getrawmempool")
         if not isinstance(txids, list) or not all(isinstance(t, str) and HASH_RE.match(t) for t in txids):
             raise NodeError(f"{self.where} answered getrawmempool with something other than a list of txids")
-        txids = txids[: self.mempool_limit]
-        transfers: list[Transfer] = []
-        for offset in range(0, len(txids), self.TXS_PER_REQUEST):
-            chunk = txids[offset : offset + self.TXS_PER_REQUEST]
+        with _MEMPOOL_LOCK:
+            known = _MEMPOOL_OUTPUTS.setdefault(self._mempool_key, {})
+            current = set(txids)
+            for gone in [t for t in known if t not in current]:
+                del known[gone]
+            fresh = [t for t in txids if t not in known][: self.mempool_limit]
+        for offset in range(0, len(fresh), self.TXS_PER_REQUEST):
+            chunk = fresh[offset : offset + self.TXS_PER_REQUEST]
+            decoded: dict[str, tuple[Transfer, ...]] = {}
             for txid, (tx, error) in zip(chunk, self.batch("getrawtransaction", [[txid, 1] for txid in chunk])):
                 if error is not None:
                     if error.code == RPC_INVALID_ADDRESS_OR_KEY:
                         continue  # mined or evicted since getrawmempool: the block scan has it
                     raise error.as_node_error("getrawtransaction")
-                if isinstance(tx, dict) and tx.get("txid") != txid:
+                if not isinstance(tx, dict) or tx.get("txid") != txid:
                     raise NodeError(f"{self.where} answered getrawtransaction {txid} with another transaction")
-                transfers.extend(self._outputs(tx))
-        return transfers
+                decoded[txid] = tuple(self._outputs(tx))
+            with _MEMPOOL_LOCK:
+                known.update(decoded)
+        with _MEMPOOL_LOCK:
+            return [transfer for txid in txids for transfer in known.get(txid, ())]
+
+    @property
+    def _mempool_key(self) -> str:
+        return f"{self.network.slug} {self.network.rpc_url}"
 
     # -- reading Core's answers -------------------------------------------------------
 

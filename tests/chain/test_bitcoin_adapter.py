@@ -180,8 +180,12 @@ def test_the_factory_gives_the_bitcoin_adapter(bitcoin_core: FakeNode):
 def test_a_network_without_rpc_url_says_which_variable_to_set(monkeypatch):
     monkeypatch.delenv("PAYRAM_RPC_BITCOIN_SIGNET", raising=False)
     catalogue.reload()
-    with pytest.raises(NodeError, match="PAYRAM_RPC_BITCOIN_SIGNET"):
-        BitcoinCoreAdapter(catalogue.get("bitcoin-signet"))
+    try:
+        with pytest.raises(NodeError, match="PAYRAM_RPC_BITCOIN_SIGNET"):
+            BitcoinCoreAdapter(catalogue.get("bitcoin-signet"))
+    finally:
+        monkeypatch.undo()
+        catalogue.reload()
 
 
 def test_block_ranges_are_fetched_in_batches(bitcoin_core: FakeNode):
@@ -270,14 +274,27 @@ def test_a_transaction_gone_from_the_mempool_meanwhile_is_skipped(bitcoin_core: 
     assert [(t.tx_hash, t.value) for t in pending if t.to_address == address] == [(txid, 30_000_000)]
 
 
-def test_the_mempool_view_is_capped_for_huge_mempools(bitcoin_core: FakeNode):
+def test_a_huge_mempool_is_covered_over_several_polls_and_then_stays_complete(bitcoin_core: FakeNode):
     addresses = [bitcoin_core.new_address() for _ in range(5)]
     for address in addresses:
         bitcoin_core.send(address, "0.01")
-    bitcoin_core.server.http_requests.clear()
-    pending = regtest_adapter(mempool_limit=3).mempool()
-    assert len({t.tx_hash for t in pending}) == 3
-    assert bitcoin_core.server.http_requests[-1] == ["getrawtransaction"] * 3  # one batch
+    server = bitcoin_core.server
+    server.http_requests.clear()
+    first = regtest_adapter(mempool_limit=3).mempool()
+    assert len({t.tx_hash for t in first}) == 3
+    assert server.http_requests[-1] == ["getrawtransaction"] * 3  # one batch, capped
+
+    server.http_requests.clear()
+    second = regtest_adapter(mempool_limit=3).mempool()  # a new scan, a new adapter
+    assert {t.to_address for t in second} >= set(addresses)
+    assert server.http_requests[-1] == ["getrawtransaction"] * 2  # only the ones not seen yet
+
+    server.http_requests.clear()
+    assert regtest_adapter(mempool_limit=3).mempool() == second
+    assert server.http_requests[-1] == ["getrawmempool"]  # nothing new to decode
+
+    bitcoin_core.mine()
+    assert regtest_adapter(mempool_limit=3).mempool() == []
 
 
 # -- Core's recorded bytes, served as they were ------------------------------------------
@@ -357,3 +374,18 @@ def test_cores_recorded_block_gives_exact_transfers(recorded):
         ("84435d37", 2): ("mwEaAFMMv9FDHw6Yc9WwksyMGUJmDziP1Z", 123_456_789),
         ("84435d37", 3): ("2Mwmr1APdtwHR1jxyHMT1c1nogYUANsmMJR", 10_000_000),
     }
+
+
+def test_the_health_probe_names_the_wrong_chain(bitcoin_core: FakeNode, monkeypatch):
+    from chain.health import probe
+
+    monkeypatch.setenv("PAYRAM_RPC_BITCOIN", bitcoin_core.url)
+    catalogue.reload()
+    try:
+        problem = probe(catalogue.get("bitcoin"))
+        assert "regtest" in problem and "Bitcoin mainnet" in problem and "PAYRAM_RPC_BITCOIN" in problem
+        assert RPC_PASSWORD not in problem
+        assert probe(catalogue.get("bitcoin-regtest")) == ""
+    finally:
+        monkeypatch.delenv("PAYRAM_RPC_BITCOIN")
+        catalogue.reload()
