@@ -364,8 +364,11 @@ _WORD = re.compile(r"^[^\W\d_]+$")  # letters only, any script (BIP39 has non-En
 
 
 def looks_like_seed_phrase(value: str) -> bool:
+    """Two or more words of letters (one may be mistyped). Mixed case like "aBcD" is a
+    piece of a wrapped base58 key, not a word."""
     words = value.split()
-    return len(words) >= 2 and sum(1 for w in words if _WORD.match(w)) >= max(2, len(words) - 1)
+    wordlike = sum(1 for w in words if _WORD.match(w) and (w.islower() or w.isupper() or w.istitle()))
+    return len(words) >= 2 and wordlike >= max(2, len(words) - 1)
 
 
 def _refuse_secrets(value: str) -> None:
@@ -404,7 +407,7 @@ def _refuse_other_things(value: str, params: FamilyParams) -> None:
             f"That is a single public key; payram needs the account's extended public key ({wanted}) to derive a new address per payment."
         )
     if re.fullmatch(r"(bc|tb|bcrt)1[02-9ac-hj-np-z]{8,87}", value.lower()) or (
-        re.fullmatch(r"[123mn2][1-9A-HJ-NP-Za-km-z]{25,34}", value) and not value.startswith(tuple(VERSION_BY_PREFIX))
+        re.fullmatch(r"[13mn2][1-9A-HJ-NP-Za-km-z]{25,34}", value) and not value.startswith(tuple(VERSION_BY_PREFIX))
     ):
         raise KeyRefused(f"That is an address, not an extended public key. Paste the account's {wanted}.")
 
