@@ -389,3 +389,35 @@ def test_the_health_probe_names_the_wrong_chain(bitcoin_core: FakeNode, monkeypa
     finally:
         monkeypatch.delenv("PAYRAM_RPC_BITCOIN")
         catalogue.reload()
+
+
+def test_the_bitcoind_tier_starts_restarts_and_stops_a_node_process(tmp_path):
+    """BitcoindNode's process handling, against a stand-in process that speaks the fake's
+    RPC (the real thing runs when BITCOIND names a bitcoind)."""
+    import stat
+    import sys
+
+    from tests.support.bitcoin_core import BitcoindNode
+
+    binary = tmp_path / "bitcoind"
+    repo = Path(__file__).resolve().parents[2]
+    binary.write_text(f'#!/bin/sh\nPYTHONPATH="{repo}" exec "{sys.executable}" -m tests.support.bitcoin_core "$@"\n')
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    node = BitcoindNode(str(binary), str(tmp_path / "datadir"))
+    try:
+        node.start()
+        node.mine(101)
+        address = node.new_address()
+        txid = node.send(address, "0.3")
+        node.mine()
+        height = node.height
+        node.stop()
+        with pytest.raises(NodeError, match="refused the connection"):
+            adapter_at(node.url).head()
+        node.start()  # same datadir: same chain, wallet loaded again
+        assert node.height == height == 102
+        (block,) = adapter_at(node.url).blocks(height, height)
+        assert [(t.tx_hash, t.value) for t in block.transfers if t.to_address == address] == [(txid, 30_000_000)]
+    finally:
+        node.stop()
+    assert node.process is None

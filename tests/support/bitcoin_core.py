@@ -518,6 +518,15 @@ class FakeChain:
         self.change_coins: list[tuple[str, int, int, bytes]] = []  # (txid, n, satoshi, script) the wallet may spend
         self.clock = 1_795_940_000
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+
     # state
     @property
     def height(self) -> int:
@@ -671,6 +680,7 @@ class CoreRpc:
 
     def __init__(self, chain: FakeChain) -> None:
         self.chain = chain
+        self.stopping = False  # `stop` was called (only the stand-in process acts on it)
 
     def dispatch(self, method: str, params: list[Any], wallet: str | None) -> Any:
         handler = getattr(self, f"rpc_{method}", None)
@@ -874,6 +884,13 @@ class CoreRpc:
         if not isinstance(amounts, dict) or not amounts:
             raise RpcFailure(-8, "Invalid parameter, amounts must be a non-empty object")
         return self.chain.send({self._address(a): _amount_param(v) for a, v in amounts.items()})
+
+    def rpc_createwallet(self, wallet_name: Any = None, *rest: Any) -> dict[str, Any]:
+        return {"name": wallet_name}
+
+    def rpc_stop(self) -> str:
+        self.stopping = True
+        return "Bitcoin Core stopping"
 
 
 WALLET_METHODS = {"getnewaddress", "sendtoaddress", "sendmany"}
@@ -1231,3 +1248,39 @@ def bitcoind(monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
 def regtest(request: pytest.FixtureRequest) -> RegtestNode:
     """The same scenario against the Core-format server and, with BITCOIND set, a real node."""
     return request.getfixturevalue(request.param)
+
+
+# -- a stand-in `bitcoind` process, to test the bitcoind tier's process handling -------
+
+
+def _stand_in_bitcoind(argv: list[str]) -> None:
+    """`python -m tests.support.bitcoin_core -regtest -datadir=D -rpcport=P -rpcuser=U
+    -rpcpassword=W ...`: serves the fake until the `stop` RPC, keeping its chain in the
+    datadir across restarts like a real node. Not a Bitcoin Core; it only lets the tests
+    check how BitcoindNode starts, waits for, restarts and stops a node process."""
+    import pickle
+    from pathlib import Path
+
+    options = dict(arg.lstrip("-").split("=", 1) if "=" in arg else (arg.lstrip("-"), "1") for arg in argv)
+    state = Path(options["datadir"]) / "regtest" / "stand-in-chain.pickle"
+    server = FakeBitcoinCore(user=options["rpcuser"], password=options["rpcpassword"])
+    server.port = int(options["rpcport"])
+    if state.exists():
+        server.chain = pickle.loads(state.read_bytes())
+        server.rpc = CoreRpc(server.chain)
+    server.start()
+    while not server.rpc.stopping:
+        time.sleep(0.05)
+    if "wallet" in options or server.chain.wallet_addresses:
+        (state.parent / "wallets" / WALLET).mkdir(parents=True, exist_ok=True)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    with server.chain.lock:
+        state.write_bytes(pickle.dumps(server.chain))
+    time.sleep(0.1)  # let the answer to `stop` go out
+    server.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _stand_in_bitcoind(sys.argv[1:])
