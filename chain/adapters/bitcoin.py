@@ -81,6 +81,10 @@ class RpcError:
         return NodeError(f"Bitcoin Core answered {method} with error {self.code}: {self.message}")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: never a Core amount
+
+
 class BitcoinCoreAdapter:
     """The ChainAdapter of one Bitcoin network, talking to one Bitcoin Core node."""
 
@@ -151,8 +155,11 @@ class BitcoinCoreAdapter:
         if status == 403:
             raise NodeError(f"{self.where} refused access from this host (rpcallowip)")
         try:
-            return json.loads(raw, parse_float=Decimal)
+            return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError):
+            if status != 200:
+                # e.g. 503 "Work queue depth exceeded" in plain text from a busy node
+                raise NodeError(f"{self.where} answered {what} with HTTP {status}") from None
             raise NodeError(f"{self.where} answered {what} with malformed JSON (HTTP {status})") from None
 
     def _envelope(self, reply: Any, method: str, status: int) -> tuple[Any, RpcError | None]:

@@ -325,8 +325,11 @@ def recorded():
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    def serve(*names: str) -> BitcoinCoreAdapter:
+    def serve(*names: str | tuple[int, str]) -> BitcoinCoreAdapter:
         for name in names:
+            if isinstance(name, tuple):
+                handler.replies.append(name)
+                continue
             fixture = json.loads((FIXTURES / f"{name}.json").read_text())
             handler.replies.append((fixture["status"], fixture["response_text"]))
         adapter = adapter_at(f"http://u:p@127.0.0.1:{server.server_address[1]}")
@@ -352,6 +355,15 @@ def test_cores_recorded_answers_are_understood(recorded):
     adapter = recorded("01-getblockchaininfo")
     adapter._chain_checked = False
     assert adapter.check()["chain"] == "regtest"
+
+
+def test_a_busy_node_and_json_that_is_not_json_are_named(recorded):
+    with pytest.raises(NodeError, match="answered getblockcount with HTTP 503"):
+        recorded((503, "Work queue depth exceeded")).head()
+    with pytest.raises(NodeError, match="malformed JSON"):
+        recorded((200, '{"result":NaN,"error":null,"id":1}\n')).head()
+    with pytest.raises(NodeError, match="malformed JSON"):
+        recorded((200, "<html>proxy error</html>")).head()
 
 
 def test_cores_recorded_block_gives_exact_transfers(recorded):
