@@ -116,6 +116,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "deposits": deposits,
         "success_deposits": [d for d in deposits if d.counted],
         "error": error,
+        "sent_tx": sent if re.fullmatch(r"0x[0-9a-fA-F]{64}", sent := request.GET.get("sent", "")) else "",
         "poll": not state.is_final,
         "poll_url": poll_url,
         "poll_seconds": POLL_SECONDS,
@@ -187,10 +188,10 @@ def pay_simulate(request: HttpRequest, code: str) -> HttpResponse:
         w3 = devnet.connect(context["network"].rpc_url)
         to, amount = quote.deposit_address.address, context["pay_amount"]
         if asset.is_native:
-            devnet.send_eth(w3, to, amount)
+            tx_hash = devnet.send_eth(w3, to, amount)
         else:
-            devnet.send_token(w3, to, amount, address=asset.contract)
+            tx_hash = devnet.send_token(w3, to, amount, address=asset.contract)
     except Exception as exc:  # noqa: BLE001 - the devnet node is down or refused: say so, never a 500
         log.warning("simulated payment for link %s failed: %s", link.pk, exc)
         return _rerender(request, link, f"The simulated payment failed: {exc}", 502)
-    return redirect("pay:page", code=link.code)
+    return redirect(reverse("pay:page", args=[link.code]) + f"?sent={tx_hash}")

@@ -215,3 +215,21 @@ def test_simulate_payment_button_only_on_the_devnet(client, link, monkeypatch):
     response = client.post(f"/pay/{other.code}/simulate/")
     assert response.status_code == 400
     assert "only on the local devnet" in response.content.decode()
+
+
+@pytest.mark.anvil
+def test_simulate_payment_pays_the_quote_on_the_devnet(client, link, devnet):
+    from chain.models import Deposit
+    from chain.scanner import scan_network
+
+    pick(client, link, "devnet:USDC")
+    response = client.post(f"/pay/{link.code}/simulate/")
+    assert response.status_code == 302
+    tx_hash = response["Location"].split("sent=")[1]
+    assert f"Test payment sent in transaction <span class=\"mono break\">{tx_hash}</span>" in client.get(response["Location"]).content.decode()
+    devnet.mine(3)
+    assert scan_network("devnet").ok
+    deposit = Deposit.objects.get(tx_hash=tx_hash)
+    assert (deposit.asset, deposit.value, deposit.address.address) == ("USDC", 25_000_000, FIRST_ADDRESS)
+    html = client.get(page_url(link)).content.decode()
+    assert "Payment successful" in html and tx_hash in html
