@@ -144,6 +144,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "received": selectors.amount_received(link),
         "network": selectors.network_name(link.received_network),
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
+        "project_has_wallet": link.project.wallets.exists(),
     }
     return render(request, "links/detail.html", context)
 

@@ -122,3 +122,18 @@ def test_a_link_past_its_expiry_shows_expired(merchant_client, link):
     assert "badge-expired" in body and ">Expired<" in body
     link.refresh_from_db()
     assert link.status == LinkStatus.EXPIRED
+
+
+def test_link_page_warns_when_the_project_cannot_take_payments_yet(merchant_client, link):
+    body = merchant_client.get(f"/payments/{link.code}/").content.decode()
+    assert "Corner Shop has no wallet yet, so customers cannot pay this link." in body
+    from chain.models import Wallet
+
+    Wallet.objects.create(project=link.project, family="evm", xpub="xpub-placeholder", script_type="evm")
+    assert "has no wallet yet" not in merchant_client.get(f"/payments/{link.code}/").content.decode()
+
+
+def test_menu_marks_the_current_section(merchant_client, link):
+    body = merchant_client.get("/members/projects/").content.decode()
+    assert 'href="/members/projects/" class="active" aria-current="page">Projects' in body
+    assert 'href="/members/" class="active"' not in body
