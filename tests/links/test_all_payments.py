@@ -115,3 +115,8 @@ def test_csv_cells_cannot_run_as_formulas(merchant_client, project):
     assert row[4] == "'=HYPERLINK(\"http://evil\")"
     assert row[7] == "'+cmd|' /C calc'!A0"
     assert row[5] == "5.00"
+
+
+def test_a_new_merchant_is_pointed_to_create_a_project(merchant_client):
+    body = merchant_client.get("/payments/").content.decode()
+    assert "Start by" in body and 'href="/members/projects/">creating a project' in body
