@@ -295,20 +295,35 @@ class _Scan:
         self.result.blocks += len(blocks)
         self._notify(changed)
 
-    def record_mempool(self) -> None:
-        """Unconfirmed transfers to our addresses, with no block. A pending deposit that has
-        left the mempool without being mined (replaced, evicted) is marked orphaned."""
+    def record_mempool(self, max_blocks: int, batch_blocks: int) -> None:
+        """Unconfirmed transfers to our addresses, with no block. A pending deposit missing
+        from the mempool is marked orphaned (replaced or evicted), but only once the blocks
+        found meanwhile are read: a payment mined between reading the chain and reading the
+        mempool moves to its block instead of flickering orphaned."""
         pending = self.adapter.mempool()
         found = self._matches([(t, None) for t in pending])
         seen = {(t.tx_hash, t.index) for t in pending}
         with transaction.atomic():
             _renew_lease(self.slug, self.owner, expected_height=self.result.height)
             changed = self._record(found, None)
-            gone = [
-                d for d in Deposit.objects.filter(network=self.slug, block_height__isnull=True, orphaned=False)
-                if (d.tx_hash, d.index) not in seen
-            ]
-            for d in gone:
+        self._notify(changed)
+
+        def missing() -> list[Deposit]:
+            still_pending = Deposit.objects.filter(network=self.slug, block_height__isnull=True, orphaned=False)
+            return [d for d in still_pending if (d.tx_hash, d.index) not in seen]
+
+        if not missing():
+            return
+        head = self.adapter.head()
+        if head > self.result.height:
+            self.result.head = head
+            self.run(head, max_blocks, batch_blocks)
+            if not self.result.caught_up:
+                return  # decided on a later scan, once every block is read
+        changed = set()
+        with transaction.atomic():
+            _renew_lease(self.slug, self.owner, expected_height=self.result.height)
+            for d in missing():
                 d.orphaned = True
                 d.save(update_fields=["orphaned", "updated_at"])
                 changed.add(d.address_id)
@@ -349,7 +364,7 @@ def scan_network(
         result.head = adapter.head()
         scan.run(result.head, max_blocks, batch_blocks)
         if result.caught_up:
-            scan.record_mempool()
+            scan.record_mempool(max_blocks, batch_blocks)
         now = timezone.now()
         Cursor.objects.filter(network=slug).update(
             node_head=result.head, last_scan_at=now, last_success_at=now, last_error="", consecutive_failures=0

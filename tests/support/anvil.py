@@ -1,9 +1,11 @@
 """Fixtures for a real anvil EVM node.
 
-- `anvil` (session): anvil from npm on 127.0.0.1 and a free port, chain id 31337, automine
-  on (every transaction gets its own block; `mine` adds empty ones). The TestUSD token is
-  deployed as account 0's first transaction, so it sits at the catalogue's devnet token
-  address. PAYRAM_RPC_DEVNET points the catalogue at it. Stopped by its own pid.
+- `anvil_node` (session): anvil from npm on 127.0.0.1 and a free port, chain id 31337,
+  automine on (every transaction gets its own block; `mine` adds empty ones). The TestUSD
+  token is deployed as account 0's first transaction, so it sits at the catalogue's devnet
+  token address. Stopped by its own pid.
+- `anvil` (function): that node, with PAYRAM_RPC_DEVNET pointing the catalogue at it for
+  the test (restored after).
 - `devnet` (function, needs the database): the same node, with the devnet Cursor set at the
   current head so a test's scans start right where the test begins.
 - `evm_address` (function): a factory making a watched DepositAddress for a project
@@ -153,17 +155,27 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def anvil():
-    from chain import catalogue
-
+def anvil_node():
+    """One anvil for the whole session (started on first use, stopped by its pid at the end)."""
     node = start_anvil()
-    previous = os.environ.get("PAYRAM_RPC_DEVNET")
-    os.environ["PAYRAM_RPC_DEVNET"] = node.url
-    catalogue.reload()
     try:
         yield node
     finally:
         stop_process(node.process)
+
+
+@pytest.fixture
+def anvil(anvil_node):
+    """The session's anvil, with PAYRAM_RPC_DEVNET pointing the catalogue's devnet at it for
+    this test only: tests that do not ask for it see the devnet disabled."""
+    from chain import catalogue
+
+    previous = os.environ.get("PAYRAM_RPC_DEVNET")
+    os.environ["PAYRAM_RPC_DEVNET"] = anvil_node.url
+    catalogue.reload()
+    try:
+        yield anvil_node
+    finally:
         if previous is None:
             os.environ.pop("PAYRAM_RPC_DEVNET", None)
         else:
@@ -174,11 +186,8 @@ def anvil():
 @pytest.fixture
 def devnet(anvil, db):
     """anvil, with the catalogue pointing at it and the devnet cursor at its current head."""
-    from chain import catalogue
     from chain.models import Cursor, ScannedBlock
 
-    os.environ["PAYRAM_RPC_DEVNET"] = anvil.url
-    catalogue.reload()
     head = anvil.head()
     head_hash = anvil.block_hash(head)
     Cursor.objects.update_or_create(network="devnet", defaults={"height": head, "block_hash": head_hash})
