@@ -3,6 +3,7 @@ the link's one deposit address per chain family)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -247,3 +248,44 @@ def test_concurrent_first_picks_allocate_one_address(link):
     assert errors == []
     assert DepositAddress.objects.filter(link=link).count() == 1
     assert len({q.deposit_address_id for q in link.quotes.all()}) == 1
+
+
+@pytest.mark.anvil
+def test_a_real_reorg_takes_a_confirming_link_back_to_awaiting(shop, member, devnet):  # noqa: F811
+    from chain.scanner import scan_network
+
+    link = make_link(shop, member)
+    quote = quote_create(link=link, network="devnet", asset="USDC")
+    before_payment = devnet.snapshot()
+    devnet.send_token(quote.deposit_address.address, int(quote.amount_due))
+    devnet.mine(1)
+    assert scan_network("devnet").new_deposits == 1
+    link.refresh_from_db()
+    assert (link.status, link.status_detail) == (LinkStatus.PENDING, "confirming")
+
+    devnet.revert(before_payment)  # a longer fork without the payment
+    devnet.mine(4)
+    assert scan_network("devnet").orphaned == 1
+    link.refresh_from_db()
+    assert (link.status, link.status_detail, link.amount_received) == (LinkStatus.PENDING, "awaiting_payment", None)
+
+
+def test_demo_setup_is_rerunnable(db, settings, tmp_path, capsys):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from chain.models import Wallet
+    from members.models import Project
+
+    settings.VAR_DIR = tmp_path
+    call_command("demo_setup", "--no-devnet")
+    first = capsys.readouterr().out
+    call_command("demo_setup", "--no-devnet")
+    second = capsys.readouterr().out
+    password = re.search(r"password: (\S+)", first).group(1)
+    assert f"password: {password}" in second  # the same password on a re-run
+    assert get_user_model().objects.get(username="demo").check_password(password)
+    project = Project.objects.get(name="Demo Store")
+    assert Wallet.objects.get(project=project, family="evm").xpub == EVM_XPUB
+    assert project.links.count() == 1
+    assert "PUBLIC" in first and "never use it for real money" in first
