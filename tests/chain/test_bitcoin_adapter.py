@@ -118,6 +118,17 @@ def test_after_a_reorg_the_same_height_has_another_block(regtest: RegtestNode):
     assert paid_to(remined.transfers, address) == [25_000_000]
 
 
+def test_a_reorg_can_re_mine_the_payments_at_once(regtest: RegtestNode):
+    address = regtest.new_address()
+    regtest.send(address, "0.125")
+    [old] = regtest.mine()
+    height = regtest.height
+    new = regtest.reorg(1, 2, remine=True)
+    assert len(new) == 3 and old not in new and regtest.height == height + 2
+    blocks = regtest_adapter().blocks(height, height + 2)
+    assert [paid_to(b.transfers, address) for b in blocks] == [[], [], [12_500_000]]
+
+
 def test_the_node_on_another_chain_is_refused(regtest: RegtestNode):
     for slug, shown in [("bitcoin", "Bitcoin mainnet"), ("bitcoin-testnet4", "testnet4"), ("bitcoin-signet", "signet")]:
         adapter = adapter_at(regtest.url, slug)

@@ -267,12 +267,6 @@ def test_a_pending_payment_stays_pending_while_a_huge_mempool_is_read_over_sever
     assert not mined.orphaned and mined.confirmations == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chain.scanner.record_mempool marks a pending deposit orphaned when its transaction is "
-    "missing from the mempool view, even when it was just mined in a block the scan has not read yet "
-    "(the next scan moves it to its block). Reported to the scanner's owner.",
-)
 def test_a_payment_mined_while_the_mempool_is_read_is_never_shown_orphaned(bitcoin_core: FakeNode, deposit_address):
     to = deposit_address()
     scan_network(NETWORK)
@@ -291,4 +285,6 @@ def test_a_payment_mined_while_the_mempool_is_read_is_never_shown_orphaned(bitco
 
     bitcoin_core.server.tamper("getrawmempool", block_arrives_first)
     scan_network(NETWORK)
-    assert not deposits_to(to)[0].orphaned
+    [deposit] = deposits_to(to)
+    assert not deposit.orphaned
+    assert (deposit.block_height, deposit.confirmations) == (bitcoin_core.height, 1)

@@ -960,6 +960,8 @@ class FakeBitcoinCore:
             return 200, core_json([r for _, r in replies if r is not None]) + "\n"
         self.http_requests.append([request.get("method") if isinstance(request, dict) else None])
         status, reply = self._reply(request, wallet, in_batch=False)
+        if reply is None:
+            return 204, ""  # a JSON-RPC 2.0 notification: Core runs it and answers nothing
         return status, core_json(reply) + "\n"
 
     def _reply(self, request: Any, wallet: str | None, in_batch: bool) -> tuple[int, Any]:
@@ -979,6 +981,8 @@ class FakeBitcoinCore:
             result = self.rpc.dispatch(method, params, wallet)
             if method in self.tampers:
                 result = self.tampers[method](result)
+            if version2 and "id" not in request:
+                return 204, None
         except RpcFailure as failure:
             error = {"code": failure.code, "message": failure.message}
             if version2:
@@ -1094,13 +1098,15 @@ class RegtestNode:
         """Mine blocks that leave the mempool alone."""
         return [self.node_rpc.call("generateblock", self.miner_address, [])["hash"] for _ in range(blocks)]
 
-    def reorg(self, depth: int, length: int | None = None) -> list[str]:
+    def reorg(self, depth: int, length: int | None = None, *, remine: bool = False) -> list[str]:
         """Replace the top `depth` blocks by a longer branch of `length` (default depth+1)
-        empty blocks. The dropped blocks' payments go back to the mempool, where a later
-        mine() takes them into the new branch."""
+        empty blocks (invalidateblock, then generateblock with no transactions, as in the
+        recordings). The dropped blocks' payments go back to the mempool; with remine, one
+        more block takes them into the new branch (else a later mine() does)."""
         fork_height = self.height - depth + 1
         self.node_rpc.call("invalidateblock", self.block_hash(fork_height))
-        return self.mine_empty(depth + 1 if length is None else length)
+        hashes = self.mine_empty(depth + 1 if length is None else length)
+        return hashes + (self.mine() if remine else [])
 
     def mempool(self) -> list[str]:
         return self.node_rpc.call("getrawmempool")
