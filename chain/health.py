@@ -116,9 +116,9 @@ def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
         last_error=cursor.last_error, last_error_at=cursor.last_error_at, consecutive_failures=cursor.consecutive_failures,
     )
     if cursor.last_success_at is None:
-        problem = "no successful scan yet" + (f": {cursor.last_error}" if cursor.last_error else "")
+        problem = "no successful scan yet" + (": the node fails (see the last error)" if cursor.last_error else "")
     elif now - cursor.last_success_at > stall_after(net):
-        problem = f"no successful scan for {_ago(now - cursor.last_success_at)}" + (f": {cursor.last_error}" if cursor.last_error else "")
+        problem = f"no successful scan for {_ago(now - cursor.last_success_at)}" + (": the node fails (see the last error)" if cursor.last_error else "")
     elif health.lag is not None and health.lag > lag_bound(net):
         problem = f"{health.lag} blocks behind the node (more than {lag_bound(net)})"
     else:

@@ -18,7 +18,7 @@ def health(request: HttpRequest) -> HttpResponse:
     rows = network_health()
     context = {
         "rows": rows,
-        "any_stalled": any(r.stalled for r in rows),
+        "stalled_names": [r.name for r in rows if r.stalled],
         "checked_at": timezone.now(),
         "refresh_seconds": REFRESH_SECONDS,
     }

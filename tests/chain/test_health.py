@@ -104,7 +104,7 @@ def test_a_node_error_shows_with_the_last_success_and_stalls_once_it_lasts(devne
     assert "unreachable" in html and "1 failure in a row" in html
 
     Cursor.objects.filter(network="devnet").update(last_success_at=timezone.now() - timedelta(hours=1))
-    assert row("devnet").stalled and "unreachable" in row("devnet").problem
+    assert row("devnet").stalled and "the node fails" in row("devnet").problem
     assert not network_is_healthy("devnet")
 
 
