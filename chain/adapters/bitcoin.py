@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import re
 import socket
 import threading
@@ -117,6 +118,9 @@ class BitcoinCoreAdapter:
         if parsed.username is not None or parsed.password is not None:
             user_pass = f"{unquote(parsed.username or '')}:{unquote(parsed.password or '')}"
             self._auth = "Basic " + base64.b64encode(user_pass.encode()).decode("ascii")
+        # bitcoind writes a new cookie at every start; naming the file (instead of copying
+        # its password into the URL) keeps payram working across node restarts.
+        self.cookie_file = os.environ.get(f"{network.rpc_env_var}_COOKIE", "").strip()
         self._next_id = 0
         self._chain_checked = False
 
@@ -129,8 +133,9 @@ class BitcoinCoreAdapter:
     def _post(self, payload: Any) -> tuple[int, bytes]:
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._auth:
-            headers["Authorization"] = self._auth
+        auth = self._cookie_auth() if self.cookie_file else self._auth
+        if auth:
+            headers["Authorization"] = auth
         conn_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         conn = conn_class(self._host, self._port, timeout=self.timeout)
         try:
@@ -148,6 +153,16 @@ class BitcoinCoreAdapter:
             raise NodeError(f"cannot reach {self.where}: {reason}") from None
         finally:
             conn.close()
+
+    def _cookie_auth(self) -> str:
+        try:
+            with open(self.cookie_file, encoding="utf-8") as fh:
+                cookie = fh.read().strip()
+        except OSError as exc:
+            raise NodeError(f"cannot read the RPC cookie file {self.cookie_file} ({exc.strerror}): is bitcoind running, and is its datadir shared with payram?") from None
+        if ":" not in cookie:
+            raise NodeError(f"the RPC cookie file {self.cookie_file} does not hold user:password")
+        return "Basic " + base64.b64encode(cookie.encode()).decode("ascii")
 
     def _decode(self, status: int, raw: bytes, what: str) -> Any:
         if status == 401:

@@ -182,6 +182,25 @@ def test_cookie_auth_works_like_a_user(bitcoin_core: FakeNode):
     assert adapter_at(bitcoin_core.server.cookie_url).head() == bitcoin_core.height
 
 
+def test_a_cookie_file_is_read_again_after_the_node_restarts(bitcoin_core: FakeNode, tmp_path, monkeypatch):
+    """PAYRAM_RPC_<SLUG>_COOKIE names bitcoind's .cookie; a restarted node writes a new one."""
+    cookie = tmp_path / ".cookie"
+    cookie.write_text(bitcoin_core.server.cookie)
+    monkeypatch.setenv("PAYRAM_RPC_BITCOIN_REGTEST_COOKIE", str(cookie))
+    adapter = adapter_at(bitcoin_core.server.base_url)  # no credentials in the URL
+    assert adapter.head() == bitcoin_core.height
+
+    bitcoin_core.server.cookie = "__cookie__:" + "ab" * 32  # the node restarted
+    with pytest.raises(NodeError, match="refused the RPC credentials"):
+        adapter.head()
+    cookie.write_text(bitcoin_core.server.cookie)
+    assert adapter.head() == bitcoin_core.height
+
+    cookie.unlink()
+    with pytest.raises(NodeError, match=r"cannot read the RPC cookie file .*\.cookie"):
+        adapter.head()
+
+
 def test_the_factory_gives_the_bitcoin_adapter(bitcoin_core: FakeNode):
     adapter = adapter_for(catalogue.get("bitcoin-regtest"))
     assert isinstance(adapter, BitcoinCoreAdapter)

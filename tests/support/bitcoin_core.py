@@ -1195,7 +1195,9 @@ def _rpc_client(url: str):
     from chain.adapters.bitcoin import BitcoinCoreAdapter
 
     regtest = next(n for n in catalogue.BUILTIN if n.slug == "bitcoin-regtest")
-    return BitcoinCoreAdapter(replace(regtest, rpc_url=url), timeout=60)
+    client = BitcoinCoreAdapter(replace(regtest, rpc_url=url), timeout=60)
+    client.cookie_file = ""  # the controls use the URL's credentials whatever the environment says
+    return client
 
 
 def _point_payram_at(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
