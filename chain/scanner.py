@@ -185,6 +185,12 @@ class _Scan:
     def run(self, head: int, max_blocks: int, batch_blocks: int) -> None:
         cursor = self.initialise(head)
         height, tip_hash = cursor.height, cursor.block_hash
+        if height > head:
+            # The node is behind us: lagging (same block at its head: wait), or on a shorter
+            # fork that dropped blocks we processed (rewind now, not when it outgrows us).
+            kept = ScannedBlock.objects.filter(network=self.slug, height=head).first()
+            if kept and self.adapter.block_hash(head) != kept.block_hash:
+                height, tip_hash = self.rewind(height, below=head)
         while height < head and self.result.blocks < max_blocks:
             start = height + 1
             end = min(head, start + batch_blocks - 1, start + (max_blocks - self.result.blocks) - 1)
@@ -206,11 +212,13 @@ class _Scan:
 
     # -- reorgs --------------------------------------------------------------------------
 
-    def rewind(self, height: int) -> tuple[int, str]:
-        """The node's block after `height` does not build on ours: find the common ancestor,
-        orphan deposits above it and move the cursor back to it."""
+    def rewind(self, height: int, *, below: int | None = None) -> tuple[int, str]:
+        """The node's block after `height` does not build on ours: find the common ancestor
+        (at or under `below`, default `height`), orphan deposits above it and move the cursor
+        back to it."""
         ancestor: ScannedBlock | None = None
-        for kept in ScannedBlock.objects.filter(network=self.slug, height__lte=height).order_by("-height").iterator():
+        start = height if below is None else below
+        for kept in ScannedBlock.objects.filter(network=self.slug, height__lte=start).order_by("-height").iterator():
             if self.adapter.block_hash(kept.height) == kept.block_hash:
                 ancestor = kept
                 break

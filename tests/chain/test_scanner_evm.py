@@ -160,6 +160,35 @@ def test_a_reorg_keeping_the_transaction_in_another_block_moves_it(devnet, evm_a
     assert moved.block_hash == devnet.block_hash(moved.block_height)
 
 
+def test_a_shorter_fork_orphans_the_deposit_before_it_outgrows_us(devnet, evm_address):
+    to = evm_address()
+    snap = devnet.snapshot()
+    devnet.send_eth(to.address, 8)
+    devnet.mine(3)
+    scan_network("devnet")
+    ours = Cursor.objects.get(network="devnet").height
+
+    devnet.revert(snap)
+    devnet.mine(2)  # a fork without the payment, still shorter than what we processed
+    assert devnet.head() < ours
+    result = scan_network("devnet")
+
+    assert result.reorgs == 1 and Deposit.objects.get(address=to).orphaned
+    assert Cursor.objects.get(network="devnet").block_hash == devnet.block_hash(devnet.head())
+
+
+def test_a_node_lagging_behind_us_changes_nothing(devnet, evm_address):
+    to = evm_address()
+    devnet.send_eth(to.address, 8)
+    scan_network("devnet")
+    cursor = Cursor.objects.get(network="devnet")
+    Cursor.objects.filter(network="devnet").update(height=cursor.height + 5, block_hash="0x" + "ee" * 32)  # as if we were ahead
+
+    result = scan_network("devnet")
+
+    assert result.ok and result.reorgs == 0 and not Deposit.objects.get(address=to).orphaned
+
+
 class DiesAfter:
     """The real adapter, killed (as a worker would be) after `batches` calls to blocks()."""
 

@@ -70,6 +70,8 @@ class Command(BaseCommand):
                 for slug, message in errors.items():
                     logger.error("scanloop: network %s is misconfigured: %s", slug, message)
                 nets = [n for n in enabled if not network or n.slug in network]
+                if not due:
+                    logger.info("scanloop: watching %s", ", ".join(f"{n.slug} (every {n.poll_interval:g} s)" for n in nets) or "no network")
                 if not nets and once:
                     self.stderr.write("no enabled network to scan (set PAYRAM_RPC_<NETWORK>)")
                     raise SystemExit(1)
