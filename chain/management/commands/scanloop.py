@@ -58,6 +58,7 @@ class Command(BaseCommand):
         due: dict[str, float] = {}
         failures: dict[str, int] = {}
         failed_once = False
+        announced = False
         try:
             while True:
                 if self.restart:
@@ -65,12 +66,14 @@ class Command(BaseCommand):
                     catalogue.reload()
                     due.clear()
                     failures.clear()
+                    announced = False
                     logger.info("scanloop: configuration re-read; scanning every network now")
                 enabled, errors = configured_networks()
                 for slug, message in errors.items():
                     logger.error("scanloop: network %s is misconfigured: %s", slug, message)
                 nets = [n for n in enabled if not network or n.slug in network]
-                if not due:
+                if not announced:
+                    announced = True
                     logger.info("scanloop: watching %s", ", ".join(f"{n.slug} (every {n.poll_interval:g} s)" for n in nets) or "no network")
                 if not nets and once:
                     self.stderr.write("no enabled network to scan (set PAYRAM_RPC_<NETWORK>)")
