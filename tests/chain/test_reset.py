@@ -154,3 +154,33 @@ def test_reset_script_under_the_embedded_default(anvil, tmp_path):
     finally:
         stop_process(loop)  # SIGTERM: the scanloop gives its lease back and removes its pid file
     assert not (tmp_path / "scanloop.pid").exists()  # a clean stop removes its pid file
+
+
+def test_reset_script_under_compose_stops_resets_and_starts_worker_and_beat(tmp_path):
+    """docker compose itself is not available here: a stand-in records what the script asks
+    of it, in order. A failing reset still starts the services again."""
+    calls = tmp_path / "calls"
+    stub = tmp_path / "compose"
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncase "$*" in *resetscan*--height\\ 999*) exit 3;; esac\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "DOCKER_COMPOSE": str(stub)}
+    script = str(ROOT / "bin" / "reset-scanning")
+
+    done = subprocess.run([script, "--compose", "--network", "base", "--height", "123"], env=env, capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert calls.read_text().splitlines() == [
+        "stop worker beat",
+        "run --rm web python manage.py resetscan --network base --height 123",
+        "up -d worker beat",
+    ]
+
+    calls.unlink()
+    failed = subprocess.run([script, "--compose", "--network", "base", "--height", "999"], env=env, capture_output=True, text=True)
+    assert failed.returncode == 3
+    assert calls.read_text().splitlines()[-1] == "up -d worker beat"
+
+
+def test_reset_script_refuses_unknown_options(tmp_path):
+    done = subprocess.run([str(ROOT / "bin" / "reset-scanning"), "--hieght", "5"], capture_output=True, text=True)
+    assert done.returncode == 2 and "unknown option --hieght" in done.stderr
