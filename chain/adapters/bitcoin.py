@@ -93,9 +93,11 @@ class BitcoinCoreAdapter:
     # in one poll would swamp the node. At most this many new ones are decoded per
     # mempool() call (see there).
     MEMPOOL_LIMIT = 2000
-    # getblock verbosity 2 of a full mainnet block is several MB of JSON; batching a few
-    # at a time keeps round trips low without building huge responses.
-    BLOCKS_PER_REQUEST = 8
+    # getblock verbosity 2 of a full mainnet block is 5-10 MB of JSON, of a regtest block
+    # a few kB. Blocks are batched so one answer stays near this size: one block per
+    # request on mainnet, many on small chains.
+    TARGET_RESPONSE_BYTES = 8_000_000
+    MAX_BLOCKS_PER_REQUEST = 16
     TXS_PER_REQUEST = 200
 
     def __init__(self, network: Network, *, timeout: float = 30.0, mempool_limit: int | None = None) -> None:
@@ -123,6 +125,8 @@ class BitcoinCoreAdapter:
         self.cookie_file = os.environ.get(f"{network.rpc_env_var}_COOKIE", "").strip()
         self._next_id = 0
         self._chain_checked = False
+        self._blocks_per_request = 1  # grows once the node's block size is known
+        self.last_response_bytes = 0
 
     @property
     def where(self) -> str:
@@ -141,7 +145,9 @@ class BitcoinCoreAdapter:
         try:
             conn.request("POST", self._path, body=body, headers=headers)
             response = conn.getresponse()
-            return response.status, response.read()
+            raw = response.read()
+            self.last_response_bytes = len(raw)
+            return response.status, raw
         except (TimeoutError, socket.timeout):
             raise NodeError(f"{self.where} did not answer within {self.timeout:g} s") from None
         except ConnectionRefusedError:
@@ -281,11 +287,15 @@ class BitcoinCoreAdapter:
         heights = list(range(start, end + 1))
         hashes = [self._hash(h, "getblockhash") for h in self.batch_results("getblockhash", [[h] for h in heights])]
         blocks: list[Block] = []
-        for offset in range(0, len(hashes), self.BLOCKS_PER_REQUEST):
-            chunk = hashes[offset : offset + self.BLOCKS_PER_REQUEST]
+        offset = 0
+        while offset < len(hashes):
+            chunk = hashes[offset : offset + self._blocks_per_request]
             raw_blocks = self.batch_results("getblock", [[block_hash, 2] for block_hash in chunk])
             for block_hash, height, raw in zip(chunk, heights[offset:], raw_blocks):
                 blocks.append(self._block(raw, block_hash, height))
+            offset += len(chunk)
+            per_block = max(self.last_response_bytes // len(chunk), 1)
+            self._blocks_per_request = min(max(self.TARGET_RESPONSE_BYTES // per_block, 1), self.MAX_BLOCKS_PER_REQUEST)
         for parent, child in zip(blocks, blocks[1:]):
             if child.parent_hash != parent.hash:
                 # A reorg happened between our calls: the range is not one chain. Record

@@ -229,7 +229,18 @@ def test_block_ranges_are_fetched_in_batches(bitcoin_core: FakeNode):
     requests = bitcoin_core.server.http_requests
     assert requests[0] == ["getblockhash"] * 30  # one round trip for all the hashes
     assert all(set(r) == {"getblock"} for r in requests[1:])
-    assert len(requests) == 1 + -(-30 // BitcoinCoreAdapter.BLOCKS_PER_REQUEST)
+    # the first getblock learns how big this chain's blocks are; small ones go many at a time
+    assert [len(r) for r in requests[1:]] == [1, 16, 13]
+
+
+def test_big_blocks_are_fetched_one_per_request(bitcoin_core: FakeNode):
+    bitcoin_core.mine(5)
+    adapter = regtest_adapter()
+    adapter.TARGET_RESPONSE_BYTES = 1_000  # as if each block were megabytes, like mainnet's
+    adapter.check()
+    bitcoin_core.server.http_requests.clear()
+    assert len(adapter.blocks(100, 105)) == 6
+    assert [len(r) for r in bitcoin_core.server.http_requests[1:]] == [1] * 6
 
 
 def test_a_slow_node_times_out(bitcoin_core: FakeNode):
