@@ -382,7 +382,7 @@ def scan_network(
         logger.warning("%s", exc)
         result.ok, result.error = False, str(exc)
         return result
-    except NodeError as exc:
+    except (NodeError, catalogue.ConfigError) as exc:  # the node, or this network's settings
         result.ok, result.error = False, str(exc)
         _record_failure(slug, str(exc))
         logger.warning("%s: scan failed: %s", slug, exc)
