@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -327,3 +328,59 @@ def test_matching_issues_one_address_query_per_batch_whatever_the_number_watched
     lookups = [q for q in queries.captured_queries if '"chain_depositaddress"."address" IN' in q["sql"]]
     assert len(lookups) == 1  # one batch, one lookup; the 2000 other addresses cost nothing
     assert [d.value for d in deposits_to(to)] == [11]
+
+
+class Hooked(DiesAfter):
+    """The real adapter, running `before_blocks` when blocks() is called."""
+
+    def __init__(self, inner, before_blocks) -> None:
+        super().__init__(inner, batches=10**6)
+        self.before_blocks = before_blocks
+
+    def blocks(self, start, end):
+        self.before_blocks()
+        return super().blocks(start, end)
+
+
+def test_a_scan_whose_lease_was_taken_over_records_nothing(devnet, evm_address):
+    to = evm_address()
+    devnet.send_eth(to.address, 3)
+
+    def lease_expires_and_another_worker_claims_it():
+        Cursor.objects.filter(network="devnet").update(lock_owner="another-worker")
+
+    result = scan_network("devnet", adapter=Hooked(adapter_for(get("devnet")), lease_expires_and_another_worker_claims_it))
+
+    assert not result.ok and "lost its lease" in result.error
+    assert Deposit.objects.count() == 0
+    assert Cursor.objects.get(network="devnet").lock_owner == "another-worker"  # not released by the loser
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_scanning_at_once_record_the_deposit_once(devnet, evm_address):
+    if connection.vendor == "sqlite":
+        pytest.skip("pytest's in-memory SQLite test database is not shared between threads; runs on PostgreSQL")
+    to = evm_address()
+    devnet.send_token(to.address, 999)
+    inside, finish = threading.Event(), threading.Event()
+    results = {}
+
+    def first_worker():
+        try:
+            def hold():
+                inside.set()
+                finish.wait(30)
+
+            results["first"] = scan_network("devnet", adapter=Hooked(adapter_for(get("devnet")), hold))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_worker)
+    thread.start()
+    assert inside.wait(30)
+    results["second"] = scan_network("devnet")  # while the first is mid-scan
+    finish.set()
+    thread.join(30)
+
+    assert results["second"].skipped and results["first"].ok
+    assert [int(d.value) for d in Deposit.objects.filter(address=to)] == [999]
