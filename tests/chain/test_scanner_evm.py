@@ -44,6 +44,21 @@ def test_native_and_token_deposits_are_recorded_with_exact_values(devnet, evm_ad
     assert cursor.last_success_at is not None
 
 
+def test_payments_to_an_address_derived_from_the_merchants_xpub_are_recorded(devnet, project):
+    from chain.wallets import address_allocate, wallet_set
+    from tests.chain.test_hd import EVM_XPUB
+
+    wallet_set(project=project, family="evm", xpub=EVM_XPUB)
+    address = address_allocate(project=project, family="evm", purpose="scanner test")
+    assert address.address == "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"  # m/44'/60'/0'/0/0 of "abandon ... about"
+    devnet.send_eth(address.address, 10**16)
+    devnet.send_token(address.address, 12_340_000)
+
+    scan_network("devnet")
+
+    assert sorted((d.asset, int(d.value)) for d in deposits_to(address)) == [("ETH", 10**16), ("USDC", 12_340_000)]
+
+
 @pytest.mark.xfail(
     connection.vendor == "sqlite", strict=True,
     reason="Django's SQLite backend reads DecimalField through a 15-digit float context: "
