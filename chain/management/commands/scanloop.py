@@ -69,11 +69,11 @@ class Command(BaseCommand):
                     announced = False
                     logger.info("scanloop: configuration re-read; scanning every network now")
                 enabled, errors = configured_networks()
-                for slug, message in errors.items():
-                    logger.error("scanloop: network %s is misconfigured: %s", slug, message)
                 nets = [n for n in enabled if not network or n.slug in network]
-                if not announced:
+                if not announced:  # at start and after SIGHUP, not on every pass
                     announced = True
+                    for slug, message in errors.items():
+                        logger.error("scanloop: network %s is misconfigured and not watched: %s", slug, message)
                     logger.info("scanloop: watching %s", ", ".join(f"{n.slug} (every {n.poll_interval:g} s)" for n in nets) or "no network")
                 if not nets and once:
                     self.stderr.write("no enabled network to scan (set PAYRAM_RPC_<NETWORK>)")
