@@ -262,30 +262,42 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
 PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at")
 
 
+def _persisted(state: LinkState) -> dict:
+    return {
+        "status": state.status,
+        "status_detail": state.detail,
+        "amount_received": state.amount_received,
+        "received_network": state.received_network,
+        "received_asset": state.received_asset,
+        "paid_at": state.paid_at,
+    }
+
+
+def _changed(link: PaymentLink, fields: dict) -> list[str]:
+    return [name for name, value in fields.items() if getattr(link, name) != value]
+
+
 def refresh_link_status(link: PaymentLink, *, now: datetime | None = None) -> PaymentLink:
     """Recompute and store the link's derived fields. Idempotent; safe to call from any
-    process at any time (the row is locked while it is recomputed, so two refreshes
-    never interleave their reads and writes)."""
+    process at any time. Only a change takes a write lock (the pay page calls this on
+    every poll): the row is then locked and recomputed, so two refreshes never
+    interleave their reads and writes."""
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = PaymentLink.objects.select_for_update(of=("self",)).select_related("project").get(pk=link.pk)
-        state = derive_status(locked, now=now)
-        fields = {
-            "status": state.status,
-            "status_detail": state.detail,
-            "amount_received": state.amount_received,
-            "received_network": state.received_network,
-            "received_asset": state.received_asset,
-            "paid_at": state.paid_at,
-        }
-        changed = [name for name, value in fields.items() if getattr(locked, name) != value]
-        if changed:
-            for name in changed:
-                setattr(locked, name, fields[name])
-            locked.status_updated_at = now
-            locked.save(update_fields=[*changed, "status_updated_at"])
+    current = PaymentLink.objects.select_related("project").filter(pk=link.pk).first()
+    if current is None:
+        return link
+    if _changed(current, _persisted(derive_status(current, now=now))):
+        with transaction.atomic():
+            current = PaymentLink.objects.select_for_update(of=("self",)).select_related("project").get(pk=link.pk)
+            fields = _persisted(derive_status(current, now=now))
+            changed = _changed(current, fields)
+            if changed:
+                for name in changed:
+                    setattr(current, name, fields[name])
+                current.status_updated_at = now
+                current.save(update_fields=[*changed, "status_updated_at"])
     for name in (*PERSISTED, "status_updated_at", "cancelled_at", "expires_at"):
-        setattr(link, name, getattr(locked, name))
+        setattr(link, name, getattr(current, name))
     return link
 
 

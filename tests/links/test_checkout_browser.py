@@ -38,18 +38,32 @@ def scan_loop(slug: str):
     """The scan loop a worker runs, in a thread: scan_network every few tenths of a second."""
     from django.db import connection
 
+    from chain.models import Cursor
     from chain.scanner import scan_network
 
     stop = threading.Event()
 
     def loop() -> None:
+        lease_to_free = False
         try:
             while not stop.is_set():
                 try:
-                    scan_network(slug)
-                except Exception:  # noqa: BLE001 - recorded on the cursor; the loop carries on like scanloop
-                    pass
-                stop.wait(0.3)
+                    result = scan_network(slug)
+                    if not result.ok:
+                        print(f"scan of {slug} failed: {result.error}", flush=True)
+                except Exception as exc:  # noqa: BLE001 - the loop carries on, like scanloop
+                    print(f"scan of {slug} raised {exc!r}", flush=True)
+                    lease_to_free = True
+                if lease_to_free:
+                    # SQLite's shared in-memory test database answers "table is locked" at once
+                    # instead of waiting, and can fail the lease release too: this loop is the
+                    # only scanner, so it frees its own lease rather than wait for it to lapse.
+                    try:
+                        Cursor.objects.filter(network=slug).update(lock_owner="", locked_until=None)
+                        lease_to_free = False
+                    except Exception as exc:  # noqa: BLE001 - tried again next round
+                        print(f"freeing the {slug} lease raised {exc!r}", flush=True)
+                stop.wait(0.5)
         finally:
             connection.close()
 
