@@ -59,6 +59,7 @@ def test_no_inline_scripts(client, link):
     scripts = re.findall(r"<script[^>]*>", html)
     assert scripts and all("src=" in tag for tag in scripts)
     assert " on" + "click=" not in html
+    assert "style=" not in html  # a strict CSP may forbid inline styles too
 
 
 def test_cancelled_link_says_so_and_offers_no_address(client, link):
@@ -69,6 +70,20 @@ def test_cancelled_link_says_so_and_offers_no_address(client, link):
     assert FIRST_ADDRESS not in html
     assert "Choose how to pay" not in html
     assert 'hx-trigger' not in html  # final: no polling
+
+
+def test_expired_quote_offers_a_refresh_with_the_same_address(client, link):
+    from links.models import Quote
+
+    pick(client, link, "devnet:USDC")
+    Quote.objects.filter(link=link).update(expires_at=timezone.now() - timedelta(seconds=1))
+    html = client.get(page_url(link)).content.decode()
+    assert "This quote has expired" in html and "Refresh quote" in html
+    assert "Open in wallet" not in html
+    pick(client, link, "devnet:USDC")
+    assert link.quotes.count() == 2
+    html = client.get(page_url(link)).content.decode()
+    assert "Open in wallet" in html and FIRST_ADDRESS in html
 
 
 def test_expired_link_says_so(client, shop, member):  # noqa: F811
