@@ -7,8 +7,10 @@ class LinksConfig(AppConfig):
 
     def ready(self) -> None:
         from chain.signals import deposits_changed
+        from links.pricing import check_configuration
 
         deposits_changed.connect(_deposits_changed, dispatch_uid="links.refresh_on_deposits_changed")
+        check_configuration()
 
 
 def _deposits_changed(sender, address_ids=(), **kwargs) -> None:

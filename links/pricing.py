@@ -102,6 +102,17 @@ class FixedRates:
             raise PriceUnavailable(f"no fixed rate for {symbol}/{fiat}") from None
 
 
+def _timeout_setting() -> float:
+    raw = _setting("PAYRAM_PRICE_TIMEOUT", "3")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = 0.0
+    if not 0 < value <= 30:
+        raise ConfigError(f"PAYRAM_PRICE_TIMEOUT must be seconds between 0 and 30, not {raw!r}")
+    return value
+
+
 class HttpTicker:
     """A public JSON ticker asked over HTTPS with a short timeout."""
 
@@ -110,7 +121,7 @@ class HttpTicker:
 
     def __init__(self, base_url: str | None = None, timeout: float | None = None) -> None:
         self.base_url = (base_url or _setting(f"PAYRAM_{self.name.upper()}_URL", self.default_url)).rstrip("/")
-        self.timeout = timeout if timeout is not None else float(_setting("PAYRAM_PRICE_TIMEOUT", "3"))
+        self.timeout = timeout if timeout is not None else _timeout_setting()
 
     def _get_json(self, path: str) -> object:
         url = self.base_url + path
@@ -171,6 +182,13 @@ class Kraken(HttpTicker):
 
 
 SOURCES: dict[str, type] = {"fixed": FixedRates, "coinbase": Coinbase, "kraken": Kraken}
+
+
+def check_configuration() -> None:
+    """Build the configured sources once, so a malformed PAYRAM_PRICE_SOURCES,
+    PAYRAM_FIXED_RATES or PAYRAM_PRICE_TIMEOUT stops start-up with its name instead of
+    failing a customer's quote later."""
+    configured_sources()
 
 
 def configured_sources() -> list[PriceSource]:

@@ -159,3 +159,13 @@ def test_get_price_uses_the_configured_sources(settings, ticker):
     price = get_price(catalogue.get("bitcoin").native, "EUR")
     assert (price.rate, price.source) == (Decimal("55000.10"), "coinbase")
     cache.clear()
+
+
+@pytest.mark.parametrize("name, value", [("PAYRAM_PRICE_TIMEOUT", "soon"), ("PAYRAM_PRICE_TIMEOUT", "0"), ("PAYRAM_FIXED_RATES", "BTC:1")])
+def test_malformed_settings_stop_start_up_with_their_name(settings, name, value):
+    from links.pricing import check_configuration
+
+    settings.PAYRAM_PRICE_SOURCES = "coinbase,fixed"
+    setattr(settings, name, value)
+    with pytest.raises(ConfigError, match=name):
+        check_configuration()
