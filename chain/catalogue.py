@@ -214,24 +214,43 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
 
 
 @lru_cache(maxsize=1)
-def networks() -> dict[str, Network]:
-    """All known networks by slug, with their RPC URLs from the environment applied."""
+def _load() -> tuple[dict[str, Network], dict[str, str]]:
+    """(networks by slug, configuration errors by slug). A bad RPC URL disables only its
+    own network; a bad chains file is reported under "*" and the built-ins still load."""
     from django.conf import settings
 
     found: dict[str, Network] = {n.slug: n for n in BUILTIN}
+    errors: dict[str, str] = {}
     path = getattr(settings, "PAYRAM_CHAINS_FILE", "") or os.environ.get("PAYRAM_CHAINS_FILE", "")
     if path:
-        found = _load_chains_file(path, found)
+        try:
+            found = _load_chains_file(path, dict(found))
+        except ConfigError as exc:
+            errors["*"] = str(exc)
     for slug, net in list(found.items()):
         url = os.environ.get(net.rpc_env_var, "").strip()
         if url:
-            found[slug] = replace(net, rpc_url=_check_rpc_url(slug, url))
-    return found
+            try:
+                found[slug] = replace(net, rpc_url=_check_rpc_url(slug, url))
+            except ConfigError as exc:
+                found[slug] = replace(net, rpc_url="")
+                errors[slug] = str(exc)
+    return found, errors
+
+
+def networks() -> dict[str, Network]:
+    """All known networks by slug, with their RPC URLs from the environment applied."""
+    return _load()[0]
+
+
+def config_errors() -> dict[str, str]:
+    """Configuration problems by network slug ("*": the chains file), safe to show."""
+    return dict(_load()[1])
 
 
 def reload() -> dict[str, Network]:
     """Forget the cached catalogue (tests and config changes)."""
-    networks.cache_clear()
+    _load.cache_clear()
     return networks()
 
 

@@ -10,11 +10,9 @@ builds its schedule from configured_networks() before Django's apps are loaded.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
 from chain import catalogue
@@ -63,34 +61,9 @@ def lag_bound(network: Network) -> int:
 
 
 def configured_networks() -> tuple[list[Network], dict[str, str]]:
-    """The enabled networks, and configuration errors by network slug ("*" for the whole
-    catalogue). One malformed RPC URL makes the catalogue refuse to load at all, so the
-    networks are then rebuilt one by one and only the broken one is left out."""
-    try:
-        return catalogue.enabled(), {}
-    except ConfigError as exc:
-        whole = str(exc)
-    found: dict[str, Network] = {n.slug: n for n in catalogue.BUILTIN}
-    path = getattr(settings, "PAYRAM_CHAINS_FILE", "") or os.environ.get("PAYRAM_CHAINS_FILE", "")
-    try:
-        if path:
-            found = catalogue._load_chains_file(path, found)
-    except ConfigError as exc:
-        return [], {"*": str(exc)}
-    enabled, errors = [], {}
-    for net in found.values():
-        url = os.environ.get(net.rpc_env_var, "").strip()
-        if url:
-            try:
-                net = replace(net, rpc_url=catalogue._check_rpc_url(net.slug, url))
-            except ConfigError as exc:
-                errors[net.slug] = str(exc)
-                continue
-        if net.enabled:
-            enabled.append(net)
-    if not errors:
-        errors["*"] = whole
-    return enabled, errors
+    """The enabled networks, and configuration errors by network slug ("*" for the chains
+    file). A broken network is left out; the others go on."""
+    return catalogue.enabled(), catalogue.config_errors()
 
 
 def network(slug: str) -> Network:

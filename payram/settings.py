@@ -131,7 +131,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE: dict = {}  # filled per enabled network by chain.apps
+CELERY_BEAT_SCHEDULE: dict = {}  # one scan entry per enabled network, built in payram/celery.py
 
 # Security. Production (DEBUG off) gets secure cookies and HSTS when served over https.
 SESSION_COOKIE_HTTPONLY = True

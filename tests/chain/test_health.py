@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.anvil, pytest.mark.django_db]
 def broken_base_url():
     """PAYRAM_RPC_BASE set to something that is not an http(s) URL, restored afterwards."""
     os.environ["PAYRAM_RPC_BASE"] = "ftp://user:secret@node.example"
-    catalogue.networks.cache_clear()
+    catalogue.reload()
     yield
     os.environ.pop("PAYRAM_RPC_BASE", None)
     catalogue.reload()
