@@ -248,3 +248,18 @@ def test_simulate_payment_pays_the_quote_on_the_devnet(client, link, devnet):
     assert (deposit.asset, deposit.value, deposit.address.address) == ("USDC", 25_000_000, FIRST_ADDRESS)
     html = client.get(page_url(link)).content.decode()
     assert "Payment successful" in html and tx_hash in html
+
+
+def test_bitcoin_quote_shows_a_bip21_request(client, link):
+    from chain.wallets import wallet_set
+
+    zpub = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+    wallet_set(project=link.project, family="bitcoin", xpub=zpub)
+    assert 'value="bitcoin:BTC"' in client.get(page_url(link)).content.decode()
+    pick(client, link, "bitcoin:BTC")
+    html = client.get(page_url(link)).content.decode()
+    # $25 at 60,000 USD/BTC is 0.000416666… BTC: rounded up to the satoshi.
+    assert "0.00041667 BTC" in html
+    assert 'href="bitcoin:bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu?amount=0.00041667"' in html
+    assert "Send <strong>BTC</strong> on the <strong>Bitcoin</strong> network." in html
+    assert "Simulate payment" not in html
