@@ -27,6 +27,9 @@ def test_malformed_url_is_refused_without_leaking_credentials(monkeypatch):
         envurl("PAYRAM_BASE_URL")
     assert "hunter2" not in str(err.value)
     assert redact_url("http://rpcuser:rpcpass@127.0.0.1:8332") == "http://***@127.0.0.1:8332"
+    assert redact_url("https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161") == "https://mainnet.infura.io/v3/***"
+    assert redact_url("https://node.example/rpc?apikey=s3cr3t") == "https://node.example/rpc?***"
+    assert redact_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
 
 
 def test_production_refuses_to_start_without_secret_key():

@@ -4,6 +4,7 @@ naming the variable, instead of running with a silently wrong configuration."""
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlparse
 
 
@@ -63,12 +64,18 @@ def envurl(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", 
     return raw.rstrip("/")
 
 
+_SECRETISH = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
+
+
 def redact_url(url: str) -> str:
-    """The URL with any user:password (RPC credentials) replaced, safe for logs and pages."""
+    """The URL safe for logs and pages: user:password, query strings and key-like path
+    segments (Infura's /v3/<key>, Alchemy's /v2/<key>) are replaced by ***."""
     parsed = urlparse(url)
     if parsed.password or parsed.username:
         host = parsed.hostname or ""
         if parsed.port:
             host = f"{host}:{parsed.port}"
         parsed = parsed._replace(netloc=f"***@{host}")
+    path = "/".join("***" if _SECRETISH.match(part) else part for part in parsed.path.split("/"))
+    parsed = parsed._replace(path=path, query="***" if parsed.query else "", fragment="")
     return parsed.geturl()
