@@ -263,3 +263,20 @@ def test_bitcoin_quote_shows_a_bip21_request(client, link):
     assert 'href="bitcoin:bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu?amount=0.00041667"' in html
     assert "Send <strong>BTC</strong> on the <strong>Bitcoin</strong> network." in html
     assert "Simulate payment" not in html
+
+
+def test_payment_in_the_mempool_shows_payment_seen(client, link):
+    pick(client, link, "devnet:USDC")
+    deposit(link.quotes.get().deposit_address, 25_000_000, confirmations=0)
+    html = client.get(page_url(link)).content.decode()
+    assert "Payment seen" in html and "Waiting for the first confirmation" in html
+    assert 'hx-trigger="every' in html  # still watching
+
+
+def test_picking_on_a_link_cancelled_meanwhile_says_so(client, link):
+    client.get(page_url(link))  # the customer has the picker open…
+    PaymentLink.objects.filter(pk=link.pk).update(cancelled_at=timezone.now())  # …the merchant cancels
+    response = pick(client, link, "devnet:USDC")
+    assert response.status_code == 400
+    assert "This payment link was cancelled" in response.content.decode()
+    assert not link.deposit_addresses.exists()
