@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import qrcode
@@ -26,7 +27,8 @@ from django.views.decorators.http import require_GET, require_POST
 from chain import catalogue
 from links import checkout
 from links.models import LinkStatus, PaymentLink
-from links.status import Detail, derive_status, link_deposits, refresh_link_status
+from chain.models import Deposit
+from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,34 @@ def is_simulation_network(network) -> bool:
     return network is not None and network.slug == "devnet" and network.chain_id == DEVNET_CHAIN_ID
 
 
-def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None) -> dict:
-    now = timezone.now()
-    refresh_link_status(link, now=now)
-    state = derive_status(link, now=now)
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the customer sees, reduced to what decides whether the fragment changed."""
+
+    state: LinkState
+    quote_expired: bool
+    picking: bool
+    key: str
+
+
+def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None) -> _Snapshot:
+    state = refresh_link_state(link, now=now)
     quote = state.quote
+    quote_expired = bool(quote and quote.expires_at <= now)
+    if picking is None:
+        picking = request.GET.get("change") == "1" and not state.amount_received
+    recorded = Deposit.objects.filter(address__link=link).count()  # orphaned ones too: the list shows them
+    key_source = "|".join(
+        map(str, (state.status, state.detail, state.amount_received, state.confirmations, quote.pk if quote else "",
+                  quote_expired, recorded, picking))
+    )
+    return _Snapshot(state, quote_expired, picking, hashlib.sha256(key_source.encode()).hexdigest()[:16])
+
+
+def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None,
+                      snap: _Snapshot | None = None) -> dict:
+    snap = snap or _snapshot(request, link, now=timezone.now(), picking=picking)
+    state, quote, quote_expired, picking = snap.state, snap.state.quote, snap.quote_expired, snap.picking
     network = asset = None
     if quote is not None:
         try:
@@ -73,11 +98,8 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
             asset = network.asset(quote.asset)
         except KeyError:
             network = asset = None
-    quote_expired = bool(quote and quote.expires_at <= now)
     money_seen = bool(state.amount_received)
     open_link = state.status == LinkStatus.PENDING and state.detail != Detail.REFUND_DUE
-    if picking is None:
-        picking = request.GET.get("change") == "1" and not money_seen
     show_picker = open_link and (quote is None or asset is None or picking or bool(error)) and not money_seen
     # Payment instructions only while money is still wanted (not once it is all on its way).
     show_payment = open_link and not show_picker and quote is not None and asset is not None and state.detail in (
@@ -90,12 +112,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         qr = mark_safe(_qr_svg(uri))  # generated SVG: no user input inside but the URI, which qrcode encodes as paths
     choices = checkout.available_assets(link) if show_picker else []
     deposits = link_deposits(link, state=state) if money_seen or state.uncounted_deposits else []
-    key_source = "|".join(
-        map(str, (state.status, state.detail, state.amount_received, state.confirmations, quote.pk if quote else "",
-                  quote_expired, len(deposits), picking))
-    )
-    state_key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
-    poll_url = reverse("pay:status", args=[link.code]) + f"?v={state_key}" + ("&change=1" if picking else "")
+    sent = request.GET.get("sent", "")
     return {
         "link": link,
         "project": link.project,
@@ -116,11 +133,10 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "deposits": deposits,
         "success_deposits": [d for d in deposits if d.counted],
         "error": error,
-        "sent_tx": sent if re.fullmatch(r"0x[0-9a-fA-F]{64}", sent := request.GET.get("sent", "")) else "",
+        "sent_tx": sent if re.fullmatch(r"0x[0-9a-fA-F]{64}", sent) else "",
         "poll": not state.is_final,
-        "poll_url": poll_url,
+        "poll_url": reverse("pay:status", args=[link.code]) + f"?v={snap.key}" + ("&change=1" if picking else ""),
         "poll_seconds": POLL_SECONDS,
-        "state_key": state_key,
         "return_url": _safe_return_url(link.project.return_url),
         "simulate": show_payment and not quote_expired and is_simulation_network(network),
     }
@@ -140,10 +156,10 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     link = _find_link(code)
     if link is None:
         return _not_found(request)
-    context = _checkout_context(request, link)
-    if request.htmx and request.GET.get("v") == context["state_key"]:
-        return HttpResponse(status=204)
-    return render(request, "links/_checkout.html", context)
+    snap = _snapshot(request, link, now=timezone.now())
+    if request.htmx and request.GET.get("v") == snap.key:
+        return HttpResponse(status=204)  # nothing changed: htmx swaps nothing (no QR drawn, no query more)
+    return render(request, "links/_checkout.html", _checkout_context(request, link, snap=snap))
 
 
 @require_POST

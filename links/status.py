@@ -282,14 +282,22 @@ def refresh_link_status(link: PaymentLink, *, now: datetime | None = None) -> Pa
     process at any time. Only a change takes a write lock (the pay page calls this on
     every poll): the row is then locked and recomputed, so two refreshes never
     interleave their reads and writes."""
+    refresh_link_state(link, now=now)
+    return link
+
+
+def refresh_link_state(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
+    """refresh_link_status, returning the derived state (for pages that show it)."""
     now = now or timezone.now()
     current = PaymentLink.objects.select_related("project").filter(pk=link.pk).first()
     if current is None:
-        return link
-    if _changed(current, _persisted(derive_status(current, now=now))):
+        return derive_status(link, now=now)
+    state = derive_status(current, now=now)
+    if _changed(current, _persisted(state)):
         with transaction.atomic():
             current = PaymentLink.objects.select_for_update(of=("self",)).select_related("project").get(pk=link.pk)
-            fields = _persisted(derive_status(current, now=now))
+            state = derive_status(current, now=now)
+            fields = _persisted(state)
             changed = _changed(current, fields)
             if changed:
                 for name in changed:
@@ -298,7 +306,7 @@ def refresh_link_status(link: PaymentLink, *, now: datetime | None = None) -> Pa
                 current.save(update_fields=[*changed, "status_updated_at"])
     for name in (*PERSISTED, "status_updated_at", "cancelled_at", "expires_at"):
         setattr(link, name, getattr(current, name))
-    return link
+    return state
 
 
 def refresh_links_for_addresses(address_ids) -> int:
