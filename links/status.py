@@ -30,6 +30,8 @@ Timeliness of the deposit that completed the payment (first seen at t):
   detail paid_late (the merchant sees the flag: the rate may have moved);
 * too late: after the monitoring window -> recorded, detail refund_due, status Expired if
   the link has expired, else Pending. Never lost, never silently Successful.
+A link whose own expiry passed while its money was still short or confirming stays
+Pending (and its page keeps watching) until the window closes; then Expired/refund_due.
 
 Statuses and details (PaymentLink.status / status_detail):
   Pending    awaiting_payment   no money seen yet (a quote may or may not exist)
