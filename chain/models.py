@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
-UNITS = {"max_digits": 78, "decimal_places": 0}  # any uint256 fits
+from payram.lib.fields import BaseUnitsField
+
 
 
 class Wallet(models.Model):
@@ -89,7 +90,7 @@ class Deposit(models.Model):
     tx_hash = models.CharField(max_length=80)
     index = models.PositiveIntegerField()  # Bitcoin output index; EVM log index, or 0 for a native transfer
     address = models.ForeignKey(DepositAddress, on_delete=models.PROTECT, related_name="deposits")
-    value = models.DecimalField(**UNITS)  # base units
+    value = BaseUnitsField()  # base units
     block_height = models.BigIntegerField(null=True, blank=True)  # null while in the mempool
     block_hash = models.CharField(max_length=80, blank=True)
     confirmations = models.PositiveIntegerField(default=0)

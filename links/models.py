@@ -5,7 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
-UNITS = {"max_digits": 78, "decimal_places": 0}  # any uint256 fits
+from payram.lib.fields import BaseUnitsField
+
 
 
 def new_public_code() -> str:
@@ -38,7 +39,7 @@ class PaymentLink(models.Model):
 
     status = models.CharField(max_length=16, choices=LinkStatus.choices, default=LinkStatus.PENDING, db_index=True)
     status_detail = models.CharField(max_length=32, blank=True, default="awaiting_payment")
-    amount_received = models.DecimalField(**UNITS, null=True, blank=True)  # base units of received_asset
+    amount_received = BaseUnitsField(null=True, blank=True)  # base units of received_asset
     received_network = models.CharField(max_length=40, blank=True)
     received_asset = models.CharField(max_length=16, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -60,7 +61,7 @@ class Quote(models.Model):
     network = models.CharField(max_length=40)  # catalogue slug, e.g. "base"
     asset = models.CharField(max_length=16)  # symbol on that network, e.g. "USDC"
     deposit_address = models.ForeignKey("chain.DepositAddress", on_delete=models.PROTECT, related_name="quotes")
-    amount_due = models.DecimalField(**UNITS)  # base units
+    amount_due = BaseUnitsField()  # base units
     rate = models.DecimalField(max_digits=30, decimal_places=12)  # link currency per whole coin
     rate_source = models.CharField(max_length=40)
     created_at = models.DateTimeField(auto_now_add=True)

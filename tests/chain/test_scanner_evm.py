@@ -59,11 +59,6 @@ def test_payments_to_an_address_derived_from_the_merchants_xpub_are_recorded(dev
     assert sorted((d.asset, int(d.value)) for d in deposits_to(address)) == [("ETH", 10**16), ("USDC", 12_340_000)]
 
 
-@pytest.mark.xfail(
-    connection.vendor == "sqlite", strict=True,
-    reason="Django's SQLite backend reads DecimalField through a 15-digit float context: "
-    "chain.models.UNITS loses wei beyond 15 significant digits on the embedded default (reported)",
-)
 def test_an_18_decimal_value_above_2_to_the_64_is_recorded_to_the_last_wei(devnet, evm_address):
     to = evm_address()
     big = 2**64 + 123_456_789  # 18.446744073832... ETH: no 64-bit integer or float holds it
