@@ -194,3 +194,13 @@ def test_status_is_idempotent(quoted, address):
     before = stored(quoted).status_updated_at
     refresh_link_status(stored(quoted))
     assert stored(quoted).status_updated_at == before
+
+
+def test_refresh_links_command_expires_links_nobody_opened(project, member):
+    from django.core.management import call_command
+
+    link = make_link(project, member, expires_at=timezone.now() + timedelta(hours=1))
+    PaymentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert stored(link).status == LinkStatus.PENDING  # stored, not yet refreshed
+    call_command("refresh_links")
+    assert stored(link).status == LinkStatus.EXPIRED
