@@ -78,11 +78,6 @@ def test_volatile_coin_uses_the_price_source_rounded_up(link):
     assert quote.amount_due == 8_333_333_333_333_334  # 25/3000 ETH, rounded up to the wei
 
 
-@pytest.mark.xfail(
-    condition=connection.vendor == "sqlite", strict=True,
-    reason="Django's SQLite backend reads DecimalField through a 15-significant-digit float context: "
-    "wei amounts lose their last digits (needs a units field that stores text on SQLite)",
-)
 def test_wei_amounts_survive_the_database(link):
     quote = quote_create(link=link, network="devnet", asset="ETH")
     quote.refresh_from_db()
