@@ -220,7 +220,8 @@ def test_cancelled_then_paid_is_recorded_and_flagged_for_refund(link):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_picks_allocate_one_address(link):
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite's in-memory test database is one connection's; PostgreSQL shows the race")
+        pytest.skip("SQLite runs one writer at a time (IMMEDIATE transactions), and its shared in-memory test "
+                    "database answers 'table is locked' instead of waiting: the race is PostgreSQL's to show")
     errors: list[Exception] = []
     barrier = threading.Barrier(4)
 
