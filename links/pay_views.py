@@ -15,18 +15,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-import qrcode
-import qrcode.image.svg
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from chain import catalogue
 from links import checkout
 from links.models import LinkStatus, PaymentLink
+from links.qr import qr_svg
 from chain.models import Deposit
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri
@@ -43,14 +41,6 @@ def _find_link(code: str) -> PaymentLink | None:
 
 def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "links/pay_404.html", status=404)
-
-
-def _qr_svg(data: str) -> str:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    svg = image.to_string(encoding="unicode")
-    # The size comes from pay.css (fixed millimetres would overflow a phone).
-    svg = re.sub(r'\s(width|height)="[^"]*"', "", svg.split(">", 1)[0], count=2) + ">" + svg.split(">", 1)[1]
-    return svg.replace("<svg ", '<svg class="qr" role="img" aria-label="QR code of the payment request" ', 1)
 
 
 def _safe_return_url(url: str) -> str:
@@ -109,7 +99,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
     if show_payment and not quote_expired:
         pay_amount = state.remaining if money_seen else int(quote.amount_due)
         uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
-        qr = mark_safe(_qr_svg(uri))  # generated SVG: no user input inside but the URI, which qrcode encodes as paths
+        qr = qr_svg(uri)
     choices = checkout.available_assets(link) if show_picker else []
     deposits = link_deposits(link, state=state) if money_seen or state.uncounted_deposits else []
     sent = request.GET.get("sent", "")

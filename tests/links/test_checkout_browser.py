@@ -115,7 +115,7 @@ def test_customer_pays_devnet_usdc_and_the_page_turns_successful_live(
         assert customer.get_attribute("#open-wallet", "href") == (
             f"ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address={address}&uint256=25000000"
         )
-        assert customer.locator("svg.qr").is_visible()
+        assert customer.locator(".qr-box svg").is_visible()
         customer.locator("[data-countdown-display]", has_text=re.compile(r"\d+:\d\d left")).wait_for()
         customer.locator("text=Waiting for payment").wait_for()
         shot(customer, "2-pay-390")

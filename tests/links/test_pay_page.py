@@ -100,7 +100,7 @@ def test_picking_a_coin_shows_amount_address_qr_and_wallet_link(client, link):
     assert "25 USDC" in html
     assert FIRST_ADDRESS in html
     assert "Local devnet (anvil)" in html  # the network in words
-    assert '<svg class="qr"' in html
+    assert re.search(r'<figure class="qr-box">\s*<svg role="img"', html)
     uri = f"ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address={FIRST_ADDRESS}&amp;uint256=25000000"
     assert f'href="{uri}"' in html
     assert "Quote valid until" in html and "data-countdown" in html
