@@ -10,8 +10,12 @@ from payram.lib.fields import BaseUnitsField
 
 
 def new_public_code() -> str:
-    """128 random bits, URL-safe: what /pay/<code> shows instead of a database id."""
-    return secrets.token_urlsafe(16)
+    """At least 128 random bits, URL-safe: what /pay/<code> shows instead of a database id.
+    Never starts with '-' or '_', so it survives spreadsheets (formula guard) and selection."""
+    while True:
+        code = secrets.token_urlsafe(16)  # 22 characters, 132 bits
+        if code[0].isalnum():
+            return code  # first character from 62 choices: still > 128 bits
 
 
 class LinkStatus(models.TextChoices):

@@ -137,3 +137,11 @@ def test_menu_marks_the_current_section(merchant_client, link):
     body = merchant_client.get("/members/projects/").content.decode()
     assert 'href="/members/projects/" class="active" aria-current="page">Projects' in body
     assert 'href="/members/" class="active"' not in body
+
+
+def test_public_codes_are_long_random_and_never_start_with_a_symbol():
+    from links.models import new_public_code
+
+    codes = {new_public_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 22 and c[0].isalnum() for c in codes)
