@@ -76,3 +76,6 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount_due} {self.asset}@{self.network} for link {self.link_id}"
+
+
+from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)

@@ -44,3 +44,6 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+from members.api_models import *  # noqa: E402,F401,F403  (API key models, same app)

@@ -1,0 +1,1 @@
+"""Webhook endpoints, events and deliveries (models live here; links/models.py imports them)."""

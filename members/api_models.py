@@ -1,0 +1,1 @@
+"""Per-project API keys (models live here; members/models.py imports them)."""
