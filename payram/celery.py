@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "payram.settings")
 app = Celery("payram")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.include = ["links.housekeeping"]
 logger = logging.getLogger("payram.celery")
 
 
@@ -20,8 +21,9 @@ def _schedule_network_scans(sender: Celery, **kwargs) -> None:
     """One beat entry per enabled network, built when the app is configured (the
     catalogue reads the environment, so it cannot be built at import time)."""
     from chain.schedule import beat_schedule
+    from links import housekeeping
 
-    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule()}
+    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule(), **housekeeping.beat_schedule()}
 
 
 @beat_init.connect

@@ -40,6 +40,7 @@ class Command(BaseCommand):
         from chain import catalogue
         from chain.health import configured_networks
         from chain.scanner import scan_network
+        from links import housekeeping
 
         self.restart = False
 
@@ -59,6 +60,7 @@ class Command(BaseCommand):
         failures: dict[str, int] = {}
         failed_once = False
         announced = False
+        housekeeping_due = 0.0
         try:
             while True:
                 if self.restart:
@@ -97,6 +99,9 @@ class Command(BaseCommand):
                         delay = min(net.poll_interval * 2 ** failures[net.slug], MAX_BACKOFF_SECONDS)
                         logger.error("scanloop: %s failed (%s in a row, next try in %.0f s): %s", net.slug, failures[net.slug], delay, exc)
                     due[net.slug] = time.monotonic() + delay
+                if time.monotonic() >= housekeeping_due:  # link expiry etc., as beat does with Celery
+                    housekeeping.run_all()
+                    housekeeping_due = time.monotonic() + housekeeping.EVERY_SECONDS
                 if once:
                     raise SystemExit(1 if failed_once or errors else 0)
                 upcoming = [due[n.slug] for n in nets if n.slug in due]

@@ -1,0 +1,39 @@
+"""Periodic jobs that are not block scanning: Celery beat runs them with a worker
+(REDIS_URL set); `manage.py scanloop` runs the same functions in the embedded default."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger("links.housekeeping")
+
+EVERY_SECONDS = 60.0
+
+
+@shared_task(name="links.housekeeping.refresh_expired_links_task", ignore_result=True)
+def refresh_expired_links_task() -> int:
+    """Links whose expiry passed turn Expired even when nobody opens them."""
+    from links.status import refresh_expired_links
+
+    return refresh_expired_links()
+
+
+JOBS = {
+    "refresh-expired-links": refresh_expired_links_task,
+}
+
+
+def beat_schedule() -> dict[str, dict]:
+    return {name: {"task": task.name, "schedule": EVERY_SECONDS, "options": {"expires": EVERY_SECONDS}} for name, task in JOBS.items()}
+
+
+def run_all() -> None:
+    """One pass of every job, in-process (the scan loop's way). A failing job is logged
+    and does not stop the others or the scanning."""
+    for name, task in JOBS.items():
+        try:
+            task.run()
+        except Exception:  # logged with traceback; scanning must go on
+            logger.exception("housekeeping job %s failed", name)
