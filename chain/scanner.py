@@ -37,12 +37,13 @@ from chain.adapters.base import Block, ChainAdapter, NodeError, Transfer
 from chain.catalogue import Network
 from chain.models import Cursor, DepositAddress, Deposit, ScannedBlock
 from chain.signals import deposits_changed
+from payram.lib.env import envint
 
 logger = logging.getLogger(__name__)
 
 BATCH_BLOCKS = 50  # blocks fetched and committed together
 MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
-LEASE_SECONDS = 120  # renewed every batch; a dead worker's lease lapses after this
+LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 120, minimum=5)  # renewed every batch; a dead worker's lease lapses after this
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
 ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
