@@ -28,6 +28,7 @@ from links.qr import qr_svg
 from chain.models import Deposit
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri
+from payram.lib import ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ def _find_link(code: str) -> PaymentLink | None:
 
 def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "links/pay_404.html", status=404)
+
+
+def _rate_limited(request: HttpRequest, code: str, *, scope: str) -> HttpResponse | None:
+    """Per client first, then per link: nobody exhausts a project's addresses or hammers
+    the database through one link. None when the request may go on."""
+    verdict = ratelimit.check((f"{scope}_ip", ratelimit.client_ip(request)), (f"{scope}_link", code))
+    if verdict.allowed:
+        return None
+    log.info("rate limit %s refused a request for a pay link", verdict.limit_name)
+    context = {"retry_after": verdict.retry_after, "per_link": verdict.limit_name.endswith("_link")}
+    template = "links/_pay_429.html" if request.htmx else "links/pay_429.html"
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 def _safe_return_url(url: str) -> str:
@@ -134,6 +149,8 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
 
 @require_GET
 def pay_page(request: HttpRequest, code: str) -> HttpResponse:
+    if limited := _rate_limited(request, code, scope="pay_poll"):
+        return limited
     link = _find_link(code)
     if link is None:
         return _not_found(request)
@@ -143,6 +160,8 @@ def pay_page(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     """The checkout fragment for htmx polling (and anyone who opens it)."""
+    if limited := _rate_limited(request, code, scope="pay_poll"):
+        return limited
     link = _find_link(code)
     if link is None:
         return _not_found(request)
@@ -155,6 +174,8 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def pay_quote(request: HttpRequest, code: str) -> HttpResponse:
     """The customer picked (or refreshed) a coin and network."""
+    if limited := _rate_limited(request, code, scope="pay_quote"):
+        return limited
     link = _find_link(code)
     if link is None:
         return _not_found(request)
@@ -181,6 +202,8 @@ def _rerender(request: HttpRequest, link: PaymentLink, error: str, status: int) 
 def pay_simulate(request: HttpRequest, code: str) -> HttpResponse:
     """Demo only: pay the current quote from one of anvil's funded accounts. Exists only
     for quotes on the local devnet (chain id 31337); chain.devnet refuses any other chain."""
+    if limited := _rate_limited(request, code, scope="pay_quote"):
+        return limited
     link = _find_link(code)
     if link is None:
         return _not_found(request)

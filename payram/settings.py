@@ -40,10 +40,12 @@ INSTALLED_APPS = [
     "members",
     "links",
     "chain",
+    "payram.apps.PayramConfig",  # payram's own deploy checks (payram/checks.py)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "payram.lib.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,19 +135,43 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE: dict = {}  # one scan entry per enabled network, built in payram/celery.py
 
-# Security. Production (DEBUG off) gets secure cookies and HSTS when served over https.
+# Security. Production (DEBUG off) gets secure cookies, https redirects and HSTS.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+BEHIND_HTTPS_PROXY = envbool("BEHIND_HTTPS_PROXY", False)
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", True)
-    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the compose health check asks over plain http
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_HTTPS_PROXY", False) else None
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_HTTPS_PROXY else None
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a decision for the owner of the whole registrable domain
+        # (hstspreload.org), not for one self-hosted app on a subdomain of it.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (payram.lib.security): our own scripts and styles only.
+PAYRAM_CSP = envstr(
+    "PAYRAM_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+)
+# Reverse proxies in front that append to X-Forwarded-For; the client address is the hop
+# the outermost of them added. 0 = use REMOTE_ADDR (X-Forwarded-For is ignored).
+PAYRAM_TRUSTED_PROXIES = envint("PAYRAM_TRUSTED_PROXIES", 1 if BEHIND_HTTPS_PROXY else 0, minimum=0, maximum=10)
+# Rate limits, NAME=COUNT/SECONDS comma-separated, overriding payram.lib.ratelimit.DEFAULT_LIMITS.
+try:
+    from payram.lib.ratelimit import parse_limits
+
+    PAYRAM_RATE_LIMITS = parse_limits(envstr("PAYRAM_RATE_LIMITS"))
+except ValueError as exc:
+    raise ConfigError(f"PAYRAM_RATE_LIMITS: {exc}") from None
 
 # Payment behaviour.
 PAYRAM_QUOTE_MINUTES = envint("PAYRAM_QUOTE_MINUTES", 15, minimum=1, maximum=24 * 60)

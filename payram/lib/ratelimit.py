@@ -1,0 +1,144 @@
+"""Fixed-window rate limits kept in Django's cache (Redis in production, LocMem in the
+embedded default), so every web process shares the counters.
+
+A limit is `count` hits per `seconds`. The counter of the current window is created with
+cache.add (a no-op when it exists) and bumped with cache.incr: both atomic in Redis and
+in LocMem, so concurrent requests never both slip under the limit.
+
+Limits are named and read from settings.PAYRAM_RATE_LIMITS ({name: (count, seconds)}),
+falling back to DEFAULT_LIMITS; a count of 0 turns that limit off. If the cache is down
+the request is allowed (logged): a broken Redis must not take checkout down with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
+    # The pay page: picking a coin creates a quote (and may allocate an address).
+    "pay_quote_ip": (10, 60),
+    "pay_quote_link": (30, 60),
+    # The pay page and its status poll (every 3 s while open = 20 a minute per tab).
+    "pay_poll_ip": (120, 60),
+    "pay_poll_link": (240, 60),
+    # Sign-in: failed attempts only.
+    "login_ip": (20, 300),
+    "login_username": (5, 300),
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit_name: str = ""
+    retry_after: int = 0  # seconds until the window that refused resets
+
+
+ALLOWED = Verdict(True)
+
+
+def limit_for(name: str) -> tuple[int, int]:
+    configured = getattr(settings, "PAYRAM_RATE_LIMITS", None) or {}
+    count, seconds = configured.get(name, DEFAULT_LIMITS[name])
+    return int(count), max(1, int(seconds))
+
+
+def parse_limits(text: str) -> dict[str, tuple[int, int]]:
+    """'pay_quote_ip=10/60,login_ip=20/300' -> {name: (count, seconds)}; ValueError names the bad part."""
+    limits: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        name, sep, rule = part.partition("=")
+        name = name.strip()
+        count, slash, seconds = rule.partition("/")
+        if not sep or not slash or name not in DEFAULT_LIMITS or not count.strip().isdigit() or not seconds.strip().isdigit() or int(seconds) < 1:
+            raise ValueError(
+                f"{part!r} is not NAME=COUNT/SECONDS with NAME one of {', '.join(DEFAULT_LIMITS)} (COUNT 0 turns a limit off)"
+            )
+        limits[name] = (int(count), int(seconds))
+    return limits
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address that hit us, or, behind PAYRAM_TRUSTED_PROXIES reverse proxies, the
+    address the outermost of them saw. Only the hops our own proxies appended count: the
+    left end of X-Forwarded-For is whatever the client chose to send. IPv6 clients are
+    grouped by /64 (what one customer usually holds)."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    proxies = int(getattr(settings, "PAYRAM_TRUSTED_PROXIES", 0) or 0)
+    if proxies > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if hops:
+            remote = hops[-proxies] if len(hops) >= proxies else hops[0]
+    try:
+        addr = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote[:64] or "unknown"
+    if addr.version == 6 and not addr.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr.ipv4_mapped or addr) if addr.version == 6 else str(addr)
+
+
+def _key(name: str, ident: str, window: int) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]  # no raw user input in cache keys
+    return f"rl:{name}:{digest}:{window}"
+
+
+def _window(name: str) -> tuple[int, int, int, int]:
+    count, seconds = limit_for(name)
+    now = time.time()
+    window = int(now // seconds)
+    retry_after = max(1, math.ceil((window + 1) * seconds - now))
+    return count, seconds, window, retry_after
+
+
+def hit(name: str, ident: str) -> Verdict:
+    """Count one hit against the limit; refuse when it is over."""
+    count, seconds, window, retry_after = _window(name)
+    if count <= 0:
+        return ALLOWED
+    key = _key(name, ident, window)
+    try:
+        cache.add(key, 0, timeout=seconds + 1)
+        try:
+            value = cache.incr(key)
+        except ValueError:  # expired between add and incr: this hit starts the window
+            cache.add(key, 1, timeout=seconds + 1)
+            value = 1
+    except Exception:  # noqa: BLE001 - the cache is down: allow, say so
+        log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
+        return ALLOWED
+    return ALLOWED if value <= count else Verdict(False, name, retry_after)
+
+
+def peek(name: str, ident: str) -> Verdict:
+    """Whether the limit is already used up, without counting (for limits on failures)."""
+    count, _, window, retry_after = _window(name)
+    if count <= 0:
+        return ALLOWED
+    try:
+        value = cache.get(_key(name, ident, window), 0)
+    except Exception:  # noqa: BLE001
+        log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
+        return ALLOWED
+    return ALLOWED if value < count else Verdict(False, name, retry_after)
+
+
+def check(*limits: tuple[str, str]) -> Verdict:
+    """hit() each (name, ident) in order and stop at the first refusal: put the per-client
+    limit first, so a client already refused does not use up the shared per-link one."""
+    for name, ident in limits:
+        verdict = hit(name, ident)
+        if not verdict.allowed:
+            return verdict
+    return ALLOWED
