@@ -63,3 +63,12 @@ def member(project):
 def merchant_client(client, merchant):
     client.force_login(merchant)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: rate-limit counters (payram.lib.ratelimit)
+    from earlier tests' requests, all from 127.0.0.1, must not refuse this test's."""
+    from django.core.cache import cache
+
+    cache.clear()
