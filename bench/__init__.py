@@ -1,0 +1,1 @@
+"""payram's benchmarks: `bin/bench` (or `.venv/bin/python -m bench`); see bench/README.md."""

@@ -1,0 +1,172 @@
+"""Run payram's benchmarks and print ratios measured in this run.
+
+    bin/bench                 # full run (a few minutes)
+    bin/bench --short         # tiny sizes: checks every benchmark works (CI), not speed
+
+The database is BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/payram_bench,
+created if missing, emptied at start); BENCH_DATABASE_URL=sqlite uses a throw-away SQLite
+file and skips what only PostgreSQL can show. A fresh anvil is started and stopped here.
+Every result is a `ratio <name> = <value>` line; figures behind it are printed above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    blocks: int
+    per_block: int
+    rounds: int
+    watched_many: int
+    latency_samples: int
+    rows_small: int
+    rows_large: int
+    web_seconds: float
+    derivations: int
+    allocations: int
+    threads: int
+
+
+FULL = Sizes(blocks=200, per_block=100, rounds=3, watched_many=100_000, latency_samples=30, rows_small=1_000,
+             rows_large=100_000, web_seconds=5.0, derivations=2_000, allocations=200, threads=8)
+SHORT = Sizes(blocks=8, per_block=20, rounds=1, watched_many=1_000, latency_samples=3, rows_small=100,
+              rows_large=1_000, web_seconds=0.3, derivations=100, allocations=20, threads=4)
+WATCHED_FEW = 10
+
+
+def ratio(name: str, value: float, target: str, met: bool | None) -> None:
+    verdict = "" if met is None else ("  meets target" if met else "  MISSES target")
+    print(f"ratio {name} = {value:.3f} (target {target}){verdict}", flush=True)
+
+
+def say(text: str) -> None:
+    print(f"  {text}", flush=True)
+
+
+def skipped(name: str, reason: str) -> None:
+    print(f"ratio {name} = skipped ({reason})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="tiny sizes: checks the benchmarks work, not how fast")
+    args = parser.parse_args(argv)
+    sizes = SHORT if args.short else FULL
+    rng = random.Random(20261129)
+
+    from bench.env import DEFAULT_DATABASE_URL, setup_django, start_anvil
+
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    if database_url == "sqlite":
+        database_url = ""
+    vendor = setup_django(database_url)
+    logging.getLogger("chain").setLevel(logging.ERROR)
+    print(f"payram benchmarks ({'short' if args.short else 'full'}) on {vendor}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
+
+    node = start_anvil()
+    try:
+        os.environ["PAYRAM_RPC_DEVNET"] = node.url
+        from chain import catalogue
+
+        catalogue.reload()
+        run_all(node, sizes, rng, vendor)
+    finally:
+        node.stop()
+    return 0
+
+
+def run_all(node, sizes: Sizes, rng: random.Random, vendor: str) -> None:
+    from bench import fixtures, keys, latency, scan, web
+
+    # -- scan throughput ----------------------------------------------------------------
+    user, project, member = fixtures.merchant_project()
+    wallet = fixtures.evm_wallet(project)
+    watched = [fixtures.random_address(rng) for _ in range(WATCHED_FEW)]
+    fixtures.watch_addresses(wallet, watched)
+    started = time.perf_counter()
+    first, last = fixtures.fill_blocks(node, blocks=sizes.blocks, per_block=sizes.per_block, watched=watched, watched_share=0.2, rng=rng)
+    print(f"\nScan throughput: blocks {first}-{last}, {sizes.per_block} transfers each (half ether, half TestUSD; "
+          f"20% to {WATCHED_FEW} watched addresses), made in {time.perf_counter() - started:.1f} s", flush=True)
+    ours, raw, deposits = scan.median_rates(node, first, last, sizes.rounds)
+    say(f"payram scan_network: {ours:.1f} blocks/s ({deposits} deposits recorded per pass)")
+    say(f"raw JSON-RPC loop:   {raw:.1f} blocks/s (same batches, decoded, no DB)")
+    ratio("scan_vs_raw_rpc", ours / raw, ">= 0.8", ours / raw >= 0.8)
+
+    # -- matching -------------------------------------------------------------------------
+    print(f"\nMatching: the same blocks with {sizes.watched_many:,} watched addresses vs {WATCHED_FEW}", flush=True)
+    started = time.perf_counter()
+    fixtures.watch_addresses(wallet, [fixtures.random_address(rng) for _ in range(sizes.watched_many - WATCHED_FEW)])
+    say(f"{sizes.watched_many - WATCHED_FEW:,} more DepositAddress rows inserted in {time.perf_counter() - started:.1f} s")
+    many, _raw, _ = scan.median_rates(node, first, last, sizes.rounds)
+    say(f"scan with {WATCHED_FEW} watched: {ours:.1f} blocks/s; with {sizes.watched_many:,}: {many:.1f} blocks/s")
+    ratio(f"matching_{sizes.watched_many}_vs_{WATCHED_FEW}", many / ours, ">= 0.9", many / ours >= 0.9)
+
+    # -- detection latency ---------------------------------------------------------------
+    print(f"\nDetection latency: ether payment mined -> /pay/<code>/status/ answers the change ({sizes.latency_samples} payments)", flush=True)
+    pay_to = fixtures.random_address(rng)
+    [deposit_address] = fixtures.watch_addresses(wallet, [pay_to])
+    link = fixtures.link_with_quote(project, member, deposit_address)
+    times, interval, errors = latency.measure(node, link, pay_to, samples=sizes.latency_samples, rng=rng)
+    med, high = latency.median(times), latency.p95(times)
+    say(f"poll interval {interval:g} s; median {med:.2f} s, p95 {high:.2f} s, max {max(times):.2f} s; scan errors: {len(errors)}")
+    ratio("detection_p95_vs_interval_plus_0.5s", high / (interval + 0.5), "<= 1.0", high <= interval + 0.5)
+
+    # -- web -----------------------------------------------------------------------------
+    from django.test import Client
+    from django.urls import reverse
+
+    from links.models import PaymentLink
+
+    print("\nWeb: pay-page status endpoint and All Payments (one client, in process, no network)", flush=True)
+    [status_address] = fixtures.watch_addresses(wallet, [fixtures.random_address(rng)])
+    status_link = fixtures.link_with_quote(project, member, status_address)
+    poll = Client()
+    status_url = reverse("pay:status", args=[status_link.code])
+    key = latency._key(poll.get(status_url, HTTP_HX_REQUEST="true"))
+    dashboard = Client()
+    dashboard.force_login(user)
+    figures: dict[tuple[str, int], web.WebFigures] = {}
+    for rows in (sizes.rows_small, sizes.rows_large):
+        fixtures.bulk_links(project, member, rows - PaymentLink.objects.count())
+        for name, client, url, expect, extra in (
+            ("status_poll_204", poll, status_url + f"?v={key}", 204, {"HTTP_HX_REQUEST": "true"}),
+            ("status_fragment", poll, status_url, 200, {"HTTP_HX_REQUEST": "true"}),
+            ("all_payments", dashboard, reverse("links:all_payments"), 200, {}),
+        ):
+            f = web.measure(client, name, rows, url, seconds=sizes.web_seconds, expect=expect, **extra)
+            figures[(name, rows)] = f
+            say(f"{name:16} {rows:>7,} links: {f.rps:7.1f} req/s, p95 {f.p95_ms:6.1f} ms, {f.queries} SQL queries")
+    for name in ("status_poll_204", "status_fragment", "all_payments"):
+        small, large = figures[(name, sizes.rows_small)], figures[(name, sizes.rows_large)]
+        constant = small.queries == large.queries
+        say(f"{name}: {small.queries} queries at {sizes.rows_small:,} links, {large.queries} at {sizes.rows_large:,}: "
+            f"{'constant' if constant else 'NOT constant'}")
+        ratio(f"{name}_rps_{sizes.rows_large}_vs_{sizes.rows_small}", large.rps / small.rps, ">= 0.9 and constant queries",
+              constant and large.rps / small.rps >= 0.9)
+
+    # -- keys ----------------------------------------------------------------------------
+    print("\nAddresses: derivation and allocation", flush=True)
+    derive, point = keys.derivation_rates(sizes.derivations)
+    say(f"chain.hd.receive_address (EVM): {derive:,.0f}/s; raw secp256k1 G*k: {point:,.0f}/s")
+    ratio("derivation_vs_point_multiply", derive / point, "informative: 1.0 is the floor's speed", None)
+    if vendor != "postgresql":
+        skipped("allocation_concurrent_vs_serial", "PostgreSQL only: SQLite serialises every writer, nothing to compare")
+    else:
+        serial, concurrent, check = keys.allocation_rates(sizes.allocations, sizes.threads)
+        say(f"address_allocate: serial {serial:.0f}/s; {sizes.threads} threads {concurrent:.0f}/s; indexes distinct and gap-free: {check}")
+        ratio("allocation_concurrent_vs_serial", concurrent / serial, ">= 0.8 (one wallet row serialises them) and indexes ok",
+              check == "ok" and concurrent / serial >= 0.8)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
