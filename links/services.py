@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from links import events
 from links.models import LinkStatus, PaymentLink
 from links.status import refresh_link_status
 from members.models import Member, Project
@@ -43,7 +44,9 @@ def link_create(
         expires_at=expires_at,
         created_by=created_by,
     )
-    return refresh_link_status(link)
+    refresh_link_status(link)
+    events.link_created(link)  # webhook, sent after commit
+    return link
 
 
 @transaction.atomic
@@ -56,4 +59,7 @@ def link_cancel(*, link: PaymentLink) -> PaymentLink:
     if link.cancelled_at is None:
         link.cancelled_at = timezone.now()
         link.save(update_fields=["cancelled_at"])
+        refresh_link_status(link)
+        events.link_cancelled(link)  # webhook, sent after commit
+        return link
     return refresh_link_status(link)

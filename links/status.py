@@ -302,13 +302,22 @@ def refresh_link_state(link: PaymentLink, *, now: datetime | None = None) -> Lin
             fields = _persisted(state)
             changed = _changed(current, fields)
             if changed:
+                before = {name: getattr(current, name) for name in PERSISTED}
                 for name in changed:
                     setattr(current, name, fields[name])
                 current.status_updated_at = now
                 current.save(update_fields=[*changed, "status_updated_at"])
+                _announce(current, before, state)
     for name in (*PERSISTED, "status_updated_at", "cancelled_at", "expires_at"):
         setattr(link, name, getattr(current, name))
     return state
+
+
+def _announce(link: PaymentLink, before: dict, state: LinkState) -> None:
+    """Webhooks and merchant email for this change (links/events.py), in this transaction."""
+    from links.events import link_changed
+
+    link_changed(link, before, state)
 
 
 def refresh_links_for_addresses(address_ids) -> int:

@@ -1,0 +1,49 @@
+"""Work that must not hold up a page or a scan: run a Celery task after the current
+transaction commits. With a worker (REDIS_URL set) it is queued. In the embedded
+default (no Redis, eager tasks) it runs in a short-lived thread, so a slow webhook
+receiver or mail server never blocks the request; a failure is logged, never raised."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+
+logger = logging.getLogger("links.background")
+
+# Tests set this to False to run the work inline, where the test's transaction is visible.
+EAGER_IN_THREAD = True
+
+
+def run_after_commit(task, *args: Any) -> None:
+    transaction.on_commit(lambda: _start(task, args))
+
+
+def _start(task, args: tuple) -> None:
+    try:
+        if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+            task.delay(*args)
+        elif EAGER_IN_THREAD:
+            threading.Thread(target=_run_in_thread, args=(task, args), name=f"payram-{task.name}", daemon=True).start()
+        else:
+            _run(task, args)
+    except Exception:  # never break the page or scan that caused the work
+        logger.exception("could not start background task %s", task.name)
+
+
+def _run(task, args: tuple) -> None:
+    try:
+        task.apply(args=args, throw=True)
+    except Exception:
+        logger.exception("background task %s failed (retried by the periodic sweep where it has one)", task.name)
+
+
+def _run_in_thread(task, args: tuple) -> None:
+    close_old_connections()
+    try:
+        _run(task, args)
+    finally:
+        connections.close_all()

@@ -1,0 +1,158 @@
+"""What the outside world hears about a link: webhook events and the merchant's email.
+
+Called from the places where a link's state is seen to change, inside their transaction:
+links.status.refresh_link_state (derived status, detail, amount received) and
+links.services (created, cancelled). Events are stored in that transaction and sent
+after it commits, so a rolled-back change announces nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from links.models import LinkStatus, PaymentLink
+
+logger = logging.getLogger("links.events")
+
+# detail -> event type, sent when the link's detail becomes it
+DETAIL_EVENTS = {
+    "underpaid": "payment.underpaid",
+    "overpaid": "payment.overpaid",
+    "paid_late": "payment.late",
+    "refund_due": "payment.late",  # money after the link closed (expired, cancelled, too late)
+}
+ATTENTION_DETAILS = ("underpaid", "overpaid", "paid_late", "refund_due")
+
+
+def _decimals(network: str, asset: str) -> int | None:
+    from chain import catalogue
+
+    try:
+        return catalogue.get(network).asset(asset).decimals
+    except KeyError:
+        return None
+
+
+def _amount(units, network: str, asset: str) -> str | None:
+    """Whole coins as a string ('25', '0.0015'); None when unknown."""
+    from payram.lib.money import format_units
+
+    if units is None:
+        return None
+    decimals = _decimals(network, asset)
+    return format_units(int(units), decimals) if decimals is not None else None
+
+
+def _iso(moment) -> str | None:
+    from links.webhooks import _iso as iso
+
+    return iso(moment)
+
+
+def link_payload(link: PaymentLink, state=None) -> dict:
+    """The `link` object of every event: amounts are strings, never floats."""
+    from links.selectors import public_url
+    from links.status import derive_status, link_deposits
+
+    state = state or derive_status(link)
+    quote = state.quote
+    network = state.received_network or (quote.network if quote else "")
+    asset = state.received_asset or (quote.asset if quote else "")
+    transactions = [
+        {
+            "network": view.deposit.network,
+            "asset": view.deposit.asset,
+            "tx_hash": view.deposit.tx_hash,
+            "index": view.deposit.index,
+            "amount": _amount(view.deposit.value, view.deposit.network, view.deposit.asset),
+            "amount_base_units": str(int(view.deposit.value)),
+            "confirmations": view.confirmations,
+            "confirmations_required": view.confirmations_required,
+            "counted": view.counted,
+            "orphaned": view.deposit.orphaned,
+            "first_seen": _iso(view.deposit.first_seen_at),
+        }
+        for view in reversed(link_deposits(link, state=state))  # oldest first
+    ]
+    return {
+        "code": link.code,
+        "url": public_url(link),
+        "status": str(state.status),
+        "detail": state.detail,
+        "description": link.description,
+        "member_email": link.member.email,
+        "amount": str(link.amount),
+        "currency": link.currency,
+        "network": network,
+        "asset": asset,
+        "amount_due": _amount(state.amount_due, network, asset),
+        "amount_due_base_units": None if state.amount_due is None else str(state.amount_due),
+        "amount_received": _amount(state.amount_received, network, asset) if state.amount_received is not None else None,
+        "amount_received_base_units": None if state.amount_received is None else str(state.amount_received),
+        "created": _iso(link.created_at),
+        "expires_at": _iso(link.expires_at),
+        "paid_at": _iso(state.paid_at),
+        "cancelled_at": _iso(link.cancelled_at),
+        "transactions": transactions,
+    }
+
+
+def _emit(link: PaymentLink, event_type: str, state=None) -> None:
+    from links.webhooks import event_record
+
+    payload = {"project": {"id": link.project_id, "name": link.project.name}, "link": link_payload(link, state)}
+    event_record(project=link.project, event_type=event_type, payload_without_id=payload, link=link)
+
+
+def link_created(link: PaymentLink) -> None:
+    _emit(link, "link.created")
+
+
+def link_cancelled(link: PaymentLink) -> None:
+    _emit(link, "link.cancelled")
+
+
+def event_types_for_change(old: Mapping, new) -> list[str]:
+    """The events a change of derived state means, in the order they happened.
+    `old` holds the persisted fields before (status, status_detail, amount_received);
+    `new` is the LinkState after. Cancellation is announced by links.services."""
+    types: list[str] = []
+    before = int(old.get("amount_received") or 0)
+    after = int(new.amount_received or 0)
+    if after > before:
+        types.append("payment.detected")
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
+        types.append("payment.confirmed")
+    detail_event = DETAIL_EVENTS.get(new.detail)
+    if detail_event and old.get("status_detail") != new.detail and detail_event not in types:
+        types.append(detail_event)
+    if new.status == LinkStatus.EXPIRED and old.get("status") != LinkStatus.EXPIRED:
+        types.append("link.expired")
+    return types
+
+
+def link_changed(link: PaymentLink, old: Mapping, new) -> None:
+    """refresh_link_state's hook: the link's derived state changed from `old` to `new`.
+    Must not fail the refresh: a problem here is logged and the status still changes."""
+    try:
+        with _savepoint():
+            for event_type in event_types_for_change(old, new):
+                _emit(link, event_type, new)
+            _notify_merchant(link, old, new)
+    except Exception:
+        logger.exception("could not record the events of link %s", link.code)
+
+
+def _savepoint():
+    from django.db import transaction
+
+    return transaction.atomic()
+
+
+def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
+    from links import emails
+
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail == "paid":
+        emails.notify_payment_received(link, new)
+    elif new.detail in ATTENTION_DETAILS and old.get("status_detail") != new.detail:
+        emails.notify_needs_attention(link, new)
