@@ -11,15 +11,10 @@ MAX_AMOUNT = Decimal("1000000000")
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")]
 
 
-class PaymentLinkForm(forms.Form):
-    """Create Payment Link. The member is named by email and must belong to the chosen project."""
+class PaymentLinkFields(forms.Form):
+    """What a payment link asks for, and its rules and messages: the one place both the
+    dashboard's Create Payment Link form and the REST API (links.api) validate with."""
 
-    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
-    member = forms.CharField(
-        max_length=254,
-        help_text="Type to search this project's members.",
-        widget=forms.TextInput(attrs={"placeholder": "Search by email or name", "autocomplete": "off", "spellcheck": "false"}),
-    )
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
     amount = forms.DecimalField(
         max_digits=12,
@@ -50,13 +45,6 @@ class PaymentLinkForm(forms.Form):
         help_text="Optional. After this time the link can no longer be paid.",
     )
 
-    def __init__(self, *args, projects, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
-        self.fields["project"].error_messages["invalid_choice"] = "Choose one of your projects."
-        self.fields["project"].widget.attrs["data-clears-member"] = ""
-        self.fields["expires_at"].label = f"Expires ({timezone.get_current_timezone_name()})"
-
     def clean_description(self) -> str:
         return self.cleaned_data["description"].strip()
 
@@ -65,6 +53,25 @@ class PaymentLinkForm(forms.Form):
         if expires_at and expires_at <= timezone.now():
             raise forms.ValidationError("The expiry must be in the future.")
         return expires_at
+
+
+class PaymentLinkForm(PaymentLinkFields):
+    """Create Payment Link. The member is named by email and must belong to the chosen project."""
+
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
+    member = forms.CharField(
+        max_length=254,
+        help_text="Type to search this project's members.",
+        widget=forms.TextInput(attrs={"placeholder": "Search by email or name", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    field_order = ["project", "member", "currency", "amount", "description", "expires_at"]
+
+    def __init__(self, *args, projects, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        self.fields["project"].error_messages["invalid_choice"] = "Choose one of your projects."
+        self.fields["project"].widget.attrs["data-clears-member"] = ""
+        self.fields["expires_at"].label = f"Expires ({timezone.get_current_timezone_name()})"
 
     def clean(self):
         cleaned = super().clean()

@@ -50,3 +50,17 @@ class MemberEditForm(forms.Form):
     @classmethod
     def for_member(cls, member: Member, data=None) -> "MemberEditForm":
         return cls(data, initial={"email": member.email, "name": member.name})
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="What uses this key, such as “Shop checkout” or “CRM sync”.",
+        widget=forms.TextInput(attrs={"placeholder": "Shop checkout", "autocomplete": "off"}),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the key a name, such as the shop or script that uses it.")
+        return name

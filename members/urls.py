@@ -1,6 +1,6 @@
 from django.urls import path
 
-from members import views
+from members import api_key_views, views
 
 app_name = "members"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:pk>/", views.member_edit, name="edit"),
     path("projects/", views.project_list, name="projects"),
     path("projects/<int:pk>/", views.project_edit, name="project_edit"),
+    path("projects/<int:pk>/api-keys/", api_key_views.api_keys, name="api_keys"),
+    path("projects/<int:pk>/api-keys/<int:key_id>/revoke/", api_key_views.api_key_revoke, name="api_key_revoke"),
 ]

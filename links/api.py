@@ -1,0 +1,409 @@
+"""The REST API, /api/v1/: JSON in and out, for merchants' shops, bots and CRMs.
+
+One project per key: `Authorization: Bearer <key>` (members.services.api_key_authenticate).
+No session, no cookies, so no CSRF. Validation is the dashboard's own
+(links.forms.PaymentLinkFields, members.forms.MemberForm) and writes go through the same
+services, so an API link and a dashboard link cannot differ. Another project's link
+answers 404, exactly like one that does not exist. The document in links.api_schema
+describes every answer given here; tests/api hold the two together."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import logging
+import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from functools import wraps
+from typing import Callable
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, JsonResponse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+
+from chain import catalogue
+from links import selectors, services
+from links.api_schema import OPENAPI
+from links.forms import PaymentLinkFields
+from links.models import LinkStatus, PaymentLink
+from links.status import DETAIL_LABELS, link_deposits, refresh_link_state
+from members import services as member_services
+from members.forms import MemberForm
+from members.models import Member, Project
+from members.selectors import member_by_email
+from payram.lib.money import format_units
+
+log = logging.getLogger(__name__)
+
+NON_FIELD = "non_field_errors"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.status = status
+        self.errors = errors
+
+
+def _errors(status: int, errors: dict[str, list[str]]) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def _form_errors(form: forms.Form, rename: dict[str, str] | None = None) -> dict[str, list[str]]:
+    rename = {"__all__": NON_FIELD, **(rename or {})}
+    return {rename.get(field, field): [str(m) for m in messages] for field, messages in form.errors.items()}
+
+
+def _validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {NON_FIELD if k == "__all__" else k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    return {NON_FIELD: [str(m) for m in exc.messages]}
+
+
+def _bearer_key(request: HttpRequest) -> str:
+    scheme, _, key = request.headers.get("Authorization", "").strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _unauthorized(message: str) -> JsonResponse:
+    response = _errors(401, {"authorization": [message]})
+    response["WWW-Authenticate"] = 'Bearer realm="payram"'
+    return response
+
+
+def api_view(*methods: str) -> Callable:
+    """JSON endpoint: these methods only (405 otherwise), a valid key (401 otherwise),
+    CSRF-exempt because no cookie authenticates here. The view gets the key's project."""
+
+    def decorate(view: Callable) -> Callable:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = _errors(405, {NON_FIELD: [f"Use {' or '.join(methods)} here."]})
+                response["Allow"] = ", ".join(methods)
+                return response
+            key = _bearer_key(request)
+            if not key:
+                return _unauthorized("Send your API key as the header “Authorization: Bearer <key>”.")
+            api_key = member_services.api_key_authenticate(key)
+            if api_key is None:
+                return _unauthorized("This API key is not valid or has been revoked.")
+            try:
+                return view(request, api_key.project, *args, **kwargs)
+            except ApiError as exc:
+                return _errors(exc.status, exc.errors)
+            except Exception:  # a bug: still JSON for the client, and logged in full for us
+                log.exception("API %s %s failed", request.method, request.path)
+                return _errors(500, {NON_FIELD: ["Something went wrong on our side; nothing was changed."]})
+
+        return wrapper
+
+    return decorate
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _json_body(request: HttpRequest) -> dict:
+    """The request body as a dict; JSON numbers become Decimal (never float)."""
+    raw = request.body
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, {NON_FIELD: ["The body is not valid JSON."]}) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, {NON_FIELD: ["Send a JSON object, such as {\"amount\": \"19.99\"}."]})
+    return data
+
+
+def _form_data(body: dict, *, text: tuple[str, ...], numbers: tuple[str, ...] = ()) -> dict:
+    """The body's fields as a form sees them. A field of the wrong JSON type is an error
+    of its own: a form would otherwise read 12 as the text "12", or a list as its repr."""
+    errors: dict[str, list[str]] = {}
+    data: dict = {}
+    for name in text:
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors[name] = ["Enter text (a JSON string)."]
+        data[name] = value
+    for name in numbers:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            errors[name] = ["Enter a number or a decimal string."]
+        data[name] = value
+    if errors:
+        raise ApiError(400, errors)
+    return data
+
+
+# Serialisation
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _coins(units, network: str, asset: str) -> str | None:
+    try:
+        decimals = catalogue.get(network).asset(asset).decimals
+    except KeyError:
+        return None
+    return format_units(units, decimals)
+
+
+def _member(member: Member) -> dict:
+    return {"email": member.email, "name": member.name, "created_at": _time(member.created_at)}
+
+
+def _link_summary(link: PaymentLink) -> dict:
+    received = None
+    if link.amount_received is not None and link.received_asset:
+        received = {
+            "network": link.received_network,
+            "asset": link.received_asset,
+            "amount_base_units": str(int(link.amount_received)),
+            "amount": _coins(link.amount_received, link.received_network, link.received_asset),
+        }
+    return {
+        "code": link.code,
+        "url": selectors.public_url(link),
+        "status": link.status,
+        "detail": link.status_detail,
+        "detail_label": DETAIL_LABELS.get(link.status_detail, link.status_detail),
+        "amount": f"{link.amount:.2f}",
+        "currency": link.currency,
+        "description": link.description,
+        "member": _member(link.member),
+        "created_at": _time(link.created_at),
+        "expires_at": _time(link.expires_at),
+        "cancelled_at": _time(link.cancelled_at),
+        "paid_at": _time(link.paid_at),
+        "received": received,
+    }
+
+
+def _link_full(link: PaymentLink) -> dict:
+    state = refresh_link_state(link)  # an expiry may have passed since the last scan
+    quotes = [
+        {
+            "network": q.network,
+            "asset": q.asset,
+            "address": q.deposit_address.address,
+            "amount_due_base_units": str(int(q.amount_due)),
+            "amount_due": _coins(q.amount_due, q.network, q.asset),
+            "rate": format(q.rate.normalize(), "f"),
+            "rate_source": q.rate_source,
+            "created_at": _time(q.created_at),
+            "expires_at": _time(q.expires_at),
+        }
+        for q in link.quotes.select_related("deposit_address").order_by("-created_at", "-id")
+    ]
+    deposits = [
+        {
+            "network": v.deposit.network,
+            "asset": v.deposit.asset,
+            "tx_hash": v.deposit.tx_hash,
+            "index": v.deposit.index,
+            "value_base_units": str(int(v.deposit.value)),
+            "value": _coins(v.deposit.value, v.deposit.network, v.deposit.asset),
+            "confirmations": v.confirmations,
+            "confirmations_required": v.confirmations_required,
+            "block_height": v.deposit.block_height,
+            "orphaned": v.deposit.orphaned,
+            "counted": v.counted,
+            "first_seen_at": _time(v.deposit.first_seen_at),
+            "tx_url": v.tx_url,
+        }
+        for v in link_deposits(link, state=state)
+    ]
+    return {**_link_summary(link), "quotes": quotes, "deposits": deposits}
+
+
+def _project_link(project: Project, code: str) -> PaymentLink:
+    """The project's link with this code; another project's is not found, like no link at all."""
+    link = None
+    if _CODE_SHAPE.match(code):
+        link = PaymentLink.objects.select_related("project", "member").filter(project=project, code=code).first()
+    if link is None:
+        raise ApiError(404, {"code": ["No payment link with this code."]})
+    return link
+
+
+# Forms: the dashboard's rules, with the member named by email and added if new.
+
+
+class ApiLinkForm(PaymentLinkFields):
+    member_email = copy.deepcopy(MemberForm.base_fields["email"])
+    member_name = copy.deepcopy(MemberForm.base_fields["name"])
+
+    def clean_member_email(self) -> str:
+        return self.cleaned_data["member_email"].strip().lower()
+
+
+def _member_for_link(project: Project, email: str, name: str) -> Member:
+    member = member_by_email(project, email)
+    if member is not None:
+        return member
+    try:
+        return member_services.member_create(project=project, email=email, name=name)
+    except ValidationError:  # another request added them meanwhile
+        member = member_by_email(project, email)
+        if member is None:
+            raise
+        return member
+
+
+# Views
+
+
+@api_view("POST")
+def members_view(request: HttpRequest, project: Project) -> JsonResponse:
+    data = _form_data(_json_body(request), text=("email", "name"))
+    form = MemberForm({**data, "project": project.pk}, projects=Project.objects.filter(pk=project.pk))
+    if not form.is_valid():
+        return _errors(400, _form_errors(form))
+    try:
+        member = member_services.member_create(
+            project=project, email=form.cleaned_data["email"], name=form.cleaned_data["name"]
+        )
+    except ValidationError as exc:
+        return _errors(400, _validation_errors(exc))
+    return JsonResponse(_member(member), status=201)
+
+
+@api_view("GET", "POST")
+def links_view(request: HttpRequest, project: Project) -> JsonResponse:
+    if request.method == "POST":
+        return _link_create(request, project)
+    return _link_list(request, project)
+
+
+def _link_create(request: HttpRequest, project: Project) -> JsonResponse:
+    data = _form_data(
+        _json_body(request),
+        text=("member_email", "member_name", "currency", "description", "expires_at"),
+        numbers=("amount",),
+    )
+    data.setdefault("currency", "USD")
+    form = ApiLinkForm(data)
+    if not form.is_valid():
+        return _errors(400, _form_errors(form))
+    cleaned = form.cleaned_data
+    try:
+        with transaction.atomic():  # a new member and their link, or neither
+            member = _member_for_link(project, cleaned["member_email"], cleaned["member_name"])
+            link = services.link_create(
+                project=project,
+                member=member,
+                amount=cleaned["amount"],
+                currency=cleaned["currency"],
+                description=cleaned["description"],
+                expires_at=cleaned["expires_at"],
+            )
+    except ValidationError as exc:
+        return _errors(400, _validation_errors(exc))
+    return JsonResponse(_link_full(link), status=201)
+
+
+def _encode_cursor(link: PaymentLink) -> str:
+    raw = json.dumps([link.created_at.isoformat(), link.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, pk = json.loads(raw.decode())
+        when = parse_datetime(created)
+        if when is None or when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool) or pk < 1:
+            raise ValueError
+        return when, pk
+    except (binascii.Error, UnicodeError, ValueError, TypeError, RecursionError):
+        raise ApiError(400, {"cursor": ["This cursor is not valid: pass next_cursor from the previous page."]}) from None
+
+
+def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
+    params = request.GET
+    errors: dict[str, list[str]] = {}
+    links = PaymentLink.objects.filter(project=project).select_related("member")
+
+    status = params.get("status", "")
+    if status:
+        if status in LinkStatus.values:
+            links = links.filter(status=status)
+        else:
+            errors["status"] = [f"Choose one of {', '.join(LinkStatus.values)}."]
+    member_email = params.get("member_email", "").strip()
+    if member_email:
+        if "\x00" in member_email or len(member_email) > 254:
+            errors["member_email"] = ["Enter a valid email address."]
+        else:
+            links = links.filter(member__email__iexact=member_email)
+    raw_limit = params.get("limit", "")
+    limit = DEFAULT_LIMIT
+    if raw_limit:
+        if raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT:
+            limit = int(raw_limit)
+        else:
+            errors["limit"] = [f"Enter a whole number from 1 to {MAX_LIMIT}."]
+    cursor = params.get("cursor", "")
+    if cursor:
+        try:
+            created, pk = _decode_cursor(cursor)
+        except ApiError as exc:
+            errors.update(exc.errors)
+        else:
+            links = links.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk))
+    if errors:
+        return _errors(400, errors)
+
+    page = list(links.order_by("-created_at", "-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return JsonResponse({
+        "data": [_link_summary(link) for link in page],
+        "next_cursor": _encode_cursor(page[-1]) if more else None,
+    })
+
+
+@api_view("GET")
+def link_view(request: HttpRequest, project: Project, code: str) -> JsonResponse:
+    return JsonResponse(_link_full(_project_link(project, code)))
+
+
+@api_view("POST")
+def link_cancel_view(request: HttpRequest, project: Project, code: str) -> JsonResponse:
+    link = _project_link(project, code)
+    try:
+        link = services.link_cancel(link=link)
+    except services.LinkNotCancellable as exc:
+        return _errors(409, {"status": [str(exc)]})
+    return JsonResponse(_link_full(link))
+
+
+@csrf_exempt
+def openapi_view(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = _errors(405, {NON_FIELD: ["Use GET here."]})
+        response["Allow"] = "GET, HEAD"
+        return response
+    return JsonResponse(OPENAPI)
