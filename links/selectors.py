@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from chain import catalogue
-from links.models import LinkStatus, PaymentLink
+from links.models import LinkStatus, PaymentLink, Quote
+from links.status import DETAIL_LABELS, Detail
 from payram.lib.money import format_fiat, format_units
 
 
@@ -50,9 +53,20 @@ class PaymentFilters:
         return urlencode({k: v for k, v in {"status": self.status, "project": self.project or "", "q": self.q}.items() if v})
 
 
+def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
+    """Prefetch every link's deposits (two queries for the whole page, not two per row);
+    read them with link_transactions."""
+    from chain.models import Deposit
+
+    return links.prefetch_related(
+        Prefetch("deposit_addresses__deposits", queryset=Deposit.objects.order_by("first_seen_at", "id"))
+    )
+
+
 def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
-    """All Payments: newest first, one query whatever the number of rows."""
-    links = links_for_user(user)
+    """All Payments: newest first, a fixed number of queries whatever the number of rows
+    (links with project and member, then their deposit addresses and deposits)."""
+    links = with_transactions(links_for_user(user))
     if filters.status:
         links = links.filter(status=filters.status)
     if filters.project:
@@ -62,20 +76,103 @@ def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
     return links.order_by("-created_at", "-id")
 
 
-STATUS_DETAIL_WORDS = {
-    "awaiting_payment": "Awaiting payment",
-    "cancelled": "",
-    "expired": "",
-    "paid": "",
-}
+# Details that only repeat the status badge (Cancelled, Expired, Successful).
+_SAID_BY_THE_STATUS = {Detail.CANCELLED, Detail.EXPIRED, Detail.PAID}
 
 
 def status_detail_words(link: PaymentLink) -> str:
     """`status_detail` in words, where it says more than the status itself."""
     detail = link.status_detail or ""
-    if detail in STATUS_DETAIL_WORDS:
-        return STATUS_DETAIL_WORDS[detail]
-    return detail.replace("_", " ").capitalize()
+    if detail in _SAID_BY_THE_STATUS:
+        return ""
+    return DETAIL_LABELS.get(detail) or detail.replace("_", " ").capitalize()
+
+
+def short_hash(tx_hash: str) -> str:
+    """'0x3f9a1c…e41b07': enough to recognise a transaction, short enough for a table."""
+    return tx_hash if len(tx_hash) <= 18 else f"{tx_hash[:8]}…{tx_hash[-6:]}"
+
+
+def tx_url(network: str, tx_hash: str) -> str:
+    """The network's explorer page for the transaction; '' where it has none (a devnet)."""
+    try:
+        return catalogue.get(network).tx_url(tx_hash)
+    except KeyError:
+        return ""
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One recorded deposit of a link, as All Payments and the CSV export list it."""
+
+    tx_hash: str
+    network: str
+    asset: str
+    confirmations: int
+    orphaned: bool
+    counted: bool  # part of the amount received (same coin and network, still on chain)
+    url: str
+
+    @property
+    def short_hash(self) -> str:
+        return short_hash(self.tx_hash)
+
+    @property
+    def flag(self) -> str:
+        if self.orphaned:
+            return "orphaned"
+        return "" if self.counted else "not counted"
+
+
+def link_transactions(link: PaymentLink) -> list[Transaction]:
+    """The link's deposits, oldest first, from the prefetch of with_transactions (no query
+    when prefetched)."""
+    pair = (link.received_network, link.received_asset)
+    deposits = [d for address in link.deposit_addresses.all() for d in address.deposits.all()]
+    deposits.sort(key=lambda d: (d.first_seen_at, d.id))
+    return [
+        Transaction(
+            tx_hash=d.tx_hash, network=d.network, asset=d.asset, confirmations=d.confirmations, orphaned=d.orphaned,
+            counted=not d.orphaned and (d.network, d.asset) == pair, url=tx_url(d.network, d.tx_hash),
+        )
+        for d in deposits
+    ]
+
+
+def transactions_csv(transactions: list[Transaction]) -> str:
+    """'0xabc… ; 0xdef… (orphaned)': full hashes, flagged, for the CSV export."""
+    return "; ".join(f"{t.tx_hash} ({t.flag})" if t.flag else t.tx_hash for t in transactions)
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """The customer's current quote as the merchant's link page shows it."""
+
+    quote: Quote
+    network_name: str
+    decimals: int | None  # None: the asset is no longer in the catalogue (amounts shown in base units)
+    address: str
+    address_url: str
+    expired: bool
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.quote.expires_at
+
+
+def quote_view(quote: Quote | None, *, now: datetime | None = None) -> QuoteView | None:
+    if quote is None:
+        return None
+    address = quote.deposit_address.address
+    try:
+        net = catalogue.get(quote.network)
+        name, decimals, address_url = net.name, net.asset(quote.asset).decimals, net.address_url(address)
+    except KeyError:
+        name, decimals, address_url = quote.network, None, ""
+    return QuoteView(
+        quote=quote, network_name=name, decimals=decimals, address=address, address_url=address_url,
+        expired=quote.expires_at <= (now or timezone.now()),
+    )
 
 
 def amount_received_number(link: PaymentLink) -> str:

@@ -17,7 +17,7 @@ from links import selectors, services
 from links.forms import PaymentLinkForm
 from links.models import LinkStatus
 from links.qr import qr_png, qr_svg
-from links.status import refresh_link_status
+from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
 
 PAGE_SIZE = 50
@@ -45,6 +45,7 @@ def all_payments(request: HttpRequest) -> HttpResponse:
             "detail": selectors.status_detail_words(link),
             "received": selectors.amount_received(link),
             "network": selectors.network_name(link.received_network),
+            "transactions": selectors.link_transactions(link),
         }
         for link in page.object_list
     ]
@@ -74,6 +75,7 @@ def _csv_cell(value) -> str:
 CSV_HEADER = [
     "Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description",
     "Status", "Status detail", "Amount received", "Coin", "Network", "Paid at (UTC)", "Public URL",
+    "Transactions", "Transaction hashes",
 ]
 
 
@@ -90,7 +92,8 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 
     def rows():
         yield writer.writerow(CSV_HEADER)
-        for link in links.iterator(chunk_size=500):
+        for link in links.iterator(chunk_size=500):  # the deposits prefetch runs per chunk
+            transactions = selectors.link_transactions(link)
             yield writer.writerow([
                 _csv_cell(v)
                 for v in (
@@ -98,6 +101,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
                     f"{link.amount:.2f}", link.currency, link.description, link.get_status_display(),
                     selectors.status_detail_words(link), selectors.amount_received_number(link), link.received_asset,
                     selectors.network_name(link.received_network), _iso(link.paid_at), selectors.public_url(link),
+                    len(transactions), selectors.transactions_csv(transactions),
                 )
             ])
 
@@ -134,10 +138,21 @@ def link_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def link_detail(request: HttpRequest, code: str) -> HttpResponse:
-    link = refresh_link_status(selectors.link_for_user(request.user, code))  # an expiry may have passed
+    link = selectors.link_for_user(request.user, code)
+    state = refresh_link_state(link)  # an expiry may have passed; the state also says what is due
+    deposits = link_deposits(link, state=state)
     share = selectors.share_links(link)
+    quote = selectors.quote_view(state.quote)
     context = {
         "link": link,
+        "state": state,
+        "quote": quote,
+        "deposits": deposits,
+        "uncounted": [d for d in deposits if not d.counted and not d.deposit.orphaned],
+        "orphaned": [d for d in deposits if d.deposit.orphaned],
+        # Amounts of the counted coin; in base units if its asset left the catalogue.
+        "decimals": quote.decimals if quote and quote.decimals is not None else 0,
+        "unit": "" if quote is None else quote.quote.asset if quote.decimals is not None else f"base units of {quote.quote.asset}",
         "share": share,
         "qr": qr_svg(share["url"]),
         "detail": selectors.status_detail_words(link),

@@ -85,7 +85,12 @@
     });
   }
   document.addEventListener("click", function (event) { closeMenus(event.target.closest("details.menu")); });
-  document.addEventListener("keydown", function (event) { if (event.key === "Escape") { closeMenus(null); } });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    closeMenus(null);
+    var navToggle = document.getElementById("nav-toggle");  // the phone menu folds away too
+    if (navToggle && navToggle.checked) { navToggle.checked = false; }
+  });
 
   // A click on the backdrop closes the modal.
   document.addEventListener("click", function (event) {

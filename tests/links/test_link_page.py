@@ -145,3 +145,148 @@ def test_public_codes_are_long_random_and_never_start_with_a_symbol():
     codes = {new_public_code() for _ in range(2000)}
     assert len(codes) == 2000
     assert all(len(c) == 22 and c[0].isalnum() for c in codes)
+
+
+# --- What the customer did, as the merchant sees it on the link page ---------------------
+
+from datetime import timedelta  # noqa: E402
+
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import dateformat  # noqa: E402
+
+from tests.links.pay_support import deposit, make_quote, set_confirmations  # noqa: E402
+
+USDC_25 = 25_000_000  # 25 USDC in base units (6 decimals)
+
+
+@pytest.fixture
+def address(evm_address, link):
+    a = evm_address("0x1111111111111111111111111111111111111111")
+    a.link = link
+    a.save(update_fields=["link"])
+    return a
+
+
+@pytest.fixture
+def on_base(link, address, project):
+    """The customer picked USDC on Base (20 confirmations by default; 3 for this project)."""
+    project.confirmation_overrides = {"base": 3}
+    project.save(update_fields=["confirmation_overrides"])
+    make_quote(link, address, network="base", asset="USDC", amount_due=USDC_25)
+    return link
+
+
+def _page(client, link) -> str:
+    return client.get(f"/payments/{link.code}/").content.decode()
+
+
+def _text(html: str) -> str:
+    """The page's words, tags and extra whitespace removed, as a reader sees them."""
+    import re
+
+    inline = re.sub(r"</?(?:strong|span|a|code|em|b)\b[^>]*>", "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", inline))
+
+
+def test_quote_is_shown_before_any_payment(merchant_client, on_base):
+    body = _page(merchant_client, on_base)
+    text = _text(body)
+    assert "Waiting for the customer to pay 25 USDC on Base." in text
+    assert "USDC on Base" in text and "0x1111111111111111111111111111111111111111" in body
+    assert 'href="https://basescan.org/address/0x1111111111111111111111111111111111111111"' in body
+    assert "Quote expires" in text and "Transactions (0)" in text and "No transaction yet" in text
+
+
+def test_a_link_nobody_opened_says_no_coin_was_picked(merchant_client, link):
+    text = _text(_page(merchant_client, link))
+    assert "Waiting for the customer to open the pay page and pick a coin." in text
+    assert "Amount due" not in text
+
+
+def test_paid_link_shows_amount_coin_network_time_and_each_transaction(merchant_client, on_base, address):
+    tx = "0x" + "ab" * 32
+    dep = deposit(address, USDC_25, network="base", asset="USDC", confirmations=5, tx_hash=tx)
+    body = _page(merchant_client, on_base)
+    text = _text(body)
+    assert ">Successful<" in body
+    assert "Paid in full: 25 USDC on Base." in text
+    assert "Received 25 USDC on Base" in text
+    assert dateformat.format(timezone.localtime(dep.first_seen_at), "Y-m-d H:i:s") in text  # time paid
+    assert "Transactions (1)" in text
+    assert f'href="https://basescan.org/tx/{tx}"' in body
+    assert "3 of 3" in text and "Confirmed" in text
+    assert "Cancel link" not in body
+
+
+def test_underpaid_link_says_received_and_remaining(merchant_client, on_base, address):
+    deposit(address, 10_000_000, network="base", asset="USDC", confirmations=3)
+    deposit(address, 2_500_001, network="base", asset="USDC", confirmations=1)
+    text = _text(_page(merchant_client, on_base))
+    assert "Underpaid: received 12.500001 USDC of 25 USDC, 12.499999 USDC remaining." in text
+    assert "(10 confirmed)" in text  # received counts the unconfirmed part too, and says so
+    assert "1 of 3" in text and "Transactions (2)" in text
+
+
+def test_confirming_link_says_n_of_n(merchant_client, on_base, address):
+    dep = deposit(address, USDC_25, network="base", asset="USDC", confirmations=0)
+    text = _text(_page(merchant_client, on_base))
+    assert "25 USDC seen in the mempool" in text and "0 of 3" in text and "Mempool" in text
+    set_confirmations(dep, 2)
+    text = _text(_page(merchant_client, on_base))
+    assert "confirming, 2 of 3 confirmations" in text
+
+
+def test_overpaid_link_shows_the_excess(merchant_client, on_base, address):
+    deposit(address, 30_000_000, network="base", asset="USDC", confirmations=3)
+    text = _text(_page(merchant_client, on_base))
+    assert "Overpaid: received 30 USDC for 25 USDC due, 5 USDC more than asked." in text
+
+
+def test_paid_late_is_flagged(merchant_client, link, address, project):
+    long_ago = timezone.now() - timedelta(hours=2)
+    make_quote(link, address, network="devnet", asset="USDC", amount_due=USDC_25, created_at=long_ago)
+    deposit(address, USDC_25, network="devnet", asset="USDC", confirmations=3)
+    body = _page(merchant_client, link)
+    text = _text(body)
+    assert ">Successful<" in body and "Paid late" in text
+    assert "arrived after the quote expired" in text
+    assert "(expired)" in text  # the quote's expiry, as a fact
+    # devnet has no explorer: the hash is shown, not linked
+    assert 'class="hash"' in body and "basescan" not in body
+
+
+def test_payment_to_a_cancelled_link_is_a_refund_due(merchant_client, on_base, address):
+    from links.services import link_cancel
+
+    link_cancel(link=on_base)
+    deposit(address, USDC_25, network="base", asset="USDC", confirmations=3)
+    text = _text(_page(merchant_client, on_base))
+    assert "Refund due: money arrived after the link was cancelled (25 USDC)" in text
+    assert "return it to the customer" in text
+
+
+def test_orphaned_and_uncounted_transactions_are_flagged(merchant_client, on_base, address):
+    deposit(address, USDC_25, network="base", asset="USDC", confirmations=0, orphaned=True)
+    deposit(address, 10**16, network="base", asset="ETH", confirmations=3)  # 0.01 ETH, another coin
+    body = _page(merchant_client, on_base)
+    text = _text(body)
+    assert "Transactions (2)" in text
+    assert "Orphaned" in text and "no longer counts" in text and "is-orphaned" in body
+    assert "0.01 ETH" in text and "Not counted" in text
+    assert "1 transaction in another coin or network reached this address" in text
+    assert "Waiting for the customer to pay 25 USDC on Base." in text  # neither counts toward it
+
+
+def test_link_page_queries_do_not_grow_with_transactions(merchant_client, on_base, address):
+    deposit(address, 1_000_000, network="base", asset="USDC", confirmations=3)
+    _page(merchant_client, on_base)
+    with CaptureQueriesContext(connection) as one:
+        _page(merchant_client, on_base)
+    for _ in range(6):
+        deposit(address, 1_000_000, network="base", asset="USDC", confirmations=3)
+    _page(merchant_client, on_base)  # the status changes once (a write); then it is steady
+    with CaptureQueriesContext(connection) as seven:
+        body = _page(merchant_client, on_base)
+    assert "Transactions (7)" in _text(body)
+    assert len(seven) == len(one)
