@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
@@ -16,6 +18,8 @@ logger = logging.getLogger("links.background")
 
 # Tests set this to False to run the work inline, where the test's transaction is visible.
 EAGER_IN_THREAD = True
+# Without a worker, a task that asks to be retried runs again in its thread after these waits.
+EAGER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600)
 
 
 def run_after_commit(task, *args: Any) -> None:
@@ -35,10 +39,22 @@ def _start(task, args: tuple) -> None:
 
 
 def _run(task, args: tuple) -> None:
-    try:
-        task.apply(args=args, throw=True)
-    except Exception:
-        logger.exception("background task %s failed (retried by the periodic sweep where it has one)", task.name)
+    """Run the task here. A task asking to be retried (Celery's autoretry, e.g. a mail
+    server that refused) is run again after each of EAGER_RETRY_DELAYS: eager Celery
+    does not wait and retry by itself. Errors are logged by type only (an SMTP or HTTP
+    error message can carry an address or a credential)."""
+    for delay in (*EAGER_RETRY_DELAYS, None):
+        try:
+            task.apply(args=args, throw=True)
+            return
+        except Retry:
+            if delay is None:
+                logger.error("background task %s gave up after %s tries", task.name, len(EAGER_RETRY_DELAYS) + 1)
+                return
+            time.sleep(delay)
+        except Exception as exc:
+            logger.error("background task %s failed (%s)", task.name, type(exc).__name__)
+            return
 
 
 def _run_in_thread(task, args: tuple) -> None:
