@@ -120,3 +120,71 @@ def test_csv_cells_cannot_run_as_formulas(merchant_client, project):
 def test_a_new_merchant_is_pointed_to_create_a_project(merchant_client):
     body = merchant_client.get("/payments/").content.decode()
     assert "Start by" in body and 'href="/members/projects/">creating a project' in body
+
+
+# --- Transactions: each link's deposits, prefetched ----------------------------------------
+
+from tests.links.pay_support import deposit, make_quote  # noqa: E402
+
+
+def _paid_with(evm_address, link, *tx_hashes: str, network: str = "base") -> None:
+    address = evm_address()
+    address.link = link
+    address.save(update_fields=["link"])
+    make_quote(link, address, network=network, asset="USDC", amount_due=10_000_000)
+    for tx in tx_hashes:
+        deposit(address, 5_000_000, network=network, asset="USDC", confirmations=30, tx_hash=tx)
+
+
+def test_transactions_column_shows_count_and_short_hashes_linked_to_the_explorer(merchant_client, project, member, evm_address):
+    link = link_create(project=project, member=member, amount=Decimal("10.00"))
+    tx1, tx2 = "0x" + "a1" * 32, "0x" + "b2" * 32
+    _paid_with(evm_address, link, tx1, tx2)
+    link_create(project=project, member=member, amount=Decimal("3.00"))  # nothing paid yet
+    body = merchant_client.get("/payments/").content.decode()
+    assert "<th>Transactions</th>" in body
+    assert "2 transactions" in body
+    assert f'href="https://basescan.org/tx/{tx1}"' in body and f'title="{tx2}"' in body
+    assert "0xa1a1a1…a1a1a1<" in body  # shortened, the full hash in the title and the link
+    assert f">{tx1}<" not in body
+
+
+def test_orphaned_and_uncounted_transactions_are_flagged_in_the_list(merchant_client, project, member, evm_address):
+    link = link_create(project=project, member=member, amount=Decimal("10.00"))
+    address = evm_address()
+    address.link = link
+    address.save(update_fields=["link"])
+    make_quote(link, address, network="devnet", asset="USDC", amount_due=10_000_000)
+    deposit(address, 10_000_000, network="devnet", asset="USDC", confirmations=0, orphaned=True, tx_hash="0x" + "0d" * 32)
+    deposit(address, 10**15, network="devnet", asset="ETH", confirmations=3, tx_hash="0x" + "e7" * 32)
+    body = merchant_client.get("/payments/").content.decode()
+    assert "2 transactions" in body and ">orphaned<" in body and ">not counted<" in body
+    assert 'href="' + "0x" + "0d" * 32 not in body  # devnet has no explorer: not a link
+
+
+def test_transactions_do_not_add_queries_per_row(merchant_client, project, member, evm_address):
+    first = link_create(project=project, member=member, amount=Decimal("10.00"))
+    _paid_with(evm_address, first, "0x" + "01" * 32)
+    merchant_client.get("/payments/")
+    with CaptureQueriesContext(connection) as few:
+        merchant_client.get("/payments/")
+    for i in range(8):
+        link = link_create(project=project, member=member, amount=Decimal("10.00"))
+        _paid_with(evm_address, link, "0x" + f"{i:02x}" * 31 + "aa", "0x" + f"{i:02x}" * 31 + "bb")
+    with CaptureQueriesContext(connection) as many:
+        response = merchant_client.get("/payments/")
+    assert sum(len(row["transactions"]) for row in response.context["rows"]) == 17
+    assert len(many) == len(few)
+
+
+def test_csv_export_lists_transactions(merchant_client, project, member, evm_address):
+    link = link_create(project=project, member=member, amount=Decimal("10.00"))
+    tx1, tx2 = "0x" + "c3" * 32, "0x" + "d4" * 32
+    _paid_with(evm_address, link, tx1, tx2)
+    link_create(project=project, member=member, amount=Decimal("3.00"))
+    rows = _csv(merchant_client.get("/payments/export.csv"))
+    assert rows[0][-2:] == ["Transactions", "Transaction hashes"]
+    unpaid, paid = rows[1], rows[2]
+    assert unpaid[-2:] == ["0", ""]
+    assert paid[-2:] == ["2", f"{tx1}; {tx2}"]
+    assert paid[8:13] == ["Successful", "", "10", "USDC", "Base"]
