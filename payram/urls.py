@@ -6,7 +6,7 @@ from payram.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("admin/login/", admin_login),  # before admin.site.urls: failed attempts are limited
+    path("admin/login/", admin_login, name="admin_login"),  # before admin.site.urls: failed attempts are limited
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),  # before auth.urls: failed attempts are limited
     path("", include("django.contrib.auth.urls")),

@@ -1,0 +1,87 @@
+"""Two merchants. A owns a project with an EVM wallet, a member, a link with a quote, and
+marker strings that must never reach merchant B or a signed-out visitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.links.pay_support import make_link
+from tests.links.test_checkout import EVM_XPUB, FIRST_ADDRESS, shop  # noqa: F401 - fixture
+
+MARK = "alpha7f3e"
+
+
+@dataclass
+class World:
+    merchant_a: object
+    merchant_b: object
+    project_a: object
+    project_b: object
+    member_a: object
+    member_b: object
+    link_a: object
+    link_b: object
+    extra_args: dict
+    secrets: list
+
+    def a_markers(self) -> list[str]:
+        """Strings only merchant A's pages (and A's customers) may show."""
+        return [MARK, self.link_a.code, EVM_XPUB, FIRST_ADDRESS, self.member_a.email, *self.secrets]
+
+
+@pytest.fixture
+def world(shop, merchant, other_merchant, other_project):  # noqa: F811
+    from links.checkout import quote_create
+    from members.models import Member, Project
+
+    Project.objects.filter(pk=shop.pk).update(name=f"Shop {MARK}", return_url=f"https://{MARK}.example.com/thanks")
+    shop.refresh_from_db()
+    member_a = Member.objects.create(project=shop, email=f"{MARK}@example.com", name=f"Person {MARK}")
+    member_b = Member.objects.create(project=other_project, email="bob@example.org", name="Bob")
+    link_a = make_link(shop, member_a, description=f"order {MARK}")
+    quote_create(link=link_a, network="devnet", asset="USDC")
+    link_b = make_link(other_project, member_b, description="rival order")
+    extra, secrets = _webhooks_and_api_keys(shop, link_a)
+    return World(merchant, other_merchant, shop, other_project, member_a, member_b, link_a, link_b, extra, secrets)
+
+
+def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
+    """Merchant A's webhook endpoint, event and API key, for the pages that name them."""
+    import hashlib
+    import secrets
+
+    from links.models import WebhookEndpoint, WebhookEvent
+    from members.models import ApiKey
+
+    endpoint = WebhookEndpoint.objects.create(project=project, url=f"https://{MARK}.example.com/hook", events=["link.paid"])
+    event = WebhookEvent.objects.create(project=project, link=link, type="link.paid", payload={"code": link.code})
+    raw_key = "pk_live_" + secrets.token_hex(16)
+    key = ApiKey.objects.create(project=project, name=f"key {MARK}", prefix=raw_key[:16], key_hash=hashlib.sha256(raw_key.encode()).hexdigest())
+    extra = {("webhooks:redeliver", "event_id"): event.pk, ("members:api_key_revoke", "key_id"): key.pk}
+    for name in ("detail", "rotate", "toggle", "delete", "test", "redeliver"):
+        extra[(f"webhooks:{name}", "code")] = endpoint.code
+    return extra, [endpoint.secret, raw_key]
+
+
+def row_counts() -> dict[str, int]:
+    """Every model's row count: a refused request must leave all of them as they were."""
+    from django.apps import apps
+
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models() if m._meta.managed}
+
+
+def a_state(world: World) -> dict:
+    """What merchant A would notice changed."""
+    from chain.models import Wallet
+    from links.models import PaymentLink
+    from members.models import Member, Project
+
+    project = Project.objects.get(pk=world.project_a.pk)
+    return {
+        "project": (project.name, project.return_url, project.confirmation_overrides),
+        "members": sorted(Member.objects.filter(project=project).values_list("email", "name")),
+        "links": sorted(PaymentLink.objects.filter(project=project).values_list("code", "status", "cancelled_at", "description")),
+        "wallets": sorted(Wallet.objects.filter(project=project).values_list("family", "xpub", "next_index")),
+    }
