@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import Error as DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -347,6 +347,29 @@ def _record_failure(slug: str, message: str) -> None:
     )
 
 
+def _reconnect_if_dropped() -> None:
+    """A connection PostgreSQL dropped (restart, failover, pg_terminate_backend) fails every
+    later query until closed; CONN_HEALTH_CHECKS only looks at the start of a task. Close it
+    so the failure record and the lease release that follow run on a fresh connection. Not
+    inside an outer transaction: closing there would lose the caller's work."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _let_go(slug: str, owner: str) -> None:
+    """Release the lease, over a fresh connection if the database dropped ours; if even
+    that fails, the lease lapses by itself after LEASE_SECONDS."""
+    for attempt in range(2):
+        try:
+            release_lease(slug, owner)
+            return
+        except DatabaseError as exc:
+            if attempt or connection.in_atomic_block:
+                logger.error("%s: could not release the scan lease (%s); it lapses within %s s", slug, exc, LEASE_SECONDS)
+                return
+            _reconnect_if_dropped()
+
+
 def scan_network(
     slug: str,
     *,
@@ -391,7 +414,12 @@ def scan_network(
     except Exception as exc:
         # A bug or a database failure: still visible on the health page, then raised.
         result.ok, result.error = False, f"{type(exc).__name__}: {exc}"
-        _record_failure(slug, f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+        if isinstance(exc, DatabaseError):
+            _reconnect_if_dropped()
+        try:
+            _record_failure(slug, f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+        except DatabaseError as record_exc:  # the database is still away: the original error is the one to raise
+            logger.error("%s: could not record the scan failure: %s", slug, record_exc)
         raise
     finally:
-        release_lease(slug, owner)
+        _let_go(slug, owner)
