@@ -1,0 +1,177 @@
+"""Rate limits on the public pay page and on sign-in: the client over the limit gets a 429
+with a reason and Retry-After; other clients and other links go on as before."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from links.models import Quote
+from payram.lib import ratelimit
+from tests.links.pay_support import make_link
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def limits(settings):
+    settings.PAYRAM_RATE_LIMITS = {
+        "pay_quote_ip": (3, 60), "pay_quote_link": (5, 60),
+        "pay_poll_ip": (4, 60), "pay_poll_link": (6, 60),
+        "login_ip": (6, 300), "login_username": (3, 300),
+    }
+    return settings.PAYRAM_RATE_LIMITS
+
+
+def customer(ip: str, **extra) -> Client:
+    return Client(REMOTE_ADDR=ip, **extra)
+
+
+def pick(client: Client, link, **headers):
+    return client.post(f"/pay/{link.code}/quote/", {"choice": "devnet:USDC"}, **headers)
+
+
+def test_quote_creation_over_the_limit_is_429_with_a_reason(world, limits):
+    link = world.link_a
+    alice = customer("203.0.113.7")
+    for _ in range(3):
+        assert pick(alice, link).status_code == 302
+    quotes = Quote.objects.count()
+    refused = pick(alice, link)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    html = refused.content.decode()
+    assert "Too many requests" in html and "wait" in html
+    assert "<html" in html  # a whole page for a plain form post
+    assert Quote.objects.count() == quotes  # nothing written
+
+
+def test_other_clients_and_other_links_are_unaffected(world, limits, member):
+    link = world.link_a
+    other_link = make_link(world.project_a, world.member_a, description="another order")
+    alice, bob = customer("203.0.113.7"), customer("198.51.100.9")
+    for _ in range(3):
+        pick(alice, link)
+    assert pick(alice, link).status_code == 429
+    assert pick(bob, link).status_code == 302  # another client, same link
+    assert bob.get(f"/pay/{link.code}/").status_code == 200
+
+
+def test_one_link_is_limited_across_clients(world, limits):
+    """Many addresses hammering one link: the per-link limit holds them all."""
+    link, other_link = world.link_a, world.link_b
+    answers = [pick(customer(f"192.0.2.{i}"), link).status_code for i in range(7)]
+    assert answers[:5] == [302] * 5 and answers[5:] == [429, 429]
+    assert "This payment link is getting more requests" in pick(customer("192.0.2.99"), link).content.decode()
+    # Another link stays open (it has no wallet: the answer is a form error, not a 429).
+    assert pick(customer("192.0.2.100"), other_link).status_code != 429
+
+
+def test_status_polling_over_the_limit_is_a_fragment_for_htmx(world, limits):
+    link = world.link_a
+    alice = customer("203.0.113.7")
+    url = f"/pay/{link.code}/status/"
+    for _ in range(4):
+        assert alice.get(url, HTTP_HX_REQUEST="true").status_code in (200, 204)
+    refused = alice.get(url, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    html = refused.content.decode()
+    assert "Too many requests" in html and "<html" not in html
+    assert customer("198.51.100.9").get(url, HTTP_HX_REQUEST="true").status_code in (200, 204)
+
+
+def test_page_loads_count_with_polls(world, limits):
+    alice = customer("203.0.113.7")
+    for _ in range(4):
+        assert alice.get(f"/pay/{world.link_a.code}/").status_code == 200
+    assert alice.get(f"/pay/{world.link_a.code}/").status_code == 429
+
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(world, limits, settings):
+    settings.PAYRAM_TRUSTED_PROXIES = 0
+    url = f"/pay/{world.link_a.code}/"
+    for i in range(4):  # a client inventing a new X-Forwarded-For each time is still one client
+        assert customer("203.0.113.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").get(url).status_code == 200
+    assert customer("203.0.113.7", HTTP_X_FORWARDED_FOR="10.0.0.99").get(url).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_hop_it_added_is_the_client(world, limits, settings):
+    settings.PAYRAM_TRUSTED_PROXIES = 1
+    url = f"/pay/{world.link_a.code}/"
+    proxy = "10.0.0.2"
+    for i in range(4):  # whatever the client prepends, the proxy's own hop decides
+        assert customer(proxy, HTTP_X_FORWARDED_FOR=f"6.6.6.{i}, 203.0.113.7").get(url).status_code == 200
+    assert customer(proxy, HTTP_X_FORWARDED_FOR="203.0.113.7").get(url).status_code == 429
+    assert customer(proxy, HTTP_X_FORWARDED_FOR="198.51.100.9").get(url).status_code == 200
+
+
+def test_ipv6_clients_are_grouped_by_64(rf, settings):
+    settings.PAYRAM_TRUSTED_PROXIES = 0
+    a = rf.get("/", REMOTE_ADDR="2001:db8:1:2::1")
+    b = rf.get("/", REMOTE_ADDR="2001:db8:1:2:ffff::9")
+    assert ratelimit.client_ip(a) == ratelimit.client_ip(b) == "2001:db8:1:2::/64"
+    assert ratelimit.client_ip(rf.get("/", REMOTE_ADDR="::ffff:192.0.2.1")) == "192.0.2.1"
+
+
+def test_limit_zero_turns_it_off(world, settings):
+    settings.PAYRAM_RATE_LIMITS = {"pay_poll_ip": (0, 60), "pay_poll_link": (0, 60)}
+    alice = customer("203.0.113.7")
+    assert all(alice.get(f"/pay/{world.link_a.code}/").status_code == 200 for _ in range(10))
+
+
+def test_parse_limits():
+    assert ratelimit.parse_limits("pay_quote_ip=5/30, login_ip=0/60") == {"pay_quote_ip": (5, 30), "login_ip": (0, 60)}
+    for bad in ("pay_quote_ip=5", "nope=1/1", "pay_quote_ip=x/60", "pay_quote_ip=5/0"):
+        with pytest.raises(ValueError):
+            ratelimit.parse_limits(bad)
+
+
+def test_a_broken_cache_lets_customers_pay(world, limits, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", down)
+    assert customer("203.0.113.7").get(f"/pay/{world.link_a.code}/").status_code == 200
+
+
+# Sign-in
+
+
+def test_password_guessing_is_limited_per_username(merchant, limits):
+    guesser = customer("203.0.113.50")
+    for i in range(3):
+        response = guesser.post("/login/", {"username": "merchant", "password": f"guess-{i}"})
+        assert response.status_code == 200
+    refused = guesser.post("/login/", {"username": "merchant", "password": "guess-9"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Too many failed sign-in attempts" in refused.content.decode()
+    # From elsewhere too: the username is what is being guessed.
+    assert customer("198.51.100.1").post("/login/", {"username": "merchant", "password": "x"}).status_code == 429
+
+
+def test_right_password_after_the_limit_is_still_refused_and_success_is_not_counted(merchant, password, limits):
+    c = customer("203.0.113.51")
+    for _ in range(5):  # successful sign-ins count nothing
+        assert c.post("/login/", {"username": "merchant", "password": password}).status_code == 302
+        c.logout()
+    for i in range(3):
+        c.post("/login/", {"username": "merchant", "password": f"nope-{i}"})
+    assert c.post("/login/", {"username": "merchant", "password": password}).status_code == 429
+
+
+def test_password_guessing_is_limited_per_address(db, limits):
+    sprayer = customer("203.0.113.52")
+    for i in range(6):
+        assert sprayer.post("/login/", {"username": f"user{i}", "password": "Winter2026!"}).status_code == 200
+    assert sprayer.post("/login/", {"username": "user99", "password": "Winter2026!"}).status_code == 429
+    assert customer("198.51.100.2").post("/login/", {"username": "user99", "password": "x"}).status_code == 200
+
+
+def test_admin_sign_in_is_limited_too(merchant, limits):
+    guesser = customer("203.0.113.53")
+    for i in range(3):
+        assert guesser.post("/admin/login/", {"username": "merchant", "password": f"g{i}"}).status_code == 200
+    refused = guesser.post("/admin/login/", {"username": "merchant", "password": "g9"})
+    assert refused.status_code == 429 and "Retry-After" in refused
