@@ -85,3 +85,9 @@ def a_state(world: World) -> dict:
         "links": sorted(PaymentLink.objects.filter(project=project).values_list("code", "status", "cancelled_at", "description")),
         "wallets": sorted(Wallet.objects.filter(project=project).values_list("family", "xpub", "next_index")),
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Sign-in tests make many failed attempts; the real hasher's cost is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
