@@ -27,7 +27,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import Error as DatabaseError, connection, transaction
+from django.db import Error as DatabaseError
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ from chain import catalogue, health
 from chain.adapters import adapter_for
 from chain.adapters.base import Block, ChainAdapter, NodeError, Transfer
 from chain.catalogue import Network
-from chain.models import Cursor, DepositAddress, Deposit, ScannedBlock
+from chain.models import Cursor, Deposit, DepositAddress, ScannedBlock
 from chain.signals import deposits_changed
 from payram.lib.env import envint
 

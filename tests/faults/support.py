@@ -50,7 +50,7 @@ class RpcProxy:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fetching_blocks = b"eth_getBlockByNumber" in body and b"true" in body.replace(b" ", b"")
                 mode = proxy.mode if fetching_blocks or not proxy.only_blocks else "pass"
@@ -66,7 +66,7 @@ class RpcProxy:
                     time.sleep(proxy.delay)
                 if mode == "error":
                     calls = json.loads(body)
-                    one = lambda c: {"jsonrpc": "2.0", "id": c.get("id"), "error": {"code": -32603, "message": "header not found"}}  # noqa: E731
+                    one = lambda c: {"jsonrpc": "2.0", "id": c.get("id"), "error": {"code": -32603, "message": "header not found"}}
                     payload = json.dumps([one(c) for c in calls] if isinstance(calls, list) else one(calls)).encode()
                 elif mode == "malformed":
                     payload = b'{"jsonrpc":"2.0","id":1,"result":{"number":"0x1'
@@ -189,12 +189,11 @@ class Celery:
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         self.started += 1
-        log = open(self.tmp_path / f"{name}.log", "ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "payram", *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
+        with open(self.tmp_path / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "payram", *args],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         self.processes[name] = process
         return process
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from chain import catalogue, devnet as devnet_tools
+from chain import catalogue
+from chain import devnet as devnet_tools
 from chain.adapters.base import NodeError
 from chain.adapters.evm import EvmAdapter
 from chain.models import Cursor, Deposit, ScannedBlock

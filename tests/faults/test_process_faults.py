@@ -100,7 +100,7 @@ def test_the_same_scan_delivered_twice_at_once_runs_once_and_the_duplicate_does_
         try:
             start.wait()
             outcomes.append(scan_network_task.apply(args=("devnet",)).get())
-        except BaseException as exc:  # reported below, not lost in the thread
+        except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
             failures.append(exc)
         finally:
             connections.close_all()
