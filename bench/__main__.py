@@ -36,7 +36,7 @@ class Sizes:
     threads: int
 
 
-FULL = Sizes(blocks=200, per_block=100, rounds=3, watched_many=100_000, latency_samples=30, rows_small=1_000,
+FULL = Sizes(blocks=100, per_block=100, rounds=3, watched_many=100_000, latency_samples=30, rows_small=1_000,
              rows_large=100_000, web_seconds=5.0, derivations=2_000, allocations=200, threads=8)
 SHORT = Sizes(blocks=8, per_block=20, rounds=1, watched_many=1_000, latency_samples=3, rows_small=100,
               rows_large=1_000, web_seconds=0.3, derivations=100, allocations=20, threads=4)

@@ -54,6 +54,12 @@ def setup_django(database_url: str) -> str:
 
     django.setup()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # The bench asks far more often than a browser: limits stay checked (their cost is
+    # part of a request) but never refuse; mail goes nowhere.
+    from payram.lib import ratelimit
+
+    settings.PAYRAM_RATE_LIMITS = {name: (10**9, seconds) for name, (_count, seconds) in ratelimit.DEFAULT_LIMITS.items()}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
