@@ -156,6 +156,8 @@ if not DEBUG:
         # Preloading is a decision for the owner of the whole registrable domain
         # (hstspreload.org), not for one self-hosted app on a subdomain of it.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Error reports (the DEBUG page, any mail handler) hide credentials in URLs too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "payram.lib.security.SecretSafeExceptionReporterFilter"
 # Content-Security-Policy (payram.lib.security): our own scripts and styles only.
 PAYRAM_CSP = envstr(
     "PAYRAM_CSP",

@@ -9,10 +9,12 @@ Django version need more there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.views.debug import SafeExceptionReporterFilter
 
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,3 +42,15 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter hides settings and request variables whose names say API, KEY,
+    SECRET, PASS or TOKEN. payram's credentials also live in URLs whose names say none of
+    that (REDIS_URL, CELERY_BROKER_URL, DATABASE_URL, PAYRAM_RPC_* in the environment,
+    which runserver copies into request.META): hide those too in error reports."""
+
+    hidden_settings = re.compile(
+        SafeExceptionReporterFilter.hidden_settings.pattern + r"|RPC|REDIS|BROKER|LOCATION|DATABASE_URL|_DSN|WEBHOOK",
+        flags=re.I,
+    )
