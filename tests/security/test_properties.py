@@ -1,0 +1,158 @@
+"""Property-based: whatever is typed into any dashboard form or sent to the public pay
+endpoints, the answer is never a 500, and a refused request writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from tests.security.conftest import a_state, row_counts
+
+pytestmark = pytest.mark.django_db
+
+BOUNDED = hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+NASTY = [
+    "", " ", "\x00", "a\x00b", "0", "-1", "-0", "1e999", "NaN", "Infinity", "-Infinity", "0.001", "1000000000.01",
+    "99999999999999999999999999", "１２", "٣", "1,000", "1_000", "0x10", "<script>alert(1)</script>", "' OR 1=1 --",
+    "javascript:alert(1)", "https://", "http://[::1", "https://exa mple.com", "x" * 600, "é" * 300, "\u202e", "😀",
+    "9999-12-31T23:59", "0001-01-01T00:00", "2026-02-30T10:00", "{{ 7*7 }}", "%(x)s", "../../etc/passwd",
+    "xprv9s21ZrQH143K3GJpoapnV8SFfukcVBSfeCficPSGfubmSFDxo1kuHnLisriDvSnRRuL2Qrg5ggqHKNVpxR86QEC8w35uxmGoggxtQTPvfUu",
+    "devnet:USDC", "devnet:", ":USDC", "bitcoin:BTC", "nonet:XYZ", "devnet:ETH:extra",
+]
+values = st.one_of(st.sampled_from(NASTY), st.text(max_size=80), st.integers(min_value=-(2**70), max_value=2**70).map(str))
+
+
+def fields(*names: str, extra: dict | None = None):
+    """A form submission: each field present or missing, with a nasty or random value."""
+    return st.fixed_dictionaries({}, optional={n: values for n in names}).map(lambda d: {**(extra or {}), **d})
+
+
+def _owner(world) -> Client:
+    c = Client()
+    c.force_login(world.merchant_a)
+    return c
+
+
+def _submit(client: Client, url: str, data: dict, world=None) -> None:
+    before = row_counts()
+    state = a_state(world) if world else None
+    response = client.post(url, data)
+    assert response.status_code < 500, (url, data, response.status_code)
+    if response.status_code != 302:  # refused: nothing written, nothing changed
+        assert row_counts() == before, (url, data)
+        if world:
+            assert a_state(world) == state, (url, data)
+
+
+@BOUNDED
+@given(data=fields("project", "member", "currency", "amount", "description", "expires_at"))
+def test_create_link_form(world, data):
+    _submit(_owner(world), "/payments/new/", data)
+
+
+@BOUNDED
+@given(data=fields("project", "email", "name"))
+def test_add_member_form(world, data):
+    _submit(_owner(world), "/members/new/", data)
+
+
+@BOUNDED
+@given(data=fields("email", "name"))
+def test_edit_member_form(world, data):
+    _submit(_owner(world), f"/members/{world.member_a.pk}/", data, world)
+
+
+@BOUNDED
+@given(data=fields("name", "return_url"))
+def test_project_forms(world, data):
+    owner = _owner(world)
+    _submit(owner, "/members/projects/", data)
+    _submit(owner, f"/members/projects/{world.project_a.pk}/", data, world)
+
+
+@BOUNDED
+@given(data=fields("xpub", "script_type"), family=st.sampled_from(["bitcoin", "evm", "bitcoin-testnet", "nope", "litecoin"]))
+def test_wallet_key_form(world, data, family):
+    from chain import catalogue
+
+    url = f"/chain/wallets/{world.project_a.pk}/key/{family}/"
+    response = _owner(world).post(url, data)
+    assert response.status_code < 500
+    if family not in catalogue.FAMILIES:
+        assert response.status_code == 404
+
+
+@BOUNDED
+@given(data=st.dictionaries(st.sampled_from(["devnet", "bitcoin", "base", "ethereum", "nonet", "csrfmiddlewaretoken"]), values, max_size=5))
+def test_confirmation_thresholds_form(world, data):
+    _submit(_owner(world), f"/chain/wallets/{world.project_a.pk}/confirmations/", data, world)
+
+
+@BOUNDED
+@given(query=fields("project", "status", "q", "page", "from", "to", "date_from", "date_to", "member", "network", "asset", "currency", "sort"))
+def test_dashboard_lists_and_search_never_fail(world, query):
+    owner = _owner(world)
+    for url in ("/payments/", "/payments/export.csv", "/members/", "/members/search/", "/chain/wallets/", "/members/new/", "/payments/new/"):
+        response = owner.get(url, query)
+        assert response.status_code < 500, (url, query)
+        if response.streaming:
+            b"".join(response.streaming_content)
+
+
+@pytest.fixture
+def no_rate_limits(settings):
+    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_poll_ip", "pay_poll_link")}
+
+
+@BOUNDED
+@given(data=fields("choice"), htmx=st.booleans())
+def test_pay_quote(world, no_rate_limits, data, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = row_counts()
+    response = Client().post(f"/pay/{world.link_a.code}/quote/", data, **headers)
+    assert response.status_code < 500 or response.status_code == 503, (data, response.status_code)  # 503: no price, said so
+    if response.status_code != 302:
+        assert row_counts() == before
+
+
+@BOUNDED
+@given(query=fields("v", "change", "sent"), htmx=st.booleans(), code=st.one_of(st.just("A"), st.text(max_size=40)))
+def test_pay_page_and_status(world, no_rate_limits, query, htmx, code):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    code = world.link_a.code if code == "A" else code
+    client = Client()
+    before = row_counts()
+    for url in (f"/pay/{code}/", f"/pay/{code}/status/"):
+        try:
+            response = client.get(url, query, **headers)
+        except Exception as exc:  # a code that cannot be part of a URL path is the client's problem, not a 500
+            from django.urls import Resolver404
+
+            assert isinstance(exc, Resolver404), exc
+            continue
+        assert response.status_code in (200, 204, 404, 301), (url, query, response.status_code)
+    # Reading never writes rows (a status refresh may update the link itself, never add rows).
+    assert row_counts() == before
+
+
+@BOUNDED
+@given(data=fields("choice"))
+def test_pay_simulate_refuses_off_devnet_without_writing(world, no_rate_limits, data):
+    before = row_counts()
+    response = Client().post(f"/pay/{world.link_b.code}/simulate/", data)
+    assert response.status_code in (400, 404)
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("url", [
+    "/members/{big}/", "/members/projects/{big}/", "/chain/wallets/{big}/confirmations/",
+    "/chain/wallets/{big}/key/evm/", "/members/projects/{big}/api-keys/", "/chain/wallets/?project={big}",
+])
+def test_out_of_range_ids_are_404_not_500(world, url):
+    owner = _owner(world)
+    for big in ("99999999999999999999999", str(2**63), "0"):
+        for method in ("get", "post"):
+            response = getattr(owner, method)(url.format(big=big))
+            assert response.status_code in (404, 405), (method, url, big, response.status_code)
