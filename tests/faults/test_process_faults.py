@@ -121,6 +121,35 @@ def test_the_same_scan_delivered_twice_at_once_runs_once_and_the_duplicate_does_
     assert Cursor.objects.get(network="devnet").lock_owner == ""
 
 
+def test_a_scan_whose_lease_lapsed_while_the_node_was_slow_records_nothing_over_the_new_owner(proxy, devnet, evm_address):
+    from dataclasses import replace
+
+    from chain import catalogue
+    from chain.adapters.evm import EvmAdapter
+    from chain.scanner import scan_network
+
+    addresses = [evm_address() for _ in range(3)]
+    sent = pay(devnet, addresses)
+    proxy.hold_blocks.set()  # the first scan waits on the node (through the proxy)...
+    first: list = []
+    thread = threading.Thread(target=lambda: (first.append(scan_network("devnet")), connections.close_all()))
+    thread.start()
+    assert proxy.blocks_in_flight.wait(30)
+    Cursor.objects.filter(network="devnet").update(locked_until=timezone.now() - timezone.timedelta(seconds=1))  # ...past its lease
+
+    direct = EvmAdapter(replace(catalogue.get("devnet"), rpc_url=devnet.url))  # a second worker reaching the node
+    second = scan_network("devnet", adapter=direct)
+    assert second.ok and second.new_deposits == len(sent)
+    proxy.hold_blocks.clear()  # the first scan's answer finally arrives
+    thread.join(60)
+
+    [late] = first
+    assert not late.ok and "lost its lease" in late.error and late.new_deposits == 0
+    assert deposits(addresses) == sent  # exactly once
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.height == devnet.head() and cursor.lock_owner == ""
+
+
 @pytest.mark.slow
 def test_redis_restarting_loses_the_queue_but_worker_and_beat_recover_by_themselves(devnet, evm_address, tmp_path):
     redis_server = RedisServer(tmp_path)
