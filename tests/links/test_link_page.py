@@ -290,3 +290,20 @@ def test_link_page_queries_do_not_grow_with_transactions(merchant_client, on_bas
         body = _page(merchant_client, on_base)
     assert "Transactions (7)" in _text(body)
     assert len(seven) == len(one)
+
+
+def test_dashboard_pages_have_no_inline_styles_or_scripts(merchant_client, on_base, address):
+    """A Content-Security-Policy that allows only our own files must not break a page."""
+    import re
+
+    from chain.models import Wallet
+    from tests.chain.test_hd import EVM_XPUB
+
+    Wallet.objects.filter(pk=address.wallet_id).update(xpub=EVM_XPUB)  # the Wallets page derives from it
+    deposit(address, USDC_25, network="base", asset="USDC", confirmations=3)
+    for url in ["/payments/", f"/payments/{on_base.code}/", "/payments/new/", "/members/", "/members/projects/",
+                "/chain/wallets/", "/chain/health/"]:
+        html = merchant_client.get(url).content.decode()
+        assert "<style" not in html and "style=" not in html, url
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert not re.search(r"\son[a-z]+=", html), url
