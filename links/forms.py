@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django import forms
@@ -50,6 +51,12 @@ class PaymentLinkFields(forms.Form):
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data.get("expires_at")
+        if expires_at:
+            # The same instant in UTC: PostgreSQL refuses offsets past ±15:59 (ISO 8601 from the API allows any).
+            try:
+                expires_at = expires_at.astimezone(dt_timezone.utc)
+            except OverflowError:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+                raise forms.ValidationError("Enter a valid date/time.") from None
         if expires_at and expires_at <= timezone.now():
             raise forms.ValidationError("The expiry must be in the future.")
         return expires_at
