@@ -6,16 +6,24 @@ import random
 import secrets
 from datetime import timedelta
 
-from eth_utils import to_checksum_address
-
 # A public test key (tests/chain/test_hd.py's EVM_XPUB): m/44'/60'/0' of the BIP39 test mnemonic.
 EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
 TRANSFER_SELECTOR = "a9059cbb"
 
 
 def random_address(rng: random.Random | None = None) -> str:
-    raw = rng.randbytes(20).hex() if rng else secrets.token_hex(20)
-    return to_checksum_address("0x" + raw)
+    from chain.adapters.evm import _checksummed
+
+    return _checksummed(rng.randbytes(20).hex() if rng else secrets.token_hex(20))
+
+
+def analyze() -> None:
+    """Fresh planner statistics after a bulk insert, as autovacuum would soon give them."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def merchant_project(name: str = "Bench Shop"):

@@ -31,9 +31,19 @@ def payram_rate(node: Node, first: int, last: int) -> tuple[float, int]:
     """Blocks per second of scan_network over first..last (the node's head); and the deposits it recorded."""
     from chain.scanner import scan_network
 
-    reset_cursor(node, first)
-    started = time.perf_counter()
-    result = scan_network("devnet", max_blocks=last - first + 1)
+    from chain.adapters.base import NodeError
+
+    for attempt in range(3):
+        reset_cursor(node, first)
+        started = time.perf_counter()
+        try:
+            result = scan_network("devnet", max_blocks=last - first + 1)
+        except NodeError as exc:  # the node timed out (a loaded machine): retried, as the scan task would be
+            print(f"  (scan round retried: {exc})", flush=True)
+            if attempt == 2:
+                raise
+            continue
+        break
     elapsed = time.perf_counter() - started
     if not result.ok or result.height != last or result.blocks != last - first + 1:
         raise RuntimeError(f"scan did not cover {first}-{last}: {result}")
@@ -65,11 +75,17 @@ def raw_rate(node: Node, first: int, last: int) -> float:
     return (last - first + 1) / (time.perf_counter() - started)
 
 
-def median_rates(node: Node, first: int, last: int, rounds: int) -> tuple[float, float, int]:
-    """Alternate payram and raw rounds (so drift hits both alike); medians."""
+def median_rates(node: Node, first: int, last: int, rounds: int, *, pipelined: bool = False) -> tuple[float, float, int]:
+    """Alternate payram and raw rounds (so drift hits both alike); medians. `pipelined`
+    scans with the fix proposed for chain/scanner.py (bench/pipelined.py)."""
+    from contextlib import nullcontext
+
+    from bench.pipelined import pipelined_scanner
+
     ours, raws, deposits = [], [], 0
     for _ in range(rounds):
         raws.append(raw_rate(node, first, last))
-        rate, deposits = payram_rate(node, first, last)
+        with pipelined_scanner() if pipelined else nullcontext():
+            rate, deposits = payram_rate(node, first, last)
         ours.append(rate)
     return statistics.median(ours), statistics.median(raws), deposits
