@@ -22,7 +22,7 @@ from functools import wraps
 from typing import Callable
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
@@ -119,7 +119,10 @@ def _reject_constant(name: str):
 
 def _json_body(request: HttpRequest) -> dict:
     """The request body as a dict; JSON numbers become Decimal (never float)."""
-    raw = request.body
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiError(400, {NON_FIELD: ["The body is too large."]}) from None
     if not raw.strip():
         return {}
     try:

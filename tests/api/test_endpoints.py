@@ -172,6 +172,13 @@ def test_malformed_json_is_400(api, project, raw, message):
     assert documented(response, LINKS, "post")["errors"] == {"non_field_errors": [message]}
 
 
+def test_a_body_past_the_upload_limit_is_400(api, project, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = _create(api, description="x" * 2000)
+    assert response.status_code == 400
+    assert documented(response, LINKS, "post")["errors"] == {"non_field_errors": ["The body is too large."]}
+
+
 # Read one link
 
 

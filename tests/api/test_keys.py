@@ -129,3 +129,8 @@ def test_another_merchants_project_keys_are_not_found(client, other_merchant, pr
 def test_the_key_pages_need_a_login(client, project):
     response = client.get(f"/members/projects/{project.pk}/api-keys/")
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_projects_page_links_to_the_keys(merchant_client, project):
+    page = merchant_client.get("/members/projects/").content.decode()
+    assert f"/members/projects/{project.pk}/api-keys/" in page
