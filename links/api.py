@@ -15,11 +15,11 @@ import copy
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 from functools import wraps
-from typing import Callable
 
 from django import forms
 from django.core.exceptions import RequestDataTooBig, ValidationError
