@@ -59,6 +59,7 @@ def skipped(name: str, reason: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="tiny sizes: checks the benchmarks work, not how fast")
+    parser.add_argument("--scan-only", action="store_true", help="stop after the scan throughput ratios")
     args = parser.parse_args(argv)
     sizes = SHORT if args.short else FULL
     rng = random.Random(20261129)
@@ -79,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         from chain import catalogue
 
         catalogue.reload()
-        run_all(node, sizes, rng, vendor)
+        run_all(node, sizes, rng, vendor, scan_only=args.scan_only)
     finally:
         node.stop()
     return 0
 
 
-def run_all(node, sizes: Sizes, rng: random.Random, vendor: str) -> None:
+def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: bool = False) -> None:
     from bench import fixtures, keys, latency, scan, web
 
     # -- scan throughput ----------------------------------------------------------------
@@ -105,6 +106,8 @@ def run_all(node, sizes: Sizes, rng: random.Random, vendor: str) -> None:
     say(f"with the fix proposed for chain/scanner.py (bench/pipelined.py: fetch batch N+1 while recording N): "
         f"{piped:.1f} blocks/s, raw loop meanwhile {piped_raw:.1f} ({piped_deposits} deposits per pass)")
     ratio("scan_vs_raw_rpc_pipelined_proposal", piped / piped_raw, ">= 0.8", piped / piped_raw >= 0.8)
+    if scan_only:
+        return
 
     # -- matching -------------------------------------------------------------------------
     print(f"\nMatching: the same blocks with {sizes.watched_many:,} watched addresses vs {WATCHED_FEW}", flush=True)
