@@ -20,13 +20,9 @@ def refresh_expired_links_task() -> int:
     return refresh_expired_links()
 
 
-JOBS = {
+JOBS = {  # Celery beat's entries for these are payram.celery.HOUSEKEEPING_SCHEDULE
     "refresh-expired-links": refresh_expired_links_task,
 }
-
-
-def beat_schedule() -> dict[str, dict]:
-    return {name: {"task": task.name, "schedule": EVERY_SECONDS, "options": {"expires": EVERY_SECONDS}} for name, task in JOBS.items()}
 
 
 def run_all() -> None:

@@ -15,15 +15,24 @@ app.autodiscover_tasks()
 app.conf.include = ["links.housekeeping"]
 logger = logging.getLogger("payram.celery")
 
+# Periodic jobs besides scanning (links/housekeeping.py; the scan loop runs the same ones).
+# Named by string: importing the task module here could configure the app mid-import.
+HOUSEKEEPING_SCHEDULE = {
+    "refresh-expired-links": {
+        "task": "links.housekeeping.refresh_expired_links_task",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+}
+
 
 @app.on_after_configure.connect
 def _schedule_network_scans(sender: Celery, **kwargs) -> None:
     """One beat entry per enabled network, built when the app is configured (the
     catalogue reads the environment, so it cannot be built at import time)."""
     from chain.schedule import beat_schedule
-    from links import housekeeping
 
-    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule(), **housekeeping.beat_schedule()}
+    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule(), **HOUSEKEEPING_SCHEDULE}
 
 
 @beat_init.connect

@@ -26,12 +26,13 @@ def test_an_overdue_link_nobody_opened_turns_expired_in_the_periodic_pass(overdu
     assert PaymentLink.objects.get(pk=overdue_link.pk).status == LinkStatus.EXPIRED
 
 
-def test_beat_runs_the_expiry_job_every_minute():
+def test_beat_runs_every_housekeeping_job_every_minute():
     app.loader.import_default_modules()
-    entry = app.conf.beat_schedule["refresh-expired-links"]
-    assert entry["task"] == "links.housekeeping.refresh_expired_links_task"
-    assert entry["schedule"] == 60.0
-    assert entry["task"] in app.tasks
+    for name, task in housekeeping.JOBS.items():
+        entry = app.conf.beat_schedule[name]
+        assert entry["task"] == task.name
+        assert entry["schedule"] == housekeeping.EVERY_SECONDS
+        assert entry["task"] in app.tasks
 
 
 @pytest.mark.django_db
