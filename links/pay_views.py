@@ -36,7 +36,12 @@ POLL_SECONDS = 3
 DEVNET_CHAIN_ID = 31337
 
 
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # links.models.new_public_code; anything else (a NUL byte: PostgreSQL refuses it) is no link
+
+
 def _find_link(code: str) -> PaymentLink | None:
+    if not _CODE.fullmatch(code):
+        return None
     return PaymentLink.objects.select_related("project", "member").filter(code=code).first()
 
 
