@@ -9,6 +9,7 @@ import re
 import statistics
 import threading
 import time
+from typing import Self
 
 from bench.env import Node
 
@@ -40,7 +41,7 @@ class ScanLoop:
         finally:
             connection.close()
 
-    def __enter__(self) -> ScanLoop:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -29,9 +29,8 @@ def reset_cursor(node: Node, first: int) -> None:
 
 def payram_rate(node: Node, first: int, last: int) -> tuple[float, int]:
     """Blocks per second of scan_network over first..last (the node's head); and the deposits it recorded."""
-    from chain.scanner import scan_network
-
     from chain.adapters.base import NodeError
+    from chain.scanner import scan_network
 
     for attempt in range(3):
         reset_cursor(node, first)
