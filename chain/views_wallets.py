@@ -34,6 +34,7 @@ class FamilyPanel:
     preview: list[str]
     gap: int
     allocated: int
+    problem: str = ""  # the stored key cannot derive addresses (e.g. edited by hand)
 
     @property
     def gap_warning(self) -> bool:
@@ -79,8 +80,12 @@ def _families() -> list[str]:
 def _family_panel(project: Project, family: str, wallet: Wallet | None, form: WalletKeyForm | None = None) -> FamilyPanel:
     preview: list[str] = []
     gap = allocated = 0
+    problem = ""
     if wallet is not None:
-        preview = wallets.addresses_preview(wallet, 3)
+        try:
+            preview = wallets.addresses_preview(wallet, 3)
+        except hd.KeyRefused as exc:
+            problem = exc.message if hasattr(exc, "message") else str(exc)
         gap = wallets.unused_gap(project, family)
         allocated = wallet.next_index
     return FamilyPanel(
@@ -91,6 +96,7 @@ def _family_panel(project: Project, family: str, wallet: Wallet | None, form: Wa
         preview=preview,
         gap=gap,
         allocated=allocated,
+        problem=problem,
     )
 
 

@@ -8,6 +8,8 @@ USDC on Base to ETH on Ethereum keeps the EVM address; a refreshed quote keeps i
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +43,8 @@ class AssetChoice:
     def key(self) -> str:
         return f"{self.network.slug}:{self.asset.symbol}"
 
+
+logger = logging.getLogger("links.checkout")
 
 def _network_is_healthy(slug: str) -> bool:
     from chain.health import network_is_healthy
@@ -151,10 +155,16 @@ def _deposit_address(link: PaymentLink, family: str):
     from chain.models import DepositAddress
     from chain.wallets import address_allocate
 
+    from chain.hd import KeyRefused
+
     existing = DepositAddress.objects.filter(link=link, family=family).order_by("id").first()
     if existing:
         return existing
-    return address_allocate(project=link.project, family=family, link=link, purpose="payment link")
+    try:
+        return address_allocate(project=link.project, family=family, link=link, purpose="payment link")
+    except KeyRefused as exc:  # a stored key that no longer parses (changed by hand in the database)
+        logger.error("project %s: its %s key cannot derive addresses: %s", link.project_id, family, exc.message)
+        raise CheckoutError(f"{link.project.name} cannot take payments on this network right now. Please pick another one.") from None
 
 
 def quote_is_expired(quote: Quote, *, now: datetime | None = None) -> bool:

@@ -5,11 +5,12 @@ and never see another merchant's project."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from django.urls import reverse
 
-from chain import wallets
+from chain import catalogue, wallets
 from chain.models import Deposit, Wallet
 from tests.chain.test_hd import EVM_XPUB, MNEMONIC, VPUB, ZPRV, ZPUB
 
@@ -107,7 +108,7 @@ def test_gap_warning_appears_past_20_unused_addresses(merchant_client, project):
     Deposit.objects.create(network="devnet", asset="ETH", tx_hash="0x" + "1" * 64, index=0, address=addresses[0], value=1)
     html = merchant_client.get(PAGE).content.decode()
     assert "many wallets stop looking past a gap of 20" not in html
-    assert "20 of the latest addresses unused" in html
+    assert "The 20 most recent addresses have not been paid yet" in html
 
 
 def test_other_merchants_projects_are_invisible_and_untouchable(merchant_client, project, other_project):
@@ -182,3 +183,31 @@ def test_a_crash_while_saving_a_key_keeps_the_pasted_value_out_of_error_reports(
     report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
     assert "database went away" in report
     assert ZPUB not in report and ZPUB not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_stored_key_that_no_longer_parses_is_flagged_not_a_500(merchant_client, project, member):
+    """A key changed by hand in the database: the Wallets page says so, and a customer
+    picking that family gets a clear refusal instead of an error page."""
+    from chain.models import Wallet
+    from links.checkout import CheckoutError, quote_create
+    from links.models import PaymentLink
+
+    Wallet.objects.create(project=project, family="evm", xpub="xpub-garbage", script_type="evm")
+    page = merchant_client.get("/chain/wallets/")
+    assert page.status_code == 200
+    assert "This stored key cannot derive addresses" in page.content.decode()
+
+    os.environ["PAYRAM_RPC_DEVNET"] = "http://127.0.0.1:9"
+    catalogue.reload()
+    try:
+        link = PaymentLink.objects.create(project=project, member=member, amount="5.00")
+        with pytest.raises(CheckoutError, match="cannot take payments on this network"):
+            from unittest import mock
+
+            with mock.patch("links.checkout._network_is_healthy", return_value=True):
+                quote_create(link=link, network="devnet", asset="USDC")
+        assert not link.quotes.exists()
+    finally:
+        os.environ.pop("PAYRAM_RPC_DEVNET", None)
+        catalogue.reload()
