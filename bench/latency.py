@@ -17,8 +17,8 @@ POLL_EVERY = 0.02  # how often the bench asks the status endpoint (a browser ask
 
 
 class ScanLoop:
-    """scan_network("devnet") in a thread: scan, then wait the poll interval (scanloop's
-    schedule when caught up)."""
+    """scan_network("devnet") in a thread on scanloop's schedule when caught up: the next
+    scan is due one poll interval after the previous one started."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
@@ -33,11 +33,12 @@ class ScanLoop:
 
         try:
             while not self.stop_event.is_set():
+                started = time.monotonic()
                 try:
                     scan_network("devnet")
                 except Exception as exc:  # noqa: BLE001 - counted and shown, the loop carries on like scanloop
                     self.errors.append(f"{type(exc).__name__}: {exc}")
-                self.stop_event.wait(self.interval)
+                self.stop_event.wait(max(0.0, started + self.interval - time.monotonic()))
         finally:
             connection.close()
 

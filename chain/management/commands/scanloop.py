@@ -84,6 +84,9 @@ class Command(BaseCommand):
                 for net in nets:
                     if due.get(net.slug, 0) > now:
                         continue
+                    # Due again one interval after this scan STARTED, so detection waits at
+                    # most an interval plus one scan, not an interval plus two (bench/).
+                    started = time.monotonic()
                     try:
                         result = scan_network(net.slug)
                         failures.pop(net.slug, None)
@@ -98,7 +101,7 @@ class Command(BaseCommand):
                         failures[net.slug] = failures.get(net.slug, 0) + 1
                         delay = min(net.poll_interval * 2 ** failures[net.slug], MAX_BACKOFF_SECONDS)
                         logger.error("scanloop: %s failed (%s in a row, next try in %.0f s): %s", net.slug, failures[net.slug], delay, exc)
-                    due[net.slug] = time.monotonic() + delay
+                    due[net.slug] = started + delay
                 if time.monotonic() >= housekeeping_due:  # link expiry etc., as beat does with Celery
                     housekeeping.run_all()
                     housekeeping_due = time.monotonic() + housekeeping.EVERY_SECONDS
