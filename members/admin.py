@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from members.models import Member, Project
+from members.models import ApiKey, Member, Project
 
 
 @admin.register(Project)
@@ -16,3 +16,18 @@ class MemberAdmin(admin.ModelAdmin):
     list_filter = ["project"]
     search_fields = ["email", "name"]
     list_select_related = ["project"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created in the dashboard (shown once there); here they can be seen and
+    revoked (set "revoked at"), never read back: only a prefix and a hash are stored."""
+
+    list_display = ["name", "prefix", "project", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["project"]
+    list_select_related = ["project"]
+    readonly_fields = ["project", "name", "prefix", "key_hash", "created_at", "last_used_at"]
+    fields = ["project", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
