@@ -39,3 +39,48 @@ class QuoteAdmin(admin.ModelAdmin):
     list_filter = ["network", "asset"]
     search_fields = ["link__code"]
     raw_id_fields = ["link", "deposit_address"]
+
+
+# Webhooks: inspect endpoints, events and every delivery attempt. Signing secrets are
+# never shown here (they are shown once in the dashboard at creation or rotation).
+from links.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "project", "is_active", "created_at"]
+    list_filter = ["is_active", "project"]
+    list_select_related = ["project"]
+    exclude = ["secret"]
+    readonly_fields = ["code", "project", "secret_rotated_at", "created_at"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "type", "project", "link", "created_at"]
+    list_filter = ["type"]
+    list_select_related = ["project", "link"]
+    readonly_fields = ["id", "project", "link", "type", "payload", "created_at"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "attempted_at", "status_code", "duration_ms", "response_excerpt", "error"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "state", "attempts", "last_status_code", "next_attempt_at"]
+    list_filter = ["state"]
+    list_select_related = ["event", "endpoint"]
+    readonly_fields = ["event", "endpoint", "attempts", "last_status_code", "manual", "created_at", "updated_at"]
+    inlines = [WebhookAttemptInline]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(admin.ModelAdmin):
+    list_display = ["delivery", "number", "attempted_at", "status_code", "duration_ms", "error"]
+    list_select_related = ["delivery"]
+    readonly_fields = ["delivery", "number", "attempted_at", "status_code", "duration_ms", "response_excerpt", "error"]

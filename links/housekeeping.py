@@ -20,9 +20,17 @@ def refresh_expired_links_task() -> int:
     return refresh_expired_links()
 
 
-JOBS = {  # Celery beat's entries for these are payram.celery.HOUSEKEEPING_SCHEDULE
-    "refresh-expired-links": refresh_expired_links_task,
-}
+def _jobs() -> dict:
+    from links.tasks import retry_due_webhooks
+
+    return {
+        "refresh-expired-links": refresh_expired_links_task,
+        "retry-due-webhooks": retry_due_webhooks,  # webhook retries whose time has come
+    }
+
+
+# Celery beat's entries for these are payram.celery.HOUSEKEEPING_SCHEDULE.
+JOBS = _jobs()
 
 
 def run_all() -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from links import selectors, services
+from links.emails import email_enabled
 from links.forms import PaymentLinkForm
 from links.models import LinkStatus
 from links.qr import qr_png, qr_svg
@@ -160,6 +161,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "network": selectors.network_name(link.received_network),
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
         "project_has_wallet": link.project.wallets.exists(),
+        "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
     }
     return render(request, "links/detail.html", context)
 

@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "payram.settings")
 app = Celery("payram")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.include = ["links.housekeeping"]
+app.conf.include = ["links.housekeeping", "links.tasks"]
 logger = logging.getLogger("payram.celery")
 
 # Periodic jobs besides scanning (links/housekeeping.py; the scan loop runs the same ones).
@@ -20,6 +20,11 @@ logger = logging.getLogger("payram.celery")
 HOUSEKEEPING_SCHEDULE = {
     "refresh-expired-links": {
         "task": "links.housekeeping.refresh_expired_links_task",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "retry-due-webhooks": {
+        "task": "links.tasks.retry_due_webhooks",
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },

@@ -7,6 +7,7 @@ PAYRAM_BASE_URL.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -180,6 +181,27 @@ except ValueError as exc:
 PAYRAM_QUOTE_MINUTES = envint("PAYRAM_QUOTE_MINUTES", 15, minimum=1, maximum=24 * 60)
 PAYRAM_LATE_PAYMENT_HOURS = envint("PAYRAM_LATE_PAYMENT_HOURS", 24, minimum=0)
 PAYRAM_CHAINS_FILE = envstr("PAYRAM_CHAINS_FILE")
+
+# Webhooks: endpoints on loopback/private addresses are refused unless allowed here.
+PAYRAM_WEBHOOK_ALLOW_PRIVATE = envbool("PAYRAM_WEBHOOK_ALLOW_PRIVATE", False)
+
+# Email (optional): off (dummy backend) until EMAIL_HOST or EMAIL_BACKEND is set.
+EMAIL_HOST = envstr("EMAIL_HOST", "")
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.dummy.EmailBackend",
+)
+EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    if "EMAIL_USE_TLS" in os.environ:
+        raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true: pick STARTTLS (587) or implicit TLS (465)")
+    EMAIL_USE_TLS = False  # EMAIL_USE_SSL was asked for explicitly; TLS was only the default
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "payram@localhost")
 
 LOGGING = {
     "version": 1,

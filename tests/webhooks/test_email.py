@@ -132,3 +132,15 @@ def test_no_email_backend_says_so(merchant_client, shop, member, settings, commi
     link = _link(shop, member, committed)
     response = merchant_client.post(reverse("webhooks:email_link", args=[link.code]), follow=True)
     assert "Email is not configured" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_link_page_offers_to_email_the_member_only_when_email_is_on(merchant_client, project, member, settings, mailoutbox):
+    from links.models import PaymentLink
+
+    link = PaymentLink.objects.create(project=project, member=member, amount="7.00", description="Tea")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    assert "Email this link to" not in merchant_client.get(f"/payments/{link.code}/").content.decode()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    page = merchant_client.get(f"/payments/{link.code}/").content.decode()
+    assert f"Email this link to {member.email}" in page
