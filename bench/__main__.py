@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="tiny sizes: checks the benchmarks work, not how fast")
     parser.add_argument("--scan-only", action="store_true", help="stop after the scan throughput ratios")
+    parser.add_argument("--latency-only", action="store_true", help="only the detection latency ratio")
     args = parser.parse_args(argv)
     sizes = SHORT if args.short else FULL
     rng = random.Random(20261129)
@@ -80,18 +81,30 @@ def main(argv: list[str] | None = None) -> int:
         from chain import catalogue
 
         catalogue.reload()
-        run_all(node, sizes, rng, vendor, scan_only=args.scan_only)
+        run_all(node, sizes, rng, vendor, scan_only=args.scan_only, latency_only=args.latency_only)
     finally:
         node.stop()
     return 0
 
 
-def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: bool = False) -> None:
-    from bench import fixtures, keys, latency, scan, web
+def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: bool = False, latency_only: bool = False) -> None:
+    from bench import fixtures
 
-    # -- scan throughput ----------------------------------------------------------------
     user, project, member = fixtures.merchant_project()
     wallet = fixtures.evm_wallet(project)
+    if not latency_only:
+        run_scan_and_matching(node, sizes, rng, wallet)
+        if scan_only:
+            return
+    run_latency(node, sizes, rng, project, member, wallet)
+    if not latency_only:
+        run_web_and_keys(node, sizes, rng, vendor, user, project, member, wallet)
+
+
+def run_scan_and_matching(node, sizes: Sizes, rng: random.Random, wallet) -> None:
+    from bench import fixtures, scan
+
+    # -- scan throughput ----------------------------------------------------------------
     watched = [fixtures.random_address(rng) for _ in range(WATCHED_FEW)]
     fixtures.watch_addresses(wallet, watched)
     started = time.perf_counter()
@@ -106,8 +119,6 @@ def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: b
     say(f"with the fix proposed for chain/scanner.py (bench/pipelined.py: fetch batch N+1 while recording N): "
         f"{piped:.1f} blocks/s, raw loop meanwhile {piped_raw:.1f} ({piped_deposits} deposits per pass)")
     ratio("scan_vs_raw_rpc_pipelined_proposal", piped / piped_raw, ">= 0.8", piped / piped_raw >= 0.8)
-    if scan_only:
-        return
 
     # -- matching -------------------------------------------------------------------------
     print(f"\nMatching: the same blocks with {sizes.watched_many:,} watched addresses vs {WATCHED_FEW}", flush=True)
@@ -123,6 +134,11 @@ def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: b
     matching = (many / many_raw) / (ours / raw)
     ratio(f"matching_{sizes.watched_many}_vs_{WATCHED_FEW}", matching, ">= 0.9 (each rate over the raw loop's in its rounds)", matching >= 0.9)
 
+
+
+def run_latency(node, sizes: Sizes, rng: random.Random, project, member, wallet) -> None:
+    from bench import fixtures, latency
+
     # -- detection latency ---------------------------------------------------------------
     print(f"\nDetection latency: ether payment mined -> /pay/<code>/status/ answers the change ({sizes.latency_samples} payments)", flush=True)
     pay_to = fixtures.random_address(rng)
@@ -132,6 +148,11 @@ def run_all(node, sizes: Sizes, rng: random.Random, vendor: str, *, scan_only: b
     med, high = latency.median(times), latency.p95(times)
     say(f"poll interval {interval:g} s; median {med:.2f} s, p95 {high:.2f} s, max {max(times):.2f} s; scan errors: {len(errors)}")
     ratio("detection_p95_vs_interval_plus_0.5s", high / (interval + 0.5), "<= 1.0", high <= interval + 0.5)
+
+
+
+def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, project, member, wallet) -> None:
+    from bench import fixtures, keys, latency, web
 
     # -- web -----------------------------------------------------------------------------
     from django.test import Client
