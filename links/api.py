@@ -117,6 +117,34 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
+MAX_JSON_DEPTH = 32  # our bodies are flat objects; deeper nesting is refused before parsing
+
+
+def _json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects nest deeper than `limit` (brackets inside strings do not
+    count). Checked before json.loads, whose C scanner can overflow the stack on
+    pathological nesting (a segfault, not a RecursionError) in threads with small stacks."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def _json_body(request: HttpRequest) -> dict:
     """The request body as a dict; JSON numbers become Decimal (never float)."""
     try:
@@ -126,7 +154,10 @@ def _json_body(request: HttpRequest) -> dict:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        if _json_depth_exceeds(text):
+            raise ApiError(400, {NON_FIELD: [f"The body nests deeper than {MAX_JSON_DEPTH} levels."]})
+        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, {NON_FIELD: ["The body is not valid JSON."]}) from None
     if not isinstance(data, dict):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.debug import SafeExceptionReporterFilter
 
 DEFAULT_CSP = (
@@ -66,7 +66,10 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "") or self._in_form(request):
-            return HttpResponseBadRequest("Bad request: the address or form contains a NUL character.", content_type="text/plain")
+            message = "Bad request: the address or form contains a NUL character."
+            if request.path.startswith("/api/"):  # the API answers in its own error shape
+                return JsonResponse({"errors": {"non_field_errors": [message]}}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain")
         return self.get_response(request)
 
     @staticmethod
