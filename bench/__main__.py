@@ -115,11 +115,6 @@ def run_scan_and_matching(node, sizes: Sizes, rng: random.Random, wallet) -> Non
     say(f"payram scan_network: {ours:.1f} blocks/s ({deposits} deposits recorded per pass)")
     say(f"raw JSON-RPC loop:   {raw:.1f} blocks/s (same batches, decoded, no DB)")
     ratio("scan_vs_raw_rpc", ours / raw, ">= 0.8", ours / raw >= 0.8)
-    piped, piped_raw, piped_deposits = scan.median_rates(node, first, last, sizes.rounds, pipelined=True)
-    say(f"with the fix proposed for chain/scanner.py (bench/pipelined.py: fetch batch N+1 while recording N): "
-        f"{piped:.1f} blocks/s, raw loop meanwhile {piped_raw:.1f} ({piped_deposits} deposits per pass)")
-    ratio("scan_vs_raw_rpc_pipelined_proposal", piped / piped_raw, ">= 0.8", piped / piped_raw >= 0.8)
-
     # -- matching -------------------------------------------------------------------------
     print(f"\nMatching: the same blocks with {sizes.watched_many:,} watched addresses vs {WATCHED_FEW}", flush=True)
     started = time.perf_counter()

@@ -74,17 +74,11 @@ def raw_rate(node: Node, first: int, last: int) -> float:
     return (last - first + 1) / (time.perf_counter() - started)
 
 
-def median_rates(node: Node, first: int, last: int, rounds: int, *, pipelined: bool = False) -> tuple[float, float, int]:
-    """Alternate payram and raw rounds (so drift hits both alike); medians. `pipelined`
-    scans with the fix proposed for chain/scanner.py (bench/pipelined.py)."""
-    from contextlib import nullcontext
-
-    from bench.pipelined import pipelined_scanner
-
+def median_rates(node: Node, first: int, last: int, rounds: int) -> tuple[float, float, int]:
+    """Alternate payram and raw rounds (so drift hits both alike); medians."""
     ours, raws, deposits = [], [], 0
     for _ in range(rounds):
         raws.append(raw_rate(node, first, last))
-        with pipelined_scanner() if pipelined else nullcontext():
-            rate, deposits = payram_rate(node, first, last)
+        rate, deposits = payram_rate(node, first, last)
         ours.append(rate)
     return statistics.median(ours), statistics.median(raws), deposits

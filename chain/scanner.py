@@ -16,6 +16,10 @@ Guarantees:
   seen again in another block moves there.
 - Nothing is recorded from a bad node answer: NodeError is recorded on the cursor and
   re-raised, so the task retries with backoff.
+- The node and the database work at the same time: while batch N is recorded, batch N+1
+  is already being fetched (one helper thread, at most one node call in flight, never the
+  database). A fetched-ahead batch is checked exactly like a direct fetch, is dropped
+  after a rewind, and its node error surfaces where a direct fetch's would.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -142,6 +147,43 @@ def _our_addresses(family: str, candidates: set[str]) -> dict[str, int]:
     return found
 
 
+class _Prefetch:
+    """The node's side of the scan loop: `fetch_ahead` starts reading the next batch in a
+    helper thread while the caller records the current one; `blocks` hands it over (or
+    reads directly when nothing matching was fetched ahead). At most one node call runs at
+    a time, so adapters need not be thread-safe; the helper thread never touches the
+    database. The thread is created only when a scan has a second batch, and joined on exit
+    (an in-flight read ends within the adapter's timeout)."""
+
+    def __init__(self, adapter: ChainAdapter) -> None:
+        self.adapter = adapter
+        self.pool: ThreadPoolExecutor | None = None
+        self.ahead: tuple[tuple[int, int], Future] | None = None
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.ahead = None
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def fetch_ahead(self, start: int, end: int) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-prefetch")
+        self.ahead = ((start, end), self.pool.submit(self.adapter.blocks, start, end))
+
+    def blocks(self, start: int, end: int) -> list[Block]:
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            wanted, future = ahead
+            if wanted == (start, end):
+                return future.result()  # a node error surfaces here, as from a direct read
+            if not future.cancel():
+                future.exception()  # wait for it: never two node calls at once; its answer is unused
+        return self.adapter.blocks(start, end)
+
+
 class _Scan:
     def __init__(self, network: Network, adapter: ChainAdapter, owner: str, result: ScanResult) -> None:
         self.net = network
@@ -193,16 +235,24 @@ class _Scan:
             kept = ScannedBlock.objects.filter(network=self.slug, height=head).first()
             if kept and self.adapter.block_hash(head) != kept.block_hash:
                 height, tip_hash = self.rewind(height, below=head)
-        while height < head and self.result.blocks < max_blocks:
-            start = height + 1
-            end = min(head, start + batch_blocks - 1, start + (max_blocks - self.result.blocks) - 1)
-            blocks = self.adapter.blocks(start, end)
-            self._check_batch(blocks, start, end)
-            if tip_hash and blocks[0].parent_hash != tip_hash:
-                height, tip_hash = self.rewind(height)
-                continue
-            self.record_batch(blocks, prev_height=height, head=head)
-            height, tip_hash = blocks[-1].height, blocks[-1].hash
+
+        def span(after: int, done: int) -> tuple[int, int]:
+            start = after + 1
+            return start, min(head, start + batch_blocks - 1, start + (max_blocks - done) - 1)
+
+        with _Prefetch(self.adapter) as node:
+            while height < head and self.result.blocks < max_blocks:
+                start, end = span(height, self.result.blocks)
+                blocks = node.blocks(start, end)
+                self._check_batch(blocks, start, end)
+                if tip_hash and blocks[0].parent_hash != tip_hash:
+                    height, tip_hash = self.rewind(height)
+                    continue  # nothing is fetched ahead of a batch that was not recorded
+                done = self.result.blocks + len(blocks)
+                if end < head and done < max_blocks:
+                    node.fetch_ahead(*span(end, done))
+                self.record_batch(blocks, prev_height=height, head=head)
+                height, tip_hash = blocks[-1].height, blocks[-1].hash
         self.result.height = height
 
     def _check_batch(self, blocks: list[Block], start: int, end: int) -> None:

@@ -13,7 +13,6 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 RATIOS = [
     "scan_vs_raw_rpc",
-    "scan_vs_raw_rpc_pipelined_proposal",
     "matching_1000_vs_10",
     "detection_p95_vs_interval_plus_0.5s",
     "status_poll_204_rps_1000_vs_100",

@@ -1,0 +1,173 @@
+"""The scanner reads batch N+1 from the node while it records batch N (chain/scanner.py,
+_Prefetch). What an operator relies on: the overlap really happens, and a batch read ahead
+is never trusted more than a batch read directly: a reorg under it rewinds, a node error
+from it leaves the recorded batches recorded and nothing else, a lost lease stops the scan,
+and no thread outlives the scan. Against a real anvil."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chain.adapters import adapter_for
+from chain.adapters.base import NodeError
+from chain.catalogue import get
+from chain.models import Cursor, Deposit
+from chain.scanner import scan_network
+from chain.signals import deposits_changed
+
+pytestmark = [pytest.mark.anvil, pytest.mark.django_db]
+
+
+class Watched:
+    """The real devnet adapter; `before(n, start, end)` runs before the n-th blocks() call
+    (counting from 1), in whichever thread makes the call."""
+
+    def __init__(self, before=lambda n, start, end: None) -> None:
+        self.inner = adapter_for(get("devnet"))
+        self.before = before
+        self.calls: list[tuple[int, int, str]] = []
+
+    def head(self):
+        return self.inner.head()
+
+    def block_hash(self, height):
+        return self.inner.block_hash(height)
+
+    def mempool(self):
+        return self.inner.mempool()
+
+    def blocks(self, start, end):
+        self.calls.append((start, end, threading.current_thread().name))
+        self.before(len(self.calls), start, end)
+        return self.inner.blocks(start, end)
+
+
+def prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("scan-prefetch")]
+
+
+@pytest.fixture
+def on_deposits_changed():
+    receivers = []
+
+    def connect(receiver):
+        receivers.append(receiver)
+        deposits_changed.connect(receiver, weak=False)
+
+    yield connect
+    for receiver in receivers:
+        deposits_changed.disconnect(receiver)
+
+
+def test_the_next_batch_is_read_while_this_one_is_recorded(devnet, evm_address, on_deposits_changed):
+    to = evm_address()
+    start = devnet.head() + 1
+    devnet.send_eth(to.address, 7)  # in the first batch
+    devnet.mine(8)
+    second_requested = threading.Event()
+    overlapped: list[bool] = []
+
+    def before(n, first, last):
+        if n == 2:
+            second_requested.set()
+
+    def recording_first_batch(sender, network, address_ids, **kwargs):
+        if not overlapped:  # still inside the first batch's record_batch
+            overlapped.append(second_requested.wait(10))
+
+    on_deposits_changed(recording_first_batch)
+    adapter = Watched(before)
+    result = scan_network("devnet", adapter=adapter, batch_blocks=3)
+
+    assert overlapped == [True]  # the node was asked for batch 2 before batch 1 was done
+    assert [(s, e) for s, e, _ in adapter.calls] == [(start, start + 2), (start + 3, start + 5), (start + 6, start + 8)]
+    assert adapter.calls[0][2] == threading.current_thread().name
+    assert all(name.startswith("scan-prefetch") for _, _, name in adapter.calls[1:])  # read ahead, off the scan's thread
+    assert result.ok and result.blocks == 9 and result.height == devnet.head()
+    assert [int(d.value) for d in Deposit.objects.filter(address=to)] == [7]
+    assert prefetch_threads() == []
+
+
+def test_a_single_batch_scan_reads_directly_without_a_thread(devnet, evm_address):
+    devnet.send_eth(evm_address().address, 1)
+    adapter = Watched()
+    result = scan_network("devnet", adapter=adapter)
+    assert result.ok and len(adapter.calls) == 1
+    assert adapter.calls[0][2] == threading.current_thread().name
+
+
+def test_a_reorg_seen_by_the_read_ahead_rewinds_and_records_the_new_chain(devnet, evm_address):
+    to = evm_address()
+    base = devnet.head()
+    snap = devnet.snapshot()
+    tx = devnet.send_eth(to.address, 3 * 10**15)  # block base+1
+    devnet.mine(8)  # up to base+9
+    raw = devnet.raw_transaction(tx)
+    old_second = devnet.block_hash(base + 2)
+
+    def before(n, start, end):
+        if n == 2:  # batch 1 (base+1..base+3) is being recorded from the old chain
+            devnet.revert(snap)
+            devnet.mine(1)
+            devnet.send_raw(raw)  # now in base+2 of the new chain
+            devnet.mine(8)
+
+    result = scan_network("devnet", adapter=Watched(before), batch_blocks=3, max_blocks=9)
+
+    assert result.ok and result.reorgs == 1 and result.orphaned == 1
+    [moved] = Deposit.objects.filter(address=to)
+    assert not moved.orphaned and moved.tx_hash == tx
+    assert moved.block_height == base + 2 and moved.block_hash == devnet.block_hash(base + 2) != old_second
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.block_hash == devnet.block_hash(cursor.height)  # on the new chain, nothing stale kept
+    assert moved.confirmations == cursor.height - moved.block_height + 1
+    assert prefetch_threads() == []
+
+
+def test_a_node_error_in_the_read_ahead_keeps_recorded_batches_and_the_rerun_completes(devnet, evm_address):
+    first_to, second_to = evm_address(), evm_address()
+    base = devnet.head()
+    devnet.send_eth(first_to.address, 11)  # base+1: batch 1
+    devnet.mine(2)
+    devnet.send_token(second_to.address, 22)  # base+4: batch 2
+    devnet.mine(2)
+
+    def before(n, start, end):
+        if n == 2:
+            raise NodeError("node unreachable (test)")
+
+    with pytest.raises(NodeError, match="unreachable"):
+        scan_network("devnet", adapter=Watched(before), batch_blocks=3)
+
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.height == base + 3 and cursor.block_hash == devnet.block_hash(base + 3)
+    assert cursor.consecutive_failures == 1 and "unreachable" in cursor.last_error and cursor.lock_owner == ""
+    assert [int(d.value) for d in Deposit.objects.all()] == [11]
+    assert prefetch_threads() == []
+
+    result = scan_network("devnet", batch_blocks=3)
+    assert result.ok and result.height == devnet.head()
+    assert sorted(int(d.value) for d in Deposit.objects.all()) == [11, 22]  # each exactly once
+
+
+def test_a_lease_lost_while_reading_ahead_stops_the_scan_and_records_nothing_more(devnet, evm_address, on_deposits_changed):
+    first_to, second_to = evm_address(), evm_address()
+    base = devnet.head()
+    devnet.send_eth(first_to.address, 5)  # batch 1
+    devnet.mine(2)
+    devnet.send_eth(second_to.address, 6)  # batch 2
+    devnet.mine(2)
+
+    def another_worker_takes_the_lease(sender, network, address_ids, **kwargs):
+        Cursor.objects.filter(network="devnet").update(lock_owner="another-worker")
+
+    on_deposits_changed(another_worker_takes_the_lease)
+    result = scan_network("devnet", adapter=Watched(), batch_blocks=3)
+
+    assert not result.ok and "lost its lease" in result.error
+    assert [int(d.value) for d in Deposit.objects.all()] == [5]
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.height == base + 3 and cursor.lock_owner == "another-worker"
+    assert prefetch_threads() == []
