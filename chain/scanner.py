@@ -15,7 +15,9 @@ Guarantees:
   orphaned blocks orphaned (kept for the audit trail) and rescan from there; a deposit
   seen again in another block moves there.
 - Nothing is recorded from a bad node answer: NodeError is recorded on the cursor and
-  re-raised, so the task retries with backoff.
+  re-raised. The next attempt waits for `backoff_remaining` (doubling from the poll
+  interval, capped), counted from the failures recorded on the cursor, so every worker
+  and scanloop agree and a dead node is not hammered.
 - The node and the database work at the same time: while batch N is recorded, batch N+1
   is already being fetched (one helper thread, at most one node call in flight, never the
   database). A fetched-ahead batch is checked exactly like a direct fetch, is dropped
@@ -53,6 +55,7 @@ LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 120, minimum=5)  # renewed e
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
 ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
+MAX_BACKOFF_SECONDS = 300  # a failing network is retried at least this often
 
 
 class LeaseLost(Exception):
@@ -80,6 +83,30 @@ class ScanResult:
     @property
     def caught_up(self) -> bool:
         return self.head is not None and self.height is not None and self.height >= self.head
+
+
+def retry_delay(poll_interval: float, failures: int) -> float:
+    """How long to wait after `failures` failed scans in a row: nothing after one (a blip
+    costs nothing: the next tick retries), then one poll interval, doubling with each
+    further failure, capped at MAX_BACKOFF_SECONDS."""
+    if failures <= 1:
+        return 0.0
+    return min(poll_interval * 2 ** min(failures - 2, 16), MAX_BACKOFF_SECONDS)
+
+
+def backoff_remaining(slug: str) -> float:
+    """Seconds before the network should be scanned again after recorded failures (0 when
+    it is due). Read from the cursor, so every worker, beat tick and scanloop agree."""
+    cursor = Cursor.objects.filter(network=slug).values_list("consecutive_failures", "last_error_at").first()
+    if not cursor or not cursor[0] or cursor[1] is None:
+        return 0.0
+    try:
+        interval = catalogue.get(slug).poll_interval
+    except (KeyError, catalogue.ConfigError):
+        return 0.0  # scan_network reports what is wrong with the network
+    failures, failed_at = cursor
+    due = failed_at + timedelta(seconds=retry_delay(interval, failures))
+    return max(0.0, (due - timezone.now()).total_seconds())
 
 
 def _owner() -> str:

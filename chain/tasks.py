@@ -1,4 +1,9 @@
-"""Thin Celery tasks: take a network slug, call the scanner."""
+"""Thin Celery tasks: take a network slug, call the scanner.
+
+No Celery retries: beat sends a scan every poll interval, and a network whose scans fail
+waits out `backoff_remaining` (recorded on its cursor) before the node is asked again.
+Retries on top of that would pile up while a node is down and, with a node that times
+out, tie up worker processes that other networks' scans need."""
 
 from __future__ import annotations
 
@@ -6,20 +11,15 @@ from typing import Any
 
 from celery import shared_task
 
-from chain.adapters.base import NodeError
 
-
-@shared_task(
-    autoretry_for=(NodeError,),
-    retry_backoff=2,  # 2, 4, 8 s ... with jitter
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=4,  # beat schedules a fresh scan every poll interval anyway
-    acks_late=True,
-)
+@shared_task(acks_late=True)
 def scan_network_task(slug: str) -> dict[str, Any]:
-    from chain.scanner import scan_network
+    from chain.scanner import backoff_remaining, scan_network
 
+    waiting = backoff_remaining(slug)
+    if waiting > 0:
+        return {"network": slug, "ok": False, "skipped": True, "backoff_seconds": round(waiting, 1),
+                "error": "backing off after repeated failures (see the health page)"}
     result = scan_network(slug)
     return {
         "network": result.network, "ok": result.ok, "skipped": result.skipped, "head": result.head,

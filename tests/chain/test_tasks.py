@@ -45,16 +45,71 @@ def test_the_task_records_a_deposit(devnet, evm_address):
     assert list(Deposit.objects.values_list("tx_hash", "value")) == [(tx, 31337)]
 
 
+def _backoff_elapses(slug: str = "devnet") -> None:
+    """As if the wait after the recorded failures had passed."""
+    from datetime import timedelta
+
+    from chain.scanner import retry_delay
+
+    cursor = Cursor.objects.get(network=slug)
+    if cursor.last_error_at is None:
+        return
+    wait = retry_delay(catalogue.get(slug).poll_interval, cursor.consecutive_failures)
+    Cursor.objects.filter(network=slug).update(last_error_at=cursor.last_error_at - timedelta(seconds=wait + 0.1))
+
+
 @pytest.mark.django_db
-def test_the_task_retries_a_failing_node_then_gives_up_with_the_error_recorded(devnet, devnet_rpc):
+def test_a_failing_node_is_asked_again_after_a_doubling_backoff_not_on_every_tick(devnet, devnet_rpc):
+    from chain.scanner import MAX_BACKOFF_SECONDS, backoff_remaining
+
+    interval = catalogue.get("devnet").poll_interval
     devnet_rpc(f"http://127.0.0.1:{free_port()}")
 
+    # The first failure costs nothing: the next tick tries again.
+    with pytest.raises(NodeError, match="unreachable"):
+        scan_network_task.apply(args=("devnet",)).get()
+    assert Cursor.objects.get(network="devnet").consecutive_failures == 1  # no Celery retries piling up
     with pytest.raises(NodeError, match="unreachable"):
         scan_network_task.apply(args=("devnet",)).get()
 
-    cursor = Cursor.objects.get(network="devnet")
-    assert cursor.consecutive_failures == 1 + scan_network_task.max_retries
-    assert "unreachable" in cursor.last_error
+    # From the second, ticks inside the backoff leave the node alone; the wait doubles.
+    waits = []
+    for failures in (2, 3, 4):
+        cursor = Cursor.objects.get(network="devnet")
+        assert cursor.consecutive_failures == failures and "unreachable" in cursor.last_error
+        outcome = scan_network_task.apply(args=("devnet",)).get()
+        assert outcome["skipped"] and not outcome["ok"] and 0 < outcome["backoff_seconds"] <= interval * 2 ** (failures - 2)
+        assert Cursor.objects.get(network="devnet").consecutive_failures == failures  # the node was not asked
+        waits.append(backoff_remaining("devnet"))
+        _backoff_elapses()
+        with pytest.raises(NodeError, match="unreachable"):
+            scan_network_task.apply(args=("devnet",)).get()
+    assert waits[0] < waits[1] < waits[2] <= MAX_BACKOFF_SECONDS
+
+    # The node comes back: after the wait the scan succeeds and the backoff is gone.
+    devnet_rpc(devnet.url)
+    _backoff_elapses()
+    outcome = scan_network_task.apply(args=("devnet",)).get()
+    assert outcome["ok"] and not outcome["skipped"] and backoff_remaining("devnet") == 0
+    assert Cursor.objects.get(network="devnet").consecutive_failures == 0
+
+
+@pytest.mark.django_db
+def test_resetscan_lifts_the_backoff_so_the_next_scan_runs_at_once(devnet, devnet_rpc):
+    from chain.scanner import backoff_remaining
+
+    devnet_rpc(f"http://127.0.0.1:{free_port()}")
+    for _ in range(3):
+        _backoff_elapses()
+        with pytest.raises(NodeError):
+            scan_network_task.apply(args=("devnet",)).get()
+    assert backoff_remaining("devnet") > 0
+    assert scan_network_task.apply(args=("devnet",)).get()["skipped"]
+    devnet_rpc(devnet.url)  # the operator fixed the node URL
+    call_command("resetscan", "--network", "devnet")
+    assert backoff_remaining("devnet") == 0
+    outcome = scan_network_task.apply(args=("devnet",)).get()
+    assert outcome["ok"] and not outcome["skipped"]
 
 
 @pytest.mark.django_db

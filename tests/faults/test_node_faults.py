@@ -5,6 +5,8 @@ or a merchant would see: the deposits recorded, the cursor, the health page, lin
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -117,14 +119,20 @@ def test_a_node_answering_errors_or_garbage_is_retried_records_nothing_and_shows
     with pytest.raises(NodeError, match=message):
         scan_network_task.apply(args=("devnet",)).get()
 
+    with pytest.raises(NodeError, match=message):  # the next tick asks again
+        scan_network_task.apply(args=("devnet",)).get()
+    outcome = scan_network_task.apply(args=("devnet",)).get()  # then it backs off
+
     cursor = Cursor.objects.get(network="devnet")
-    assert proxy.answered[proxy_answers:].count(mode) == 1 + scan_network_task.max_retries  # asked again on each retry
-    assert cursor.consecutive_failures == 1 + scan_network_task.max_retries
+    assert outcome["skipped"] and outcome["backoff_seconds"] > 0
+    assert proxy.answered[proxy_answers:].count(mode) == 2  # not asked during the backoff
+    assert cursor.consecutive_failures == 2
     assert cursor.height == before and recorded([to]) == []  # nothing from a bad answer
     assert cursor.lock_owner == ""  # the failing scans released the network
     assert message in health_page(merchant_client)
 
-    proxy.mode = "pass"  # the node recovers
+    proxy.mode = "pass"  # the node recovers; the backoff runs out
+    Cursor.objects.filter(network="devnet").update(last_error_at=cursor.last_error_at - timedelta(seconds=outcome["backoff_seconds"] + 1))
     outcome = scan_network_task.apply(args=("devnet",)).get()
 
     assert outcome["ok"] and outcome["new_deposits"] == 1

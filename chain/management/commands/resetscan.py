@@ -1,5 +1,5 @@
 """The database half of bin/reset-scanning: clear scan leases (a crashed worker's lease
-would otherwise block its network until it expires) and optionally rewind a network's
+would otherwise block its network until it expires) and failure backoffs, and optionally rewind a network's
 cursor so blocks from a given height are processed again.
 
     python manage.py resetscan                                 # clear every network's lease
@@ -65,6 +65,7 @@ class Command(BaseCommand):
         cursors = Cursor.objects.filter(network=network) if network else Cursor.objects.all()
         with transaction.atomic():
             cleared = cursors.exclude(lock_owner="", locked_until=None).update(lock_owner="", locked_until=None)
+            cursors.update(consecutive_failures=0)  # no backoff: the next scan runs at once (the last error stays shown)
             if height is None:
                 self.stdout.write(f"cleared {cleared} scan lock(s)")
                 return

@@ -5,7 +5,8 @@ network with the same scan_network the Celery task calls, each at its poll inter
     python manage.py scanloop --once     # one pass over the networks, then exit
 
 Errors are logged and recorded on the network's cursor (the health page shows them); a
-failing network backs off exponentially (capped) while the others carry on. SIGHUP (sent
+failing network waits out chain.scanner.backoff_remaining (doubling, capped, the same rule
+the Celery task follows) while the others carry on. SIGHUP (sent
 by bin/reset-scanning) re-reads the configuration and scans every network right away.
 """
 
@@ -22,8 +23,6 @@ from django.core.management.base import BaseCommand
 
 logger = logging.getLogger("chain.scanloop")
 
-MAX_BACKOFF_SECONDS = 300
-
 
 def pidfile() -> Path:
     return Path(settings.VAR_DIR) / "scanloop.pid"
@@ -39,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool = False, network: list[str], **options):
         from chain import catalogue
         from chain.health import configured_networks
-        from chain.scanner import scan_network
+        from chain.scanner import backoff_remaining, scan_network
         from links import housekeeping
 
         self.restart = False
@@ -57,7 +56,6 @@ class Command(BaseCommand):
             pidfile().write_text(str(os.getpid()))
 
         due: dict[str, float] = {}
-        failures: dict[str, int] = {}
         failed_once = False
         announced = False
         housekeeping_due = 0.0
@@ -67,7 +65,6 @@ class Command(BaseCommand):
                     self.restart = False
                     catalogue.reload()
                     due.clear()
-                    failures.clear()
                     announced = False
                     logger.info("scanloop: configuration re-read; scanning every network now")
                 enabled, errors = configured_networks()
@@ -89,7 +86,6 @@ class Command(BaseCommand):
                     started = time.monotonic()
                     try:
                         result = scan_network(net.slug)
-                        failures.pop(net.slug, None)
                         if result.blocks or result.new_deposits or result.reorgs:
                             logger.info(
                                 "scanloop: %s at %s (head %s): %s blocks, %s new deposits, %s reorgs",
@@ -98,9 +94,12 @@ class Command(BaseCommand):
                         delay = 0.0 if result.ok and not result.caught_up and not result.skipped else net.poll_interval
                     except Exception as exc:  # logged, recorded on the cursor, and the loop carries on
                         failed_once = True
-                        failures[net.slug] = failures.get(net.slug, 0) + 1
-                        delay = min(net.poll_interval * 2 ** failures[net.slug], MAX_BACKOFF_SECONDS)
-                        logger.error("scanloop: %s failed (%s in a row, next try in %.0f s): %s", net.slug, failures[net.slug], delay, exc)
+                        try:
+                            waiting = backoff_remaining(net.slug)
+                        except Exception:  # the database is away too: retry at the interval
+                            waiting = 0.0
+                        delay = max(net.poll_interval, time.monotonic() - started + waiting)
+                        logger.error("scanloop: %s failed (next try in %.0f s): %s", net.slug, started + delay - time.monotonic(), exc)
                     due[net.slug] = started + delay
                 if time.monotonic() >= housekeeping_due:  # link expiry etc., as beat does with Celery
                     housekeeping.run_all()
