@@ -35,6 +35,7 @@ class NetworkHealth:
     last_error: str = ""
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
+    next_attempt_at: datetime | None = None  # while failing scans back off (chain.scanner.retry_delay)
     stalled: bool = True
     problem: str = ""  # why it is stalled, in words
 
@@ -88,6 +89,12 @@ def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
         base, node_head=cursor.node_head, height=cursor.height, last_success_at=cursor.last_success_at,
         last_error=cursor.last_error, last_error_at=cursor.last_error_at, consecutive_failures=cursor.consecutive_failures,
     )
+    if cursor.consecutive_failures and cursor.last_error_at:
+        from chain.scanner import retry_delay
+
+        wait = retry_delay(net.poll_interval, cursor.consecutive_failures)
+        if wait:
+            health = replace(health, next_attempt_at=cursor.last_error_at + timedelta(seconds=wait))
     if cursor.last_success_at is None:
         problem = "no successful scan yet" + (": the node fails (see the last error)" if cursor.last_error else "")
     elif now - cursor.last_success_at > stall_after(net):

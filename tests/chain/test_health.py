@@ -101,7 +101,13 @@ def test_a_node_error_shows_with_the_last_success_and_stalls_once_it_lasts(devne
     assert health.status == "errors" and not health.stalled and "unreachable" in health.last_error
     assert network_is_healthy("devnet")  # one failed poll is not yet an outage
     html = merchant_client.get(reverse("chain:health")).content.decode()
-    assert "unreachable" in html and "1 failure in a row" in html
+    assert "unreachable" in html and "1 failure in a row" in html and "backing off" not in html  # the next tick retries
+
+    with pytest.raises(NodeError):
+        scan_network("devnet")
+    assert row("devnet").next_attempt_at is not None
+    html = merchant_client.get(reverse("chain:health")).content.decode()
+    assert "2 failures in a row" in html and "backing off, next try" in html
 
     Cursor.objects.filter(network="devnet").update(last_success_at=timezone.now() - timedelta(hours=1))
     assert row("devnet").stalled and "the node fails" in row("devnet").problem
