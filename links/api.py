@@ -39,6 +39,7 @@ from members import services as member_services
 from members.forms import MemberForm
 from members.models import Member, Project
 from members.selectors import member_by_email
+from payram.lib.jsonguard import json_too_deep
 from payram.lib.money import format_units
 
 log = logging.getLogger(__name__)
@@ -117,32 +118,7 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
 
-MAX_JSON_DEPTH = 32  # our bodies are flat objects; deeper nesting is refused before parsing
-
-
-def _json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """True when arrays/objects nest deeper than `limit` (brackets inside strings do not
-    count). Checked before json.loads, whose C scanner can overflow the stack on
-    pathological nesting (a segfault, not a RecursionError) in threads with small stacks."""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
+MAX_JSON_DEPTH = 32  # our bodies are flat objects; deeper nesting is refused before parsing (jsonguard)
 
 
 def _json_body(request: HttpRequest) -> dict:
@@ -155,7 +131,7 @@ def _json_body(request: HttpRequest) -> dict:
         return {}
     try:
         text = raw.decode("utf-8")
-        if _json_depth_exceeds(text):
+        if json_too_deep(text, MAX_JSON_DEPTH):
             raise ApiError(400, {NON_FIELD: [f"The body nests deeper than {MAX_JSON_DEPTH} levels."]})
         data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):

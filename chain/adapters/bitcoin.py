@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlparse
 
 from chain.adapters.base import Block, NodeError, Transfer
 from chain.catalogue import Network
+from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
 from payram.lib.money import to_base_units
 
 SATOSHI_DECIMALS = 8
@@ -175,9 +176,12 @@ class BitcoinCoreAdapter:
             raise NodeError(f"{self.where} refused the RPC credentials (check user:password or the cookie in the URL)")
         if status == 403:
             raise NodeError(f"{self.where} refused access from this host (rpcallowip)")
+        # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
+        if json_too_deep(raw, NODE_ANSWER_MAX_DEPTH):
+            raise NodeError(f"{self.where} answered {what} with JSON nested deeper than {NODE_ANSWER_MAX_DEPTH} (HTTP {status})")
         try:
             return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             if status != 200:
                 # e.g. 503 "Work queue depth exceeded" in plain text from a busy node
                 raise NodeError(f"{self.where} answered {what} with HTTP {status}") from None

@@ -24,6 +24,7 @@ from eth_utils import to_checksum_address
 
 from chain.adapters.base import Block, NodeError, Transfer
 from chain.catalogue import Network
+from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
 
 # keccak256("Transfer(address,address,uint256)")
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -101,9 +102,13 @@ class EvmAdapter:
             raise NodeError(f"node {where} request failed ({type(exc).__name__})") from None
         if response.status_code != 200:
             raise NodeError(f"node {where} answered HTTP {response.status_code}")
+        content = response.content
+        # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
+        if json_too_deep(content, NODE_ANSWER_MAX_DEPTH):
+            raise NodeError(f"node {where} answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}")
         try:
-            return json.loads(response.content)
-        except ValueError:
+            return json.loads(content)
+        except (ValueError, RecursionError):
             raise NodeError(f"node {where} answered malformed JSON") from None
 
     def _result(self, answer: Any, method: str) -> Any:

@@ -407,6 +407,21 @@ def test_a_busy_node_and_json_that_is_not_json_are_named(recorded):
         recorded((200, "<html>proxy error</html>")).head()
 
 
+DEEP = "[" * 100_000 + "]" * 100_000  # json's C scanner segfaults on this
+
+
+def test_json_nested_too_deep_is_refused_before_parsing(recorded):
+    with pytest.raises(NodeError, match="answered getblockcount with JSON nested deeper than 64"):
+        recorded((200, '{"result":' + DEEP + ',"error":null,"id":1}')).head()
+    with pytest.raises(NodeError, match="answered getblockcount with JSON nested deeper than 64 \\(HTTP 500\\)"):
+        recorded((500, DEEP)).head()
+    with pytest.raises(NodeError, match="nested deeper than 64"):
+        recorded((200, "[" * 65)).head()
+    # brackets and escaped quotes inside strings are no nesting
+    tricky = json.dumps({"result": 112, "error": None, "id": 1, "warnings": '["\\' * 500 + '{\\"}' * 500})
+    assert recorded((200, tricky)).head() == 112
+
+
 def test_cores_recorded_block_gives_exact_transfers(recorded):
     adapter = recorded("28-batch-getblockhash")
     adapter._next_id = -1  # the recording's batch ids are 0, 1, 2
@@ -474,3 +489,61 @@ def test_the_bitcoind_tier_starts_restarts_and_stops_a_node_process(tmp_path):
     finally:
         node.stop()
     assert node.process is None
+
+
+# -- answers nested too deep, through the scanner ----------------------------------------
+
+
+def test_strings_full_of_brackets_and_quotes_in_a_block_are_parsed(bitcoin_core: FakeNode):
+    address = bitcoin_core.new_address()
+    txid = bitcoin_core.send(address, "0.25")
+    bitcoin_core.mine()
+
+    def scribble(vout):
+        vout["scriptPubKey"]["asm"] = '[[{"' * 300 + "\\" + '"}]]' * 10
+
+    _tamper_outputs(bitcoin_core, scribble)
+    [block] = regtest_adapter().blocks(bitcoin_core.height, bitcoin_core.height)
+    assert [(t.tx_hash, t.value) for t in block.transfers if t.to_address == address] == [(txid, 25_000_000)]
+
+
+@pytest.mark.django_db
+def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_shows_it(bitcoin_core: FakeNode, project, monkeypatch):
+    from chain.health import network_health
+    from chain.models import Cursor, Deposit
+    from chain.scanner import scan_network
+    from chain.wallets import address_allocate, wallet_set
+    from tests.chain.test_scanner_bitcoin import NETWORK, VPUB
+
+    wallet_set(project=project, family=NETWORK, xpub=VPUB)
+    to = address_allocate(project=project, family=NETWORK, purpose="test")
+    scan_network(NETWORK)
+    before = Cursor.objects.get(network=NETWORK).height
+    txid = bitcoin_core.send(to.address, "0.02")
+    bitcoin_core.mine(2)
+
+    server = bitcoin_core.server
+    honest = server.answer
+
+    def deep_blocks(body: bytes, wallet):
+        status, text = honest(body, wallet)
+        if b'"getblock"' in body:  # the blocks themselves; the head and hashes are answered truly
+            assert '"tx":[' in text
+            return status, text.replace('"tx":[', '"tx":' + "[" * 100_000, 1)
+        return status, text
+
+    monkeypatch.setattr(server, "answer", deep_blocks)
+    with pytest.raises(NodeError, match="getblock with JSON nested deeper than 64"):
+        scan_network(NETWORK)
+
+    cursor = Cursor.objects.get(network=NETWORK)
+    assert cursor.height == before and cursor.consecutive_failures == 1
+    assert "answered a batch of getblock with JSON nested deeper than 64" in cursor.last_error
+    assert Deposit.objects.count() == 0
+    [health] = [row for row in network_health() if row.slug == NETWORK]
+    assert "nested deeper than" in health.last_error and health.status != "ok"
+
+    monkeypatch.setattr(server, "answer", honest)  # the node answers sanely again
+    scan_network(NETWORK)
+    assert [(d.tx_hash, int(d.value)) for d in Deposit.objects.filter(address=to)] == [(txid, 2_000_000)]
+    assert Cursor.objects.get(network=NETWORK).last_error == ""

@@ -17,6 +17,7 @@ from chain.adapters.evm import TRANSFER_TOPIC, EvmAdapter, WrongChainError
 from chain.catalogue import DEVNET_TOKEN_ADDRESS
 from chain.models import Cursor, Deposit
 from chain.scanner import scan_network
+from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_depth
 from tests.support.anvil import random_address
 
 def rpc_ok(result) -> Callable:
@@ -100,6 +101,10 @@ def test_wrong_chain_id_is_a_clear_error(anvil):
         (b'{"jsonrpc": "2.0", "id": 1}', "without a result"),
         (b'"just a string"', "not a JSON-RPC response"),
         ((503, b"busy"), "HTTP 503"),
+        # json's C scanner segfaults on this: refused before parsing, the worker lives on
+        (b"[" * 100_000, "answered JSON nested deeper than 64"),
+        (b'{"jsonrpc": "2.0", "id": 1, "result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper than 64"),
+        (("[" * 65 + "]" * 65).encode("utf-16"), "nested deeper than 64"),  # json.loads reads UTF-16 too
     ],
 )
 def test_garbage_answers_are_node_errors(fake_node, answer, message):
@@ -205,3 +210,96 @@ def test_the_scanner_reports_a_wrong_chain_on_the_cursor(fake_node, devnet_rpc):
     with pytest.raises(WrongChainError):
         scan_network("devnet")
     assert "serves chain id 1, but Local devnet (anvil) is chain id 31337" in Cursor.objects.get(network="devnet").last_error
+
+
+# -- answers nested too deep ------------------------------------------------------------
+
+
+def test_brackets_and_escaped_quotes_in_strings_do_not_count_as_nesting(fake_node):
+    """A block as deep as real ones get (accessList, authorizationList) whose strings hold
+    hundreds of brackets and escaped quotes: parsed as usual."""
+    to = random_address()
+    tricky = '"[{' * 200 + "\\" + '}]"' * 3
+    tx = {
+        "to": to.lower(), "value": hex(9), "hash": h(77), "input": tricky, "type": "0x4",
+        "accessList": [{"address": to.lower(), "storageKeys": [h(1), h(2)]}],
+        "authorizationList": [{"chainId": "0x7a69", "address": "0x" + "11" * 20, "nonce": "0x0", "yParity": "0x1", "r": h(3), "s": h(4)}],
+    }
+    fake_node.respond = chain_answers({10: block(10), 11: dict(block(11, txs=[tx]), extraData=tricky[::-1])})
+    adapter = EvmAdapter(devnet_at(fake_node.url()))
+
+    blocks = adapter.blocks(10, 11)
+
+    assert [(t.to_address, t.value) for t in blocks[1].transfers] == [(to, 9)]
+    answer = json.dumps([{"jsonrpc": "2.0", "id": 1, "result": block(11, txs=[tx])}])
+    assert json_depth(answer) == 8 and json.dumps(tricky).count("[") == 200
+
+
+def deep_blocks(answers: Callable) -> Callable:
+    """`answers`, except that block fetches (batches) get a reply whose first block nests
+    100,000 levels deep in its transactions."""
+
+    def respond(req):
+        if not isinstance(req, list):
+            return answers(req)
+        good = json.loads(answers(req))
+        good[0]["result"]["transactions"] = "DEEP"
+        return json.dumps(good).encode().replace(b'"DEEP"', b"[" * 100_000 + b"]" * 100_000)
+
+    return respond
+
+
+@pytest.mark.django_db
+def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_and_health_show_it(fake_node, evm_address, devnet_rpc):
+    from chain.health import network_health
+
+    to = evm_address()
+    good = {h_: block(h_) for h_ in range(0, 13)}
+    good[11] = block(11, txs=[{"to": to.address, "value": hex(5), "hash": h(42)}])
+    fake_node.respond = deep_blocks(chain_answers(good))
+    devnet_rpc(fake_node.url())
+    Cursor.objects.create(network="devnet", height=9, block_hash=h(1009))
+
+    with pytest.raises(NodeError, match=f"answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}"):
+        scan_network("devnet")
+
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.height == 9 and cursor.consecutive_failures == 1
+    assert f"answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}" in cursor.last_error
+    assert Deposit.objects.count() == 0
+    [health] = [row for row in network_health() if row.slug == "devnet"]
+    assert "nested deeper than" in health.last_error and health.status != "ok"
+
+    fake_node.respond = chain_answers(good)  # the node answers sanely again
+    scan_network("devnet")
+    assert [(d.tx_hash, int(d.value)) for d in Deposit.objects.all()] == [(h(42), 5)]
+    assert Cursor.objects.get(network="devnet").last_error == ""
+
+
+@pytest.mark.anvil
+def test_a_real_block_with_access_and_authorization_lists_parses(anvil):
+    """anvil's own answer for a block holding an EIP-7702 transaction (accessList and
+    authorizationList, the deepest an EVM block answer gets): well under the limit."""
+    import requests
+    from eth_account import Account
+
+    sender, authority, to = Account.create(), Account.create(), random_address()
+    anvil.send_eth(sender.address, 10**17)
+    authorization = authority.sign_authorization({"chainId": 31337, "address": "0x" + "11" * 20, "nonce": 0})
+    signed = sender.sign_transaction({
+        "type": 4, "chainId": 31337, "nonce": 0, "to": to, "value": 7, "gas": 100_000,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+        "accessList": [{"address": to, "storageKeys": ["0x" + "00" * 32]}],
+        "authorizationList": [authorization],
+    })
+    tx_hash = anvil.send_raw("0x" + signed.raw_transaction.hex().removeprefix("0x"))
+    height = anvil.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
+
+    raw = requests.post(anvil.url, json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": [hex(height), True]}], timeout=10).content
+    [reply] = json.loads(raw)
+    [tx] = reply["result"]["transactions"]
+    assert tx["accessList"] and tx["authorizationList"]
+    assert json_depth(raw) == 8 < NODE_ANSWER_MAX_DEPTH
+
+    [got] = EvmAdapter(catalogue.get("devnet")).blocks(height, height)
+    assert [(t.tx_hash, t.to_address, t.value) for t in got.transfers] == [(tx_hash, to, 7)]
