@@ -24,8 +24,8 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(Wallet)
 class WalletAdmin(_ReadOnly):
-    list_display = ["project", "family", "short_key", "script_type", "next_index", "created_at"]
-    list_filter = ["family", "script_type"]
+    list_display = ["project", "family", "short_key", "script_type", "next_index", "created_at", "retired_at"]
+    list_filter = ["family", "script_type", ("retired_at", admin.EmptyFieldListFilter)]
     search_fields = ["project__name", "xpub"]
     list_select_related = ["project"]
     readonly_fields = [f.name for f in Wallet._meta.fields]

@@ -6,8 +6,19 @@ from payram.lib.fields import BaseUnitsField
 
 
 
+class WalletQuerySet(models.QuerySet):
+    def active(self) -> "WalletQuerySet":
+        """The wallets new addresses come from: at most one per (project, family)."""
+        return self.filter(retired_at__isnull=True)
+
+
 class Wallet(models.Model):
-    """A project's account-level extended PUBLIC key for one chain family. Never a private key."""
+    """A project's account-level extended PUBLIC key for one chain family. Never a private key.
+
+    A key that has handed out addresses is never edited or deleted: replacing it sets
+    `retired_at` and creates a new wallet. A retired wallet hands out no new address, but
+    its addresses stay DepositAddress rows, so the scanner keeps watching them. Look up
+    "the project's key for a family" with `.active()`."""
 
     project = models.ForeignKey("members.Project", on_delete=models.PROTECT, related_name="wallets")
     family = models.CharField(max_length=24)  # chain.catalogue family: "evm", "bitcoin", "bitcoin-testnet", "bitcoin-regtest"
@@ -15,15 +26,29 @@ class Wallet(models.Model):
     script_type = models.CharField(max_length=16)  # "p2wpkh", "p2sh-p2wpkh", "p2pkh", "evm"
     next_index = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)  # replaced by a newer key; its addresses are still watched
+
+    objects = WalletQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "family"], name="one_wallet_per_project_family"),
+            # One active key per project and family; retired keys are kept beside it.
+            models.UniqueConstraint(
+                fields=["project", "family"],
+                condition=models.Q(retired_at__isnull=True),
+                name="one_active_wallet_per_project_family",
+            ),
+            # Retired keys included: a key never serves two projects, nor comes back.
             models.UniqueConstraint(fields=["family", "xpub"], name="xpub_used_by_one_project"),
         ]
 
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None
+
     def __str__(self) -> str:
-        return f"{self.family} wallet of project {self.project_id}"
+        state = "" if self.retired_at is None else " (retired)"
+        return f"{self.family} wallet of project {self.project_id}{state}"
 
 
 class DepositAddress(models.Model):
