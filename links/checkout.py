@@ -55,7 +55,7 @@ def _network_is_healthy(slug: str) -> bool:
 def _wallet_families(project) -> set[str]:
     from chain.models import Wallet
 
-    return set(Wallet.objects.filter(project=project).values_list("family", flat=True))
+    return set(Wallet.objects.active().filter(project=project).values_list("family", flat=True))
 
 
 def available_assets(link: PaymentLink) -> list[AssetChoice]:

@@ -160,7 +160,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "received": selectors.amount_received(link),
         "network": selectors.network_name(link.received_network),
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
-        "project_has_wallet": link.project.wallets.exists(),
+        "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
     }
     return render(request, "links/detail.html", context)

@@ -129,13 +129,16 @@ class Command(BaseCommand):
             project = Project.objects.filter(name=DEMO_PROJECT, owners=user).first()
             if project is None:
                 project = project_create(owner=user, name=DEMO_PROJECT)
+            # Retired keys count: a key never serves two projects. An EVM key the merchant
+            # put in place of the demo key (Replace key on Wallets) stays.
             owner_of_key = Wallet.objects.filter(family="evm", xpub=DEMO_EVM_XPUB).exclude(project=project).first()
-            if owner_of_key is None:
+            has_evm_key = Wallet.objects.active().filter(project=project, family="evm").exists()
+            if not has_evm_key and owner_of_key is None:
                 try:
                     wallet_set(project=project, family="evm", xpub=DEMO_EVM_XPUB)
                 except WalletError as exc:
                     raise CommandError(f"Demo Store's EVM wallet: {exc.message}") from None
-            else:
+            elif not has_evm_key:
                 self.stdout.write(f"(The public test key already belongs to project {owner_of_key.project}; left there.)")
             member, _ = Member.objects.get_or_create(project=project, email=DEMO_MEMBER, defaults={"name": "Demo Customer"})
             link = PaymentLink.objects.filter(project=project, status=LinkStatus.PENDING, amount_received__isnull=True).first()
