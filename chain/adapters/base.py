@@ -7,6 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from payram.lib.env import envint
+
+# The most an adapter reads of one node answer (decompressed): a broken or hostile node
+# must not exhaust the worker's memory. Real answers stay far below: the Bitcoin adapter
+# sizes its batches to ~8 MB, an EVM batch of 50 full blocks is tens of MB on busy chains.
+NODE_ANSWER_MAX_BYTES = envint("PAYRAM_NODE_ANSWER_MAX_MB", 256, minimum=1) * 1024 * 1024
+
 
 class NodeError(Exception):
     """The node is unreachable, slow, answered an error, or answered something malformed.

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
 from chain.catalogue import Network
 from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
@@ -146,7 +147,10 @@ class BitcoinCoreAdapter:
         try:
             conn.request("POST", self._path, body=body, headers=headers)
             response = conn.getresponse()
-            raw = response.read()
+            limit = base.NODE_ANSWER_MAX_BYTES
+            raw = response.read(limit + 1)
+            if len(raw) > limit:
+                raise NodeError(f"{self.where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)")
             self.last_response_bytes = len(raw)
             return response.status, raw
         except (TimeoutError, socket.timeout):

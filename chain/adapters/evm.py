@@ -22,6 +22,7 @@ import requests
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
+from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
 from chain.catalogue import Network
 from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
@@ -93,16 +94,16 @@ class EvmAdapter:
     def _post(self, payload: Any) -> Any:
         where = self.network.display_rpc_url
         try:
-            response = self.session.post(self.network.rpc_url, json=payload, timeout=self.timeout)
+            with self.session.post(self.network.rpc_url, json=payload, timeout=self.timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise NodeError(f"node {where} answered HTTP {response.status_code}")
+                content = self._read_capped(response, where)
         except requests.Timeout:
             raise NodeError(f"node {where} did not answer within {self.timeout:g} s") from None
         except requests.ConnectionError:
             raise NodeError(f"node {where} is unreachable (connection failed)") from None
         except requests.RequestException as exc:
             raise NodeError(f"node {where} request failed ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise NodeError(f"node {where} answered HTTP {response.status_code}")
-        content = response.content
         # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
         if json_too_deep(content, NODE_ANSWER_MAX_DEPTH):
             raise NodeError(f"node {where} answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}")
@@ -110,6 +111,18 @@ class EvmAdapter:
             return json.loads(content)
         except (ValueError, RecursionError):
             raise NodeError(f"node {where} answered malformed JSON") from None
+
+    @staticmethod
+    def _read_capped(response: requests.Response, where: str) -> bytes:
+        """The answer's body (decompressed), refused past NODE_ANSWER_MAX_BYTES."""
+        limit = base.NODE_ANSWER_MAX_BYTES
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise NodeError(f"node {where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _result(self, answer: Any, method: str) -> Any:
         if not isinstance(answer, dict):

@@ -422,6 +422,15 @@ def test_json_nested_too_deep_is_refused_before_parsing(recorded):
     assert recorded((200, tricky)).head() == 112
 
 
+def test_an_answer_bigger_than_the_cap_is_refused(recorded, monkeypatch):
+    from chain.adapters import base
+
+    monkeypatch.setattr(base, "NODE_ANSWER_MAX_BYTES", 1024 * 1024)
+    with pytest.raises(NodeError, match="answered more than 1 MB; refused"):
+        recorded((200, '{"result":112,"error":null,"id":1,"pad":"' + "x" * (2 * 1024 * 1024) + '"}')).head()
+    assert recorded((200, '{"result":112,"error":null,"id":1}')).head() == 112
+
+
 def test_cores_recorded_block_gives_exact_transfers(recorded):
     adapter = recorded("28-batch-getblockhash")
     adapter._next_id = -1  # the recording's batch ids are 0, 1, 2

@@ -303,3 +303,25 @@ def test_a_real_block_with_access_and_authorization_lists_parses(anvil):
 
     [got] = EvmAdapter(catalogue.get("devnet")).blocks(height, height)
     assert [(t.tx_hash, t.to_address, t.value) for t in got.transfers] == [(tx_hash, to, 7)]
+
+
+def test_an_answer_bigger_than_the_cap_is_refused_and_a_gzip_bomb_counts_unpacked(fake_node, monkeypatch):
+    import gzip
+
+    from chain.adapters import base
+
+    monkeypatch.setattr(base, "NODE_ANSWER_MAX_BYTES", 1024 * 1024)
+    adapter = EvmAdapter(devnet_at(fake_node.url()))
+    fake_node.respond = lambda req: b'{"jsonrpc": "2.0", "id": 1, "result": "0x' + b"0" * (2 * 1024 * 1024) + b'1"}'
+    with pytest.raises(NodeError, match="answered more than 1 MB; refused"):
+        adapter.chain_id()
+
+    bomb = gzip.compress(b'{"jsonrpc": "2.0", "id": 1, "result": "0x' + b"0" * (8 * 1024 * 1024) + b'1"}')
+    assert len(bomb) < 64 * 1024  # small on the wire
+    fake_node.respond = lambda req: (200, bomb, {"Content-Encoding": "gzip"})
+    with pytest.raises(NodeError, match="answered more than 1 MB; refused"):
+        adapter.chain_id()
+
+    small = b'{"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}'
+    fake_node.respond = lambda req: small  # under the cap: read as before
+    assert adapter.chain_id() == 31337

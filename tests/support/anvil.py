@@ -237,7 +237,8 @@ class FakeNode:
     """A local HTTP server; `respond(request_json)` decides each answer."""
 
     def __init__(self) -> None:
-        self.respond: Callable[[object], bytes | tuple[int, bytes]] = lambda req: b"{}"
+        # an answer: body, (status, body) or (status, body, extra headers)
+        self.respond: Callable[[object], bytes | tuple] = lambda req: b"{}"
         self.requests: list[object] = []
         node = self
 
@@ -246,9 +247,11 @@ class FakeNode:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 node.requests.append(body)
                 answer = node.respond(body)
-                status, payload = answer if isinstance(answer, tuple) else (200, answer)
+                status, payload, *headers = answer if isinstance(answer, tuple) else (200, answer)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
