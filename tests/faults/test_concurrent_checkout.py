@@ -10,14 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from chain import catalogue, hd
+from chain import hd
 from chain.models import DepositAddress, Wallet
 from links.checkout import quote_create
 from links.models import PaymentLink
-from tests.links.pay_support import make_link, mark_scanned
+from tests.links.pay_support import EVM_XPUB, make_link, make_shop
 
-# m/44'/60'/0' of the public test mnemonic "abandon ×11 about".
-EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
 CUSTOMERS = 200
 # PostgreSQL here allows 100 connections, shared with other test runs; a deployment serves
 # customers through a bounded pool of web workers too. All of them start at once.
@@ -28,21 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def shop(project, monkeypatch, settings):
-    from django.core.cache import cache
-
-    from chain.wallets import wallet_set
-
-    monkeypatch.setenv("PAYRAM_RPC_DEVNET", "http://127.0.0.1:1")  # enabled; no node is asked
-    catalogue.reload()
-    mark_scanned("devnet")
-    settings.PAYRAM_PRICE_SOURCES = "fixed"
-    settings.PAYRAM_FIXED_RATES = "ETH=3000"
-    cache.clear()
-    wallet_set(project=project, family="evm", xpub=EVM_XPUB)
-    yield project
-    monkeypatch.undo()
-    catalogue.reload()
-    cache.clear()
+    yield from make_shop(project, monkeypatch, settings)  # the devnet enabled; no node is asked
 
 
 def test_200_customers_picking_at_once_get_200_distinct_addresses_without_error(shop, member):

@@ -10,7 +10,38 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+# m/44'/60'/0' of the public test mnemonic "abandon ×11 about": its first address is well known.
+EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
+# An RPC URL enables a network; nothing listens there, so no node is ever asked.
+_NO_NODE = {"devnet": "http://127.0.0.1:1", "bitcoin": "http://127.0.0.1:2"}
+
 _log_index = itertools.count()
+
+
+def make_shop(project, monkeypatch, settings, *, networks=("devnet",), scanned=None):
+    """Make `project` ready for checkout, for a fixture to `yield from`: the `networks`
+    enabled (no node is asked; Base off), `scanned` (default: those networks) with a scanner
+    that has just succeeded, fixed rates for the volatile coins, an EVM wallet (EVM_XPUB).
+    Yields the project; afterwards undoes `monkeypatch` and reloads the catalogue."""
+    from django.core.cache import cache
+
+    from chain import catalogue
+    from chain.wallets import wallet_set
+
+    for slug in networks:
+        monkeypatch.setenv("PAYRAM_RPC_" + slug.upper(), _NO_NODE[slug])
+    monkeypatch.delenv("PAYRAM_RPC_BASE", raising=False)
+    catalogue.reload()
+    for slug in networks if scanned is None else scanned:
+        mark_scanned(slug)
+    settings.PAYRAM_PRICE_SOURCES = "fixed"
+    settings.PAYRAM_FIXED_RATES = "ETH=3000,BTC=60000"
+    cache.clear()
+    wallet_set(project=project, family="evm", xpub=EVM_XPUB)
+    yield project
+    monkeypatch.undo()
+    catalogue.reload()
+    cache.clear()
 
 
 def make_link(project, member, *, amount: str = "25.00", **kw):

@@ -12,14 +12,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chain import catalogue
 from chain.models import DepositAddress
 from links.checkout import CheckoutError, PriceUnavailable, available_assets, quote_create
 from links.models import LinkStatus, PaymentLink
-from tests.links.pay_support import deposit, make_link, mark_scanned
+from tests.links.pay_support import EVM_XPUB, deposit, make_link, make_shop, mark_scanned
 
-# m/44'/60'/0' of the public test mnemonic "abandon ×11 about": its first address is well known.
-EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
+# EVM_XPUB's first address (tests/security and test_checkout_browser import both from here).
 FIRST_ADDRESS = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
 
 
@@ -31,26 +29,9 @@ def stall():
 
 @pytest.fixture
 def shop(project, monkeypatch, settings):
-    """The project with an EVM wallet, the devnet and Bitcoin enabled (no node is asked),
-    fixed rates for the volatile coins."""
-    from django.core.cache import cache
-
-    from chain.wallets import wallet_set
-
-    monkeypatch.setenv("PAYRAM_RPC_DEVNET", "http://127.0.0.1:1")
-    monkeypatch.setenv("PAYRAM_RPC_BITCOIN", "http://127.0.0.1:2")
-    monkeypatch.delenv("PAYRAM_RPC_BASE", raising=False)
-    catalogue.reload()
-    for slug in ("devnet", "bitcoin", "base"):
-        mark_scanned(slug)
-    settings.PAYRAM_PRICE_SOURCES = "fixed"
-    settings.PAYRAM_FIXED_RATES = "ETH=3000,BTC=60000"
-    cache.clear()
-    wallet_set(project=project, family="evm", xpub=EVM_XPUB)
-    yield project
-    monkeypatch.undo()
-    catalogue.reload()
-    cache.clear()
+    """The project with an EVM wallet, the devnet and Bitcoin enabled (no node is asked; Base
+    off but scanned), fixed rates for the volatile coins."""
+    yield from make_shop(project, monkeypatch, settings, networks=("devnet", "bitcoin"), scanned=("devnet", "bitcoin", "base"))
 
 
 @pytest.fixture

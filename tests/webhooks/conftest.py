@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-# m/44'/60'/0' of the public test mnemonic "abandon ×11 about" (as tests/links/test_checkout.py)
-EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
@@ -96,24 +94,9 @@ def webhook_settings(settings, monkeypatch):
 @pytest.fixture
 def shop(project, monkeypatch, settings):
     """The project with an EVM wallet and the devnet enabled (no node is asked)."""
-    from django.core.cache import cache
+    from tests.links.pay_support import make_shop
 
-    from chain import catalogue
-    from chain.wallets import wallet_set
-    from tests.links.pay_support import mark_scanned
-
-    monkeypatch.setenv("PAYRAM_RPC_DEVNET", "http://127.0.0.1:1")
-    monkeypatch.delenv("PAYRAM_RPC_BASE", raising=False)
-    catalogue.reload()
-    mark_scanned("devnet")
-    settings.PAYRAM_PRICE_SOURCES = "fixed"
-    settings.PAYRAM_FIXED_RATES = "ETH=3000,BTC=60000"
-    cache.clear()
-    wallet_set(project=project, family="evm", xpub=EVM_XPUB)
-    yield project
-    monkeypatch.undo()
-    catalogue.reload()
-    cache.clear()
+    yield from make_shop(project, monkeypatch, settings)
 
 
 @pytest.fixture
