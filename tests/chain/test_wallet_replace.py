@@ -454,11 +454,11 @@ def test_another_merchants_project_is_404_on_replace(merchant_client, project, o
     confirm = {"xpub": EVM_XPUB_1, "current": old.pk, "confirm": "yes"}
     assert merchant_client.post(replace_url(other_project), confirm).status_code == 404
     # Naming the other merchant's wallet from one's own project replaces nothing either.
-    used_evm_wallet_own = wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB_2)
+    own = wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB_2)
     wallets.address_allocate(project=project, family="evm")
     assert merchant_client.post(replace_url(project), confirm).status_code == 400
     assert list(Wallet.objects.filter(retired_at__isnull=False)) == []
-    assert wallets.wallet_get(project=project, family="evm") == used_evm_wallet_own
+    assert wallets.wallet_get(project=project, family="evm") == own
     assert merchant_client.post(replace_url(project, "dogecoin"), {"xpub": EVM_XPUB_1}).status_code == 404
 
 
