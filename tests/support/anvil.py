@@ -202,7 +202,7 @@ def evm_address(project):
 
     def make(address: str | None = None, *, of_project=None) -> DepositAddress:
         owner = of_project or project
-        wallet, _ = Wallet.objects.get_or_create(project=owner, family="evm", defaults={"xpub": f"test-xpub-{owner.pk}", "script_type": "evm"})
+        wallet, _ = Wallet.objects.active().get_or_create(project=owner, family="evm", defaults={"xpub": f"test-xpub-{owner.pk}", "script_type": "evm"})
         index = wallet.next_index
         wallet.next_index = index + 1
         wallet.save(update_fields=["next_index"])
