@@ -84,3 +84,27 @@ class WebhookAttemptAdmin(admin.ModelAdmin):
     list_display = ["delivery", "number", "attempted_at", "status_code", "duration_ms", "error"]
     list_select_related = ["delivery"]
     readonly_fields = ["delivery", "number", "attempted_at", "status_code", "duration_ms", "response_excerpt", "error"]
+
+
+# The email outbox: what was sent, to whom, and what became of it. Read-only (resend a
+# failed email from the link's page, which queues it again with its own retries);
+# deletable, so deleting a link here is not blocked by its emails.
+from links.email_models import OutboundEmail  # noqa: E402
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "link", "status", "attempts", "created_at", "sent_at", "next_attempt_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["link"]
+    search_fields = ["link__code"]
+    readonly_fields = [
+        "link", "kind", "recipients", "from_email", "subject", "text", "html", "status", "attempts",
+        "next_attempt_at", "last_attempt_at", "last_error", "created_at", "sent_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
