@@ -1,16 +1,16 @@
 """Work that must not hold up a page or a scan: run a Celery task after the current
 transaction commits. With a worker (REDIS_URL set) it is queued. In the embedded
 default (no Redis, eager tasks) it runs in a short-lived thread, so a slow webhook
-receiver or mail server never blocks the request; a failure is logged, never raised."""
+receiver or mail server never blocks the request; a failure is logged, never raised.
+Nothing waits and retries here: webhook deliveries and emails are rows whose retries
+the housekeeping sweeps make, so a restart loses none of them."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
-from celery.exceptions import Retry
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
@@ -18,8 +18,6 @@ logger = logging.getLogger("links.background")
 
 # Tests set this to False to run the work inline, where the test's transaction is visible.
 EAGER_IN_THREAD = True
-# Without a worker, a task that asks to be retried runs again in its thread after these waits.
-EAGER_RETRY_DELAYS: tuple[float, ...] = (5, 30, 120, 600)
 
 
 def run_after_commit(task, *args: Any) -> None:
@@ -39,22 +37,12 @@ def _start(task, args: tuple) -> None:
 
 
 def _run(task, args: tuple) -> None:
-    """Run the task here. A task asking to be retried (Celery's autoretry, e.g. a mail
-    server that refused) is run again after each of EAGER_RETRY_DELAYS: eager Celery
-    does not wait and retry by itself. Errors are logged by type only (an SMTP or HTTP
-    error message can carry an address or a credential)."""
-    for delay in (*EAGER_RETRY_DELAYS, None):
-        try:
-            task.apply(args=args, throw=True)
-            return
-        except Retry:
-            if delay is None:
-                logger.error("background task %s gave up after %s tries", task.name, len(EAGER_RETRY_DELAYS) + 1)
-                return
-            time.sleep(delay)
-        except Exception as exc:
-            logger.error("background task %s failed (%s)", task.name, type(exc).__name__)
-            return
+    """Run the task here, once. Errors are logged by type only (an SMTP or HTTP error
+    message can carry an address or a credential)."""
+    try:
+        task.apply(args=args, throw=True)
+    except Exception as exc:
+        logger.error("background task %s failed (%s)", task.name, type(exc).__name__)
 
 
 def _run_in_thread(task, args: tuple) -> None:

@@ -1,17 +1,34 @@
 """Email: the payment link to the member, and "payment received" / "needs attention" to
 the project's owners. Composed when the thing happens (so the mail says what was true
-then), sent by a Celery task with retries after the transaction commits; never blocks a
-page. Sending is on when EMAIL_BACKEND is anything but Django's dummy backend."""
+then) into an OutboundEmail row written in the caller's transaction, tried once right
+after that transaction commits, and on failure tried again on RETRY_SCHEDULE by the
+housekeeping sweep `retry_due_emails` (beat, or `manage.py scanloop`): durable across
+restarts, never blocks a page, visible and resendable on the link's page. Sending is on
+when EMAIL_BACKEND is anything but Django's dummy backend.
+
+Each try claims its row first (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, a
+conditional UPDATE elsewhere) and reserves it for CLAIM_LEASE, so the after-commit try
+and any number of sweeps never send the same email at the same time; a process that
+dies mid-send leaves a lease that runs out, and the sweep sends it again (at least once).
+Logs name the email's id, kind and link, never its recipients or the server's words."""
 
 from __future__ import annotations
 
 import logging
+import smtplib
+import socket
+import ssl
+import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from links.email_models import EmailKind, EmailStatus, OutboundEmail
 from links.models import LinkStatus, PaymentLink
 
 logger = logging.getLogger("links.emails")
@@ -23,6 +40,22 @@ ATTENTION_WORDS = {
     "refund_due": "Payment after the link closed: a refund is probably due",
 }
 
+# Wait after the n-th failed try: 6 tries over about 8.6 hours, then the email is failed.
+RETRY_SCHEDULE = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+# How long a claimed try is reserved: well over EMAIL_TIMEOUT for a connect, login and send.
+CLAIM_LEASE = timedelta(minutes=5)
+SWEEP_BATCH = 200
+# A sweep stops starting new tries after this long (the scan loop runs it inline, and a
+# mail server that times out must not hold up scanning); the rest wait for the next pass.
+SWEEP_SECONDS = 30.0
+
 
 class EmailDisabled(Exception):
     """No email backend is configured."""
@@ -30,6 +63,10 @@ class EmailDisabled(Exception):
 
 class LinkNotOpen(Exception):
     """The link is paid, cancelled or expired: there is nothing to ask the member for."""
+
+
+class NotResendable(Exception):
+    """Only a failed email can be resent (a queued one is still being tried)."""
 
 
 def email_enabled() -> bool:
@@ -40,38 +77,203 @@ def _from_address() -> str:
     return getattr(settings, "DEFAULT_FROM_EMAIL", "") or "payram@localhost"
 
 
-def _compose(*, kind: str, link: PaymentLink, to: list[str], subject: str, template: str, context: dict) -> dict:
+def _queue(*, kind: str, link: PaymentLink, to: list[str], subject: str, template: str, context: dict) -> OutboundEmail:
+    """Compose the email into a queued row (in the caller's transaction) and try it once
+    that transaction commits. If the transaction rolls back, there is no email either."""
     context = {"link": link, "project": link.project, **context}
-    return {
-        "kind": kind,
-        "link": link.code,
-        "to": to,
-        "from": _from_address(),
-        "subject": subject.replace("\n", " ")[:200],
-        "text": render_to_string(f"links/email/{template}.txt", context),
-        "html": render_to_string(f"links/email/{template}.html", context),
-    }
+    email = OutboundEmail.objects.create(
+        link=link,
+        kind=kind,
+        recipients=list(to),
+        from_email=_from_address(),
+        subject=subject.replace("\n", " ").replace("\r", " ")[:200],
+        text=render_to_string(f"links/email/{template}.txt", context),
+        html=render_to_string(f"links/email/{template}.html", context),
+        next_attempt_at=timezone.now(),
+    )
+    _send_after_commit(email.pk)
+    return email
 
 
-def _queue(message: dict) -> None:
+def _send_after_commit(email_id: int) -> None:
     from links.background import run_after_commit
     from links.tasks import send_email_task
 
-    run_after_commit(send_email_task, message)
+    run_after_commit(send_email_task, email_id)
 
 
-def send_composed(message: dict) -> None:
-    """Send one composed message now. Failures are logged without addresses or
-    credentials and raised, so the task retries."""
-    mail = EmailMultiAlternatives(
-        subject=message["subject"], body=message["text"], from_email=message["from"], to=message["to"]
-    )
-    mail.attach_alternative(message["html"], "text/html")
+# Sending
+
+
+def next_retry_delay(attempts_made: int) -> timedelta | None:
+    """The wait after `attempts_made` failed tries, None once the schedule is spent."""
+    if attempts_made < 1 or attempts_made > len(RETRY_SCHEDULE):
+        return None
+    return RETRY_SCHEDULE[attempts_made - 1]
+
+
+def safe_error(exc: BaseException) -> str:
+    """The exception's type and payram's own words for it (with the SMTP reply code when
+    there is one). Never str(exc): a server's reply or a backend's message can carry the
+    login name, the password or the recipients."""
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(exc, EmailDisabled):
+        words = "email is switched off on this server (EMAIL_BACKEND is the dummy backend)"
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        words = "the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD)"
+    elif isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(v[0]) for v in (exc.recipients or {}).values() if isinstance(v, tuple) and v})
+        words = "the mail server refused the recipients" + (f" ({', '.join(codes)})" if codes else "")
+        code = None
+    elif isinstance(exc, smtplib.SMTPSenderRefused):
+        words = "the mail server refused the sender address (DEFAULT_FROM_EMAIL)"
+    elif isinstance(exc, smtplib.SMTPServerDisconnected):
+        words = "the mail server closed the connection"
+    elif isinstance(exc, smtplib.SMTPNotSupportedError):
+        words = "the mail server does not support what was asked (TLS or login)"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        words = "the mail server refused the message"
+    elif isinstance(exc, smtplib.SMTPException):
+        words = "the mail server conversation failed"
+    elif isinstance(exc, ssl.SSLError):
+        words = "the TLS handshake with the mail server failed"
+    elif isinstance(exc, (socket.timeout, TimeoutError)):
+        words = "the mail server did not answer in time"
+    elif isinstance(exc, ConnectionRefusedError):
+        words = "the mail server refused the connection"
+    elif isinstance(exc, socket.gaierror):
+        words = "the mail server's host name does not resolve"
+    elif isinstance(exc, OSError):
+        words = "a network error reached the mail server"
+    else:
+        words = "unexpected error while sending"
+    if code:
+        words += f" ({code})"
+    return f"{type(exc).__name__}: {words}"[:300]
+
+
+def _claim(email_id: int, now: datetime) -> OutboundEmail | None:
+    """Reserve the email's due try for this process until now + CLAIM_LEASE; None if it
+    is not due, or another process holds it."""
+    lease_until = now + CLAIM_LEASE
+    due = {"pk": email_id, "status": EmailStatus.QUEUED, "next_attempt_at__lte": now}
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            email = OutboundEmail.objects.select_for_update(skip_locked=True).filter(**due).first()
+            if email is None:
+                return None
+            OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=lease_until)
+    else:
+        email = OutboundEmail.objects.filter(**due).first()
+        if email is None:
+            return None
+        won = OutboundEmail.objects.filter(
+            pk=email_id, status=EmailStatus.QUEUED, next_attempt_at=email.next_attempt_at
+        ).update(next_attempt_at=lease_until)
+        if not won:
+            return None
+    email.next_attempt_at = lease_until
+    return email
+
+
+def _deliver(email: OutboundEmail) -> None:
+    if not email_enabled():
+        raise EmailDisabled()
+    mail = EmailMultiAlternatives(subject=email.subject, body=email.text, from_email=email.from_email, to=email.recipients)
+    if email.html:
+        mail.attach_alternative(email.html, "text/html")
+    mail.send(fail_silently=False)
+
+
+def send_email(email_id: int, *, now: datetime | None = None) -> bool | None:
+    """Make the email's due try, if it is due and nobody else is making it. True: sent;
+    False: failed (the next try is scheduled on the row, or it is failed for good);
+    None: not tried. Never raises for a mail server problem."""
+    now = now or timezone.now()
+    email = _claim(email_id, now)
+    if email is None:
+        return None
+    lease_until = email.next_attempt_at
+    error = ""
     try:
-        mail.send(fail_silently=False)
-    except Exception as exc:
-        logger.warning("email %s for link %s not sent (%s); will retry", message["kind"], message["link"], type(exc).__name__)
-        raise
+        _deliver(email)
+    except Exception as exc:  # any failure is the row's to record and retry
+        error = safe_error(exc)
+    attempts = email.attempts + 1
+    fields = {"attempts": attempts, "last_attempt_at": now}
+    if not error:
+        fields.update(status=EmailStatus.SENT, sent_at=now, next_attempt_at=None)
+    else:
+        delay = next_retry_delay(attempts)
+        fields.update(
+            last_error=error,
+            status=EmailStatus.QUEUED if delay else EmailStatus.FAILED,
+            next_attempt_at=now + delay if delay else None,
+        )
+    # Only while our lease holds: a try that outlived it must not overwrite a newer one.
+    recorded = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.QUEUED, next_attempt_at=lease_until).update(**fields)
+    if not recorded:
+        logger.warning("email %s (%s) for link %s: its claim ran out before the outcome was recorded", email.pk, email.kind, _link_code(email))
+    if error:
+        logger.warning(
+            "email %s (%s) for link %s: try %s of %s not sent (%s)%s",
+            email.pk, email.kind, _link_code(email), attempts, MAX_ATTEMPTS, error.split(":", 1)[0],
+            f"; next try {fields['next_attempt_at']:%Y-%m-%d %H:%M:%S %Z}" if fields["next_attempt_at"] else "; giving up",
+        )
+    return not error
+
+
+def _link_code(email: OutboundEmail) -> str:
+    return PaymentLink.objects.filter(pk=email.link_id).values_list("code", flat=True).first() or str(email.link_id)
+
+
+def due_email_ids(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        OutboundEmail.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def retry_due_emails(*, now: datetime | None = None) -> int:
+    """Send every queued email whose try is due (retries, and first tries whose
+    after-commit send was lost to a restart). Returns how many were sent. Each try
+    reads the clock afresh (unless `now` is given), so a long sweep's claims stay valid."""
+    sent = 0
+    started = time.monotonic()
+    due = due_email_ids(now=now)
+    for done, email_id in enumerate(due):
+        if time.monotonic() - started > SWEEP_SECONDS:
+            logger.info("email sweep stopped after %.0f s: %s due emails wait for the next pass", SWEEP_SECONDS, len(due) - done)
+            break
+        try:
+            sent += bool(send_email(email_id, now=now))
+        except Exception:  # one broken row must not stop the others
+            logger.exception("email %s could not be tried", email_id)
+    return sent
+
+
+def resend(email: OutboundEmail) -> OutboundEmail:
+    """Queue a failed email again (a fresh retry schedule) and try it after commit."""
+    if not email_enabled():
+        raise EmailDisabled("Email is not configured on this server (set EMAIL_HOST or EMAIL_BACKEND).")
+    now = timezone.now()
+    requeued = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.FAILED).update(
+        status=EmailStatus.QUEUED, attempts=0, next_attempt_at=now
+    )
+    if not requeued:
+        raise NotResendable("Only a failed email can be resent; this one is queued or already sent.")
+    _send_after_commit(email.pk)
+    email.refresh_from_db()
+    return email
+
+
+def emails_for_link(link: PaymentLink, *, limit: int = 50) -> list[OutboundEmail]:
+    return list(OutboundEmail.objects.filter(link=link).order_by("-created_at", "-id")[:limit])
+
+
+# What is sent
 
 
 def _amount_words(link: PaymentLink) -> str:
@@ -89,15 +291,14 @@ def link_email_to_member(*, link: PaymentLink) -> None:
     if link.status != LinkStatus.PENDING:
         raise LinkNotOpen(f"This link is {link.get_status_display().lower()}: there is nothing left to pay.")
     amount = _amount_words(link)
-    message = _compose(
-        kind="link_to_member",
+    _queue(
+        kind=EmailKind.LINK_TO_MEMBER,
         link=link,
         to=[link.member.email],
         subject=f"Payment request from {link.project.name}: {amount}",
         template="link_to_member",
         context={"amount": amount, "url": public_url(link), "member": link.member},
     )
-    _queue(message)
 
 
 def _owner_emails(link: PaymentLink) -> list[str]:
@@ -128,10 +329,10 @@ def notify_payment_received(link: PaymentLink, state) -> None:
     if not to or not email_enabled():
         return
     context = _merchant_context(link, state)
-    _queue(_compose(
-        kind="payment_received", link=link, to=to, template="merchant_payment_received", context=context,
+    _queue(
+        kind=EmailKind.PAYMENT_RECEIVED, link=link, to=to, template="merchant_payment_received", context=context,
         subject=f"Payment received: {context['amount']} from {link.member.email}",
-    ))
+    )
 
 
 def notify_needs_attention(link: PaymentLink, state) -> None:
@@ -139,7 +340,7 @@ def notify_needs_attention(link: PaymentLink, state) -> None:
     if not to or not email_enabled():
         return
     context = _merchant_context(link, state)
-    _queue(_compose(
-        kind="needs_attention", link=link, to=to, template="merchant_needs_attention", context=context,
+    _queue(
+        kind=EmailKind.NEEDS_ATTENTION, link=link, to=to, template="merchant_needs_attention", context=context,
         subject=f"Needs attention: {ATTENTION_WORDS.get(state.detail, state.detail).split(':')[0]}, {context['amount']} from {link.member.email}",
-    ))
+    )

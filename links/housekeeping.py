@@ -21,11 +21,12 @@ def refresh_expired_links_task() -> int:
 
 
 def _jobs() -> dict:
-    from links.tasks import retry_due_webhooks
+    from links.tasks import retry_due_emails, retry_due_webhooks
 
     return {
         "refresh-expired-links": refresh_expired_links_task,
         "retry-due-webhooks": retry_due_webhooks,  # webhook retries whose time has come
+        "retry-due-emails": retry_due_emails,  # email retries, and first tries lost to a restart
     }
 
 

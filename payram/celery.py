@@ -28,6 +28,11 @@ HOUSEKEEPING_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    "retry-due-emails": {
+        "task": "links.tasks.retry_due_emails",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """Email in Django's test outbox: the payment link to the member, "payment received" and
-"needs attention" to the project's owners; a failing mail server never breaks a page."""
+"needs attention" to the project's owners; a failing mail server never breaks a page.
+The outbox rows behind them (retries, the sweep, resend) are tests/links/test_email_outbox.py."""
 
 from __future__ import annotations
 
@@ -110,20 +111,22 @@ def test_merchant_hears_about_money_after_cancel(shop, member, mailoutbox, commi
     assert "refund is probably due" in mailoutbox[0].body
 
 
-def test_a_refusing_mail_server_is_retried_logged_without_secrets_and_never_breaks_the_page(
-    merchant_client, shop, member, settings, committed, caplog, monkeypatch
+def test_a_refusing_mail_server_is_tried_once_queued_for_retry_logged_without_secrets_and_never_breaks_the_page(
+    merchant_client, shop, member, settings, committed, caplog
 ):
-    from links import background
+    from links.email_models import EmailStatus, OutboundEmail
 
-    monkeypatch.setattr(background, "EAGER_RETRY_DELAYS", (0, 0))
     settings.EMAIL_BACKEND = "tests.webhooks.test_email.RefusingBackend"
     RefusingBackend.calls = 0
     link = _link(shop, member, committed)
-    with caplog.at_level(logging.WARNING), committed():
+    with caplog.at_level(logging.DEBUG), committed():
         response = merchant_client.post(reverse("webhooks:email_link", args=[link.code]))
     assert response.status_code == 302
-    assert RefusingBackend.calls == 3  # tried, then retried twice
-    assert "not sent (ConnectionRefusedError)" in caplog.text
+    assert RefusingBackend.calls == 1  # tried once right away; the retries are the sweep's (tests/links/test_email_outbox.py)
+    email = OutboundEmail.objects.get(link=link)
+    assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
+    assert email.last_error == "ConnectionRefusedError: the mail server refused the connection"
+    assert f"email {email.pk} (link_to_member) for link {link.code}: try 1 of 6 not sent (ConnectionRefusedError); next try" in caplog.text
     assert "hunter2" not in caplog.text and "alice@example.com" not in caplog.text
 
 
