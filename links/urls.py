@@ -1,6 +1,6 @@
 from django.urls import path
 
-from links import views
+from links import email_views, views
 
 app_name = "links"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("payments/<str:code>/", views.link_detail, name="detail"),
     path("payments/<str:code>/qr.png", views.link_qr_png, name="qr_png"),
     path("payments/<str:code>/cancel/", views.link_cancel, name="cancel"),
+    path("payments/<str:code>/emails/<int:email_id>/resend/", email_views.email_resend, name="email_resend"),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from links import selectors, services
-from links.emails import email_enabled
+from links.emails import email_enabled, emails_for_link
 from links.forms import PaymentLinkForm
 from links.models import LinkStatus
 from links.qr import qr_png, qr_svg
@@ -162,6 +162,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
+        "emails": emails_for_link(link),
     }
     return render(request, "links/detail.html", context)
 

@@ -62,7 +62,19 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
     extra = {("webhooks:redeliver", "event_id"): event.pk, ("members:api_key_revoke", "key_id"): key.pk}
     for name in ("detail", "rotate", "toggle", "delete", "test", "redeliver"):
         extra[(f"webhooks:{name}", "code")] = endpoint.code
+    extra[("links:email_resend", "email_id")] = _failed_email(link).pk
     return extra, [endpoint.secret, raw_key]
+
+
+def _failed_email(link):
+    """Merchant A's email that gave up, for the link page's Resend."""
+    from links.email_models import EmailKind, EmailStatus, OutboundEmail
+
+    return OutboundEmail.objects.create(
+        link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=[link.member.email], from_email="payram@localhost",
+        subject=f"Payment request from Shop {MARK}", text=f"Pay {MARK}", status=EmailStatus.FAILED, attempts=6,
+        last_error="ConnectionRefusedError: the mail server refused the connection",
+    )
 
 
 def row_counts() -> dict[str, int]:
@@ -75,7 +87,7 @@ def row_counts() -> dict[str, int]:
 def a_state(world: World) -> dict:
     """What merchant A would notice changed."""
     from chain.models import Wallet
-    from links.models import PaymentLink
+    from links.models import OutboundEmail, PaymentLink
     from members.models import Member, Project
 
     project = Project.objects.get(pk=world.project_a.pk)
@@ -84,6 +96,7 @@ def a_state(world: World) -> dict:
         "members": sorted(Member.objects.filter(project=project).values_list("email", "name")),
         "links": sorted(PaymentLink.objects.filter(project=project).values_list("code", "status", "cancelled_at", "description")),
         "wallets": sorted(Wallet.objects.filter(project=project).values_list("family", "xpub", "next_index")),
+        "emails": sorted(OutboundEmail.objects.filter(link__project=project).values_list("id", "status", "attempts")),
     }
 
 
