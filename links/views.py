@@ -7,7 +7,6 @@ from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from links.models import LinkStatus
 from links.qr import qr_png, qr_svg
 from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
+from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
 
@@ -39,7 +39,7 @@ def _filters(request: HttpRequest):
 @require_GET
 def all_payments(request: HttpRequest) -> HttpResponse:
     projects, filters = _filters(request)
-    page = Paginator(selectors.payments_for_user(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.payments_for_user(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
             "link": link,

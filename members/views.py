@@ -7,7 +7,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from members import selectors, services
 from members.forms import MemberEditForm, MemberForm, ProjectForm
+from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
 
@@ -66,7 +66,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     if project_id.isdigit():
         project = projects.filter(pk=project_id).first()
     q = request.GET.get("q", "")
-    page = Paginator(selectors.members_for_user(request.user, q=q, project=project), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.members_for_user(request.user, q=q, project=project), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "members/list.html",

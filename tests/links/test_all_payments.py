@@ -83,6 +83,27 @@ def test_fifty_a_page_and_constant_query_count(merchant_client, project, member)
     assert len(second.context["rows"]) == 13
 
 
+def test_past_the_count_cap_the_total_is_not_counted_and_paging_goes_on(merchant_client, project, member, monkeypatch):
+    from payram.lib import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 60)
+    made = [link_create(project=project, member=member, amount=Decimal(i + 1)) for i in range(130)]
+
+    with CaptureQueriesContext(connection) as queries:
+        first = merchant_client.get("/payments/")
+    body = first.content.decode()
+    assert "Page 1 · more than 60 in all" in body and "Older" in body
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 61" in counts[0]  # never counts all 130
+
+    third = merchant_client.get("/payments/?page=3")
+    assert [r["link"].pk for r in third.context["rows"]] == [link.pk for link in reversed(made[:30])]  # the oldest 30, newest first
+    assert "Page 3 · more than 60" in third.content.decode() and "Older" not in third.content.decode()
+    assert "Newer" in third.content.decode()
+    beyond = merchant_client.get("/payments/?page=9")
+    assert beyond.status_code == 200 and len(beyond.context["rows"]) == 50  # back to the newest
+
+
 def test_amount_received_uses_the_asset_decimals(merchant_client, project, member):
     link = link_create(project=project, member=member, amount=Decimal("12.50"))
     PaymentLink.objects.filter(pk=link.pk).update(
