@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from links.models import PaymentLink, Quote
 from links.status import refresh_link_status
@@ -49,6 +50,7 @@ from links.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "project", "is_active", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a bare host means https
     list_filter = ["is_active", "project"]
     list_select_related = ["project"]
     exclude = ["secret"]

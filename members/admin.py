@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from members.models import ApiKey, Member, Project
 
@@ -8,6 +9,7 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "return_url", "created_at"]
     search_fields = ["name"]
     filter_horizontal = ["owners"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a bare host means https
 
 
 @admin.register(Member)
