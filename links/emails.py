@@ -52,8 +52,9 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 # How long a claimed try is reserved: well over EMAIL_TIMEOUT for a connect, login and send.
 CLAIM_LEASE = timedelta(minutes=5)
 SWEEP_BATCH = 200
-# A sweep stops starting new tries after this long (the scan loop runs it inline, and a
-# mail server that times out must not hold up scanning); the rest wait for the next pass.
+# A sweep stops starting new tries after this long, so a mail server that times out on
+# every try cannot keep one pass of housekeeping (the other jobs wait behind it) busy for
+# long; the rest wait for the next pass.
 SWEEP_SECONDS = 30.0
 
 

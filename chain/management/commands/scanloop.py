@@ -8,6 +8,10 @@ Errors are logged and recorded on the network's cursor (the health page shows th
 failing network waits out chain.scanner.backoff_remaining (doubling, capped, the same rule
 the Celery task follows) while the others carry on. SIGHUP (sent
 by bin/reset-scanning) re-reads the configuration and scans every network right away.
+
+Housekeeping (link expiry, webhook and email retries: links.housekeeping, what beat runs
+with Celery) runs in its own thread every minute, so a mail server or webhook receiver that
+hangs until its timeout never delays block processing. With --once it runs inline, once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +31,30 @@ logger = logging.getLogger("chain.scanloop")
 
 def pidfile() -> Path:
     return Path(settings.VAR_DIR) / "scanloop.pid"
+
+
+class Housekeeper(threading.Thread):
+    """links.housekeeping's jobs every EVERY_SECONDS, beside the scanning thread (a daemon:
+    a pass stuck on a network timeout does not hold up a stop). Its database connections
+    are its own and are closed after every pass."""
+
+    def __init__(self) -> None:
+        super().__init__(name="scanloop-housekeeping", daemon=True)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connections
+
+        from links import housekeeping
+
+        while not self.stopping.is_set():
+            try:
+                housekeeping.run_all()  # logs a failing job and goes on with the others
+            except Exception:
+                logger.exception("scanloop: housekeeping pass failed")
+            finally:
+                connections.close_all()
+            self.stopping.wait(housekeeping.EVERY_SECONDS)
 
 
 class Command(BaseCommand):
@@ -58,7 +87,9 @@ class Command(BaseCommand):
         due: dict[str, float] = {}
         failed_once = False
         announced = False
-        housekeeping_due = 0.0
+        housekeeper = None if once else Housekeeper()
+        if housekeeper:
+            housekeeper.start()
         try:
             while True:
                 if self.restart:
@@ -101,10 +132,8 @@ class Command(BaseCommand):
                         delay = max(net.poll_interval, time.monotonic() - started + waiting)
                         logger.error("scanloop: %s failed (next try in %.0f s): %s", net.slug, started + delay - time.monotonic(), exc)
                     due[net.slug] = started + delay
-                if time.monotonic() >= housekeeping_due:  # link expiry etc., as beat does with Celery
-                    housekeeping.run_all()
-                    housekeeping_due = time.monotonic() + housekeeping.EVERY_SECONDS
                 if once:
+                    housekeeping.run_all()  # link expiry etc., as beat does with Celery
                     raise SystemExit(1 if failed_once or errors else 0)
                 upcoming = [due[n.slug] for n in nets if n.slug in due]
                 pause = max(0.2, min(upcoming) - time.monotonic()) if upcoming else 5.0
@@ -112,5 +141,7 @@ class Command(BaseCommand):
                 while time.monotonic() < end and not self.restart:
                     time.sleep(min(0.2, max(0.0, end - time.monotonic())))
         finally:
+            if housekeeper:
+                housekeeper.stopping.set()
             if not once and pidfile().exists() and pidfile().read_text().strip() == str(os.getpid()):
                 pidfile().unlink()
