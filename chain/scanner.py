@@ -186,19 +186,26 @@ class _Prefetch:
         self.adapter = adapter
         self.pool: ThreadPoolExecutor | None = None
         self.ahead: tuple[tuple[int, int], Future] | None = None
+        self.latest: Future | None = None  # the last read started, used or not
 
     def __enter__(self) -> _Prefetch:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
         self.ahead = None
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is None:
+            return
+        # A scan ending normally waits for its helper (the adapter is used again for the
+        # mempool). One ending on an error or a stop signal (SIGTERM while a read is in
+        # flight) does not wait for a read nobody will use: the thread ends with that read.
+        in_flight = self.latest is not None and not self.latest.done()
+        self.pool.shutdown(wait=exc_type is None or not in_flight, cancel_futures=True)
 
     def fetch_ahead(self, start: int, end: int) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-prefetch")
-        self.ahead = ((start, end), self.pool.submit(self.adapter.blocks, start, end))
+        self.latest = self.pool.submit(self.adapter.blocks, start, end)
+        self.ahead = ((start, end), self.latest)
 
     def blocks(self, start: int, end: int) -> list[Block]:
         ahead, self.ahead = self.ahead, None

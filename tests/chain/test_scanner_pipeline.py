@@ -171,3 +171,37 @@ def test_a_lease_lost_while_reading_ahead_stops_the_scan_and_records_nothing_mor
     cursor = Cursor.objects.get(network="devnet")
     assert cursor.height == base + 3 and cursor.lock_owner == "another-worker"
     assert prefetch_threads() == []
+
+
+def test_a_scan_stopped_mid_batch_does_not_wait_for_the_read_ahead(devnet, evm_address, on_deposits_changed):
+    """SIGTERM raises in the scan's thread (scanloop turns it into SystemExit): the scan must
+    let go at once, not after the node's timeout, and keep what it recorded."""
+    import time
+
+    to = evm_address()
+    base = devnet.head()
+    devnet.send_eth(to.address, 9)  # batch 1
+    devnet.mine(5)
+    node_answers = threading.Event()
+
+    def before(n, start, end):
+        if n == 2:
+            node_answers.wait(20)  # a node slow to answer the read-ahead
+
+    def stop_signal(sender, network, address_ids, **kwargs):
+        raise SystemExit(0)
+
+    on_deposits_changed(stop_signal)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SystemExit):
+            scan_network("devnet", adapter=Watched(before), batch_blocks=3)
+        assert time.monotonic() - started < 10  # not the 20 s the read-ahead is held
+        cursor = Cursor.objects.get(network="devnet")
+        assert cursor.height == base + 3 and cursor.lock_owner == ""  # batch 1 kept, the network let go
+        assert [int(d.value) for d in Deposit.objects.all()] == [9]
+    finally:
+        node_answers.set()
+    for thread in prefetch_threads():
+        thread.join(10)  # the helper ends with its read
+    assert prefetch_threads() == []
