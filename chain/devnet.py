@@ -18,6 +18,7 @@ from chain.catalogue import DEVNET_TOKEN_ADDRESS
 
 DEVNET_CHAIN_ID = 31337
 ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "TestUSD.json"
+FORWARDER_ARTIFACT = ARTIFACT.with_name("Forwarder.json")
 TOKEN_SUPPLY = 10**9 * 10**6  # a billion test dollars, 6 decimals
 
 
@@ -119,6 +120,36 @@ def revert(w3: Web3, snapshot_id: str) -> None:
 def raw_transaction(w3: Web3, tx_hash: str) -> str:
     """The signed bytes of a mined transaction, to include it again after a revert."""
     return _checked(w3).provider.make_request("eth_getRawTransactionByHash", [tx_hash])["result"]
+
+
+@lru_cache(maxsize=1)
+def forwarder_artifact() -> dict[str, Any]:
+    with open(FORWARDER_ARTIFACT) as fh:
+        return json.load(fh)
+
+
+def deploy_forwarder(w3: Web3, *, sender: int = 8):
+    """Deploy a Forwarder (contracts/Forwarder.sol: pays ether on through internal calls)
+    from anvil account `sender` (not 0, whose first transaction is the token); returns
+    the contract."""
+    artifact = forwarder_artifact()
+    contract = _checked(w3).eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = _wait(w3, contract.constructor().transact({"from": w3.eth.accounts[sender]}))
+    return w3.eth.contract(address=to_checksum_address(receipt["contractAddress"]), abi=artifact["abi"])
+
+
+def call_forwarder(w3: Web3, call, wei: int, *, sender: int = 1, may_revert: bool = False) -> str:
+    """Send `call` (a Forwarder function with its arguments) with `wei` attached; returns
+    the tx hash once mined. With `may_revert`, a reverted transaction is mined and
+    returned too (the gas is fixed, so no estimate refuses it first)."""
+    params = {"from": _checked(w3).eth.accounts[sender], "value": int(wei)}
+    if may_revert:
+        params["gas"] = 300_000
+        tx = call.transact(params)
+        receipt = w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+    else:
+        receipt = _wait(w3, call.transact(params))
+    return "0x" + receipt["transactionHash"].hex().removeprefix("0x")
 
 
 def send_raw(w3: Web3, raw: str) -> str:
