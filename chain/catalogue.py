@@ -4,6 +4,11 @@ PAYRAM_CHAINS_FILE (no code change). A network is enabled by giving it a node RP
 the environment variable PAYRAM_RPC_<SLUG> (slug upper-cased, '-' as '_'), or
 `rpc_url` in the chains file.
 
+EVM networks can also watch internal ether transfers (ether a contract sends on, read
+from call traces): `internal_transfers`, set by PAYRAM_INTERNAL_TRANSFERS_<SLUG>=true/false
+or the chains file; on by default for the devnet only, since the node must answer
+debug_traceBlockByNumber, which public RPC providers often refuse.
+
 Chains of one family share derivation and address format and differ only by these
 constants (the Bitcart shape): EVM networks share one account xpub and one address per
 link; Bitcoin networks have a family per address encoding.
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from payram.lib.env import ConfigError, redact_url
+from payram.lib.env import ConfigError, envbool, redact_url
 
 BITCOIN = "bitcoin"
 EVM = "evm"
@@ -58,6 +63,9 @@ class Network:
     explorer_tx: str = ""  # format string with {txid}
     explorer_address: str = ""  # format string with {address}
     testnet: bool = False
+    # EVM: also record ether sent to our addresses by contracts (internal calls), from
+    # debug_traceBlockByNumber call traces. The node must allow debug_* methods.
+    internal_transfers: bool = False
     rpc_url: str = field(default="", repr=False)  # may carry credentials: never log it, use display_rpc_url
 
     @property
@@ -92,6 +100,10 @@ class Network:
     @property
     def rpc_env_var(self) -> str:
         return "PAYRAM_RPC_" + self.slug.upper().replace("-", "_")
+
+    @property
+    def internal_transfers_env_var(self) -> str:
+        return "PAYRAM_INTERNAL_TRANSFERS_" + self.slug.upper().replace("-", "_")
 
 
 def _usdc(contract: str) -> Asset:
@@ -142,7 +154,7 @@ BUILTIN: tuple[Network, ...] = (
             tokens=(_usdc("0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
             explorer_tx="https://sepolia.basescan.org/tx/{txid}", explorer_address="https://sepolia.basescan.org/address/{address}"),
     Network("devnet", "Local devnet (anvil)", EVM, "evm", Asset("ETH", "Devnet Ether", 18), chain_id=31337,
-            confirmations=3, block_time=1, testnet=True,
+            confirmations=3, block_time=1, testnet=True, internal_transfers=True,
             tokens=(Asset("USDC", "Devnet USD Coin", 6, DEVNET_TOKEN_ADDRESS, stable_usd=True),)),
 )
 
@@ -188,12 +200,15 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
             raise ConfigError(f"{where}: needs slug and chain_id (an integer)") from None
         if slug in networks:
             raise ConfigError(f"{where}: slug {slug!r} is already a network")
+        internal = raw.get("internal_transfers", False)
+        if not isinstance(internal, bool):
+            raise ConfigError(f"{where}: internal_transfers must be true or false, not {internal!r}")
         native = _asset_from_toml(where, {"symbol": raw.get("native_symbol", "ETH"), "decimals": raw.get("native_decimals", 18), "name": raw.get("native_name", "Ether")})
         networks[slug] = Network(
             slug, str(raw.get("name", slug)), EVM, "evm", native, chain_id=chain_id,
             confirmations=int(raw.get("confirmations", 12)), block_time=float(raw.get("block_time", 12)),
             explorer_tx=str(raw.get("explorer_tx", "")), explorer_address=str(raw.get("explorer_address", "")),
-            testnet=bool(raw.get("testnet", False)),
+            testnet=bool(raw.get("testnet", False)), internal_transfers=internal,
         )
     for i, raw in enumerate(data.get("token", [])):
         where = f"{path}: token #{i + 1}"
@@ -235,6 +250,13 @@ def _load() -> tuple[dict[str, Network], dict[str, str]]:
             except ConfigError as exc:
                 found[slug] = replace(net, rpc_url="")
                 errors[slug] = str(exc)
+        if net.kind == EVM and os.environ.get(net.internal_transfers_env_var, "").strip():
+            try:
+                found[slug] = replace(found[slug], internal_transfers=envbool(net.internal_transfers_env_var))
+            except ConfigError as exc:
+                # Scanning without the setting the operator meant could miss payments: off.
+                found[slug] = replace(found[slug], rpc_url="")
+                errors[slug] = "; ".join(filter(None, [errors.get(slug), str(exc)]))
     return found, errors
 
 
