@@ -3,9 +3,17 @@ range of blocks (full transactions) plus the ERC-20 Transfer logs of the catalog
 tokens for that range.
 
 Seen: native-coin transfers (a transaction's `to` with value > 0, index 0) and token
-Transfer logs (index = logIndex). Not seen: ether moved by contract calls (internal
-transfers); deposit addresses are plain accounts, so merchants are told to pay them
-directly. A transfer to a plain account cannot revert, so no receipts are needed.
+Transfer logs (index = logIndex). A transfer to a plain account cannot revert, so no
+receipts are needed.
+
+Internal transfers (ether a contract sends on: smart-contract wallets, ERC-4337 accounts,
+batch withdrawals) are seen only where the network's `internal_transfers` is on
+(PAYRAM_INTERNAL_TRANSFERS_<SLUG>; the devnet by default): the blocks of a batch holding a
+transaction with call data are traced with debug_traceBlockByNumber's callTracer, in a
+second batched request, and every nested CALL with value > 0 whose frame and ancestors all
+succeeded is a native Transfer with index INTERNAL_INDEX_BASE + its depth-first position
+in the transaction's call tree (the top-level call is position 0 and is already the index-0
+native transfer). Where the setting is off, customers must pay deposit addresses directly.
 
 Everything the node says is checked; anything off raises NodeError with a message that
 names the node by its redacted URL only.
@@ -35,6 +43,16 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _WORD = re.compile(r"0x[0-9a-fA-F]{64}")
 _HIGH_NIBBLES = frozenset("89abcdef")
+
+# Internal transfers are indexed from here: above any log index (a block holds far fewer
+# than 10**9 logs: each costs at least 375 gas) and below 2**31 (Deposit.index).
+INTERNAL_INDEX_BASE = 1_000_000_000
+# A call trace nests two JSON levels per call (frame, `calls`): 512 allows ~250 nested
+# calls; json's C scanner stays far from the stack's end (payram/lib/jsonguard.py).
+TRACE_ANSWER_MAX_DEPTH = 512
+# Frame types whose value lands at `to`. DELEGATECALL/STATICCALL move nothing, CALLCODE
+# pays the caller itself, CREATE/CREATE2 land at a new contract (never a deposit address).
+_PAYING_FRAMES = frozenset({"CALL", "SELFDESTRUCT"})
 
 
 class WrongChainError(NodeError):
@@ -91,7 +109,7 @@ class EvmAdapter:
 
     # -- transport -------------------------------------------------------------------
 
-    def _post(self, payload: Any) -> Any:
+    def _post(self, payload: Any, *, max_depth: int = NODE_ANSWER_MAX_DEPTH) -> Any:
         where = self.network.display_rpc_url
         try:
             with self.session.post(self.network.rpc_url, json=payload, timeout=self.timeout, stream=True) as response:
@@ -105,8 +123,8 @@ class EvmAdapter:
         except requests.RequestException as exc:
             raise NodeError(f"node {where} request failed ({type(exc).__name__})") from None
         # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
-        if json_too_deep(content, NODE_ANSWER_MAX_DEPTH):
-            raise NodeError(f"node {where} answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}")
+        if json_too_deep(content, max_depth):
+            raise NodeError(f"node {where} answered JSON nested deeper than {max_depth}")
         try:
             return json.loads(content)
         except (ValueError, RecursionError):
@@ -139,11 +157,11 @@ class EvmAdapter:
         answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params or []})
         return self._result(answer, method)
 
-    def batch(self, calls: list[tuple[str, list]]) -> list[Any]:
+    def batch(self, calls: list[tuple[str, list]], *, max_depth: int = NODE_ANSWER_MAX_DEPTH) -> list[Any]:
         """Several calls in one HTTP request; results in the order of `calls`."""
         ids = [next(self._ids) for _ in calls]
         payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls)]
-        answer = self._post(payload)
+        answer = self._post(payload, max_depth=max_depth)
         if not isinstance(answer, list):
             # Some nodes answer a whole batch with one error object (e.g. batches disabled).
             self._result(answer, "a batch")
@@ -203,6 +221,7 @@ class EvmAdapter:
         raw_logs = results[end - start + 1] if self.tokens else []
 
         parsed: list[tuple[int, str, str, list[Transfer]]] = []
+        to_trace: dict[int, list[str]] = {}  # height -> its transactions' hashes, in order
         for expected_height, raw in zip(range(start, end + 1), raw_blocks):
             if raw is None:
                 raise NodeError(f"node has no block {expected_height} (head moved back?)")
@@ -214,11 +233,16 @@ class EvmAdapter:
             if parsed and parent != parsed[-1][1]:
                 raise NodeError(f"the chain moved while reading blocks {start}-{end}; will retry")
             parsed.append((height, block_hash, parent, self._native_transfers(raw)))
+            if self.network.internal_transfers:
+                tx_hashes, with_data = self._calls_data(raw)
+                if with_data:
+                    to_trace[height] = tx_hashes
 
         hashes = {h: bh for h, bh, _, _ in parsed}
         token_transfers = self._token_transfers(raw_logs, hashes)
+        internal = self._internal_transfers(to_trace) if to_trace else {}
         return [
-            Block(height=h, hash=bh, parent_hash=ph, transfers=tuple(native + token_transfers.get(h, [])))
+            Block(height=h, hash=bh, parent_hash=ph, transfers=tuple(native + token_transfers.get(h, []) + internal.get(h, [])))
             for h, bh, ph, native in parsed
         ]
 
@@ -249,6 +273,89 @@ class EvmAdapter:
                 asset=self.network.native.symbol,
                 value=value,
             ))
+        return found
+
+    @staticmethod
+    def _calls_data(raw_block: dict) -> tuple[list[str], bool]:
+        """The block's transaction hashes, and whether any carries call data (only those
+        can make internal calls: a pure value transfer has input "0x")."""
+        hashes, with_data = [], False
+        for tx in raw_block["transactions"]:  # checked by _native_transfers
+            hashes.append(_hash(_field(tx, "hash", "transaction"), "transaction hash"))
+            data = _field(tx, "input", "transaction")
+            if not isinstance(data, str) or not (data == "0x" or _HEX.match(data)):
+                raise NodeError(f"malformed transaction input in node answer: {str(data)[:80]!r}")
+            with_data = with_data or data != "0x"
+        return hashes, with_data
+
+    def _internal_transfers(self, to_trace: dict[int, list[str]]) -> dict[int, list[Transfer]]:
+        """Internal ether transfers of the blocks in `to_trace`, from one batch of
+        debug_traceBlockByNumber (callTracer) calls."""
+        method = "debug_traceBlockByNumber"
+        calls = [(method, [hex(h), {"tracer": "callTracer"}]) for h in to_trace]
+        try:
+            results = self.batch(calls, max_depth=TRACE_ANSWER_MAX_DEPTH)
+        except NodeError as exc:
+            if str(exc).startswith("node refused"):
+                raise NodeError(
+                    f"{exc} (internal transfers need a node that answers {method}: use one, "
+                    f"or set {self.network.internal_transfers_env_var}=false)"
+                ) from None
+            if "nested deeper than" in str(exc):
+                raise NodeError(
+                    f"{exc}: a transaction in blocks {min(to_trace)}-{max(to_trace)} calls more than "
+                    f"~{TRACE_ANSWER_MAX_DEPTH // 2 - 6} levels deep (set {self.network.internal_transfers_env_var}=false to scan on without internal transfers)"
+                ) from None
+            raise
+        found: dict[int, list[Transfer]] = {}
+        for (height, tx_hashes), traces in zip(to_trace.items(), results):
+            if not isinstance(traces, list) or len(traces) != len(tx_hashes):
+                raise NodeError(f"node answered {method} for block {height} with something that is not one trace per transaction")
+            for tx_hash, entry in zip(tx_hashes, traces):
+                if isinstance(entry, dict) and entry.get("error") is not None and "result" not in entry:
+                    raise NodeError(
+                        f"node could not trace transaction {tx_hash} in block {height}: {str(entry['error'])[:200]} "
+                        f"(a node without that block's state, e.g. pruned, cannot: use one that keeps it, "
+                        f"or set {self.network.internal_transfers_env_var}=false)"
+                    )
+                if _hash(_field(entry, "txHash", "trace"), "trace transaction hash") != tx_hash:
+                    raise NodeError(f"the chain moved while reading block {height} (trace of another transaction); will retry")
+                found.setdefault(height, []).extend(self._paid_by_calls(tx_hash, _field(entry, "result", "trace")))
+        return found
+
+    def _paid_by_calls(self, tx_hash: str, top: Any) -> list[Transfer]:
+        """Walk one transaction's call tree depth-first (pre-order; the top frame is
+        position 0 and is not a transfer here). A failed frame (`error`) undoes itself and
+        everything under it: its subtree is skipped, though its positions still count, so
+        every frame keeps the same index whatever succeeded."""
+        found = []
+        position = 0
+        stack: list[tuple[Any, bool]] = [(top, False)]  # (frame, an ancestor failed)
+        while stack:
+            frame, failed_above = stack.pop()
+            if not isinstance(frame, dict):
+                raise NodeError(f"node answered a call frame that is not an object in the trace of {tx_hash}")
+            kind = _field(frame, "type", "call frame")
+            if not isinstance(kind, str):
+                raise NodeError(f"malformed call frame type in node answer: {str(kind)[:80]!r}")
+            failed = failed_above or frame.get("error") not in (None, "")
+            if position > 0 and not failed and kind.upper() in _PAYING_FRAMES:
+                value = _hex_int(frame.get("value", "0x0"), "call value")
+                if value > 0:
+                    found.append(Transfer(
+                        tx_hash=tx_hash,
+                        index=INTERNAL_INDEX_BASE + position,
+                        to_address=_address(_field(frame, "to", "call frame"), "call recipient"),
+                        asset=self.network.native.symbol,
+                        value=value,
+                    ))
+            children = frame.get("calls", [])
+            if not isinstance(children, list):
+                raise NodeError(f"node answered call frames that are not a list in the trace of {tx_hash}")
+            stack.extend((child, failed) for child in reversed(children))
+            position += 1
+            if position >= 2**31 - 1 - INTERNAL_INDEX_BASE:
+                raise NodeError(f"node answered an implausibly large trace for {tx_hash}")
         return found
 
     def _token_transfers(self, raw_logs: Any, hashes: dict[int, str]) -> dict[int, list[Transfer]]:

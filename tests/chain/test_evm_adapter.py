@@ -13,7 +13,7 @@ import pytest
 
 from chain import catalogue
 from chain.adapters.base import NodeError
-from chain.adapters.evm import TRANSFER_TOPIC, EvmAdapter, WrongChainError
+from chain.adapters.evm import INTERNAL_INDEX_BASE, TRANSFER_TOPIC, EvmAdapter, WrongChainError
 from chain.catalogue import DEVNET_TOKEN_ADDRESS
 from chain.models import Cursor, Deposit
 from chain.scanner import scan_network
@@ -31,8 +31,10 @@ def rpc_ok(result) -> Callable:
     return respond
 
 
-def devnet_at(url: str):
-    return replace(catalogue.get("devnet"), rpc_url=url)
+def devnet_at(url: str, *, internal_transfers: bool = False):
+    """The devnet at `url`; the fake blocks here carry no traces, so internal transfers are
+    off unless a test asks (test_internal_transfers.py covers them on anvil)."""
+    return replace(catalogue.get("devnet"), rpc_url=url, internal_transfers=internal_transfers)
 
 
 def h(n: int) -> str:
@@ -181,7 +183,8 @@ def test_inconsistent_or_malformed_blocks_are_node_errors(fake_node, blocks, log
 
 
 @pytest.mark.django_db
-def test_the_scanner_records_nothing_from_a_malformed_answer(fake_node, evm_address, devnet_rpc):
+def test_the_scanner_records_nothing_from_a_malformed_answer(fake_node, evm_address, devnet_rpc, monkeypatch):
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET", "false")  # no traces in these fake blocks
     to = evm_address()
     good = {h_: block(h_) for h_ in range(0, 13)}
     good[11] = block(11, txs=[{"to": to.address, "value": hex(5), "hash": h(42)}])
@@ -250,7 +253,8 @@ def deep_blocks(answers: Callable) -> Callable:
 
 
 @pytest.mark.django_db
-def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_and_health_show_it(fake_node, evm_address, devnet_rpc):
+def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_and_health_show_it(fake_node, evm_address, devnet_rpc, monkeypatch):
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET", "false")  # no traces in these fake blocks
     from chain.health import network_health
 
     to = evm_address()
@@ -325,3 +329,191 @@ def test_an_answer_bigger_than_the_cap_is_refused_and_a_gzip_bomb_counts_unpacke
     small = b'{"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}'
     fake_node.respond = lambda req: small  # under the cap: read as before
     assert adapter.chain_id() == 31337
+
+
+# -- internal transfers (call traces) against a fake node --------------------------------
+
+def call_tx(n: int, to: str = "0x" + "cc" * 20, value: int = 0, data: str = "0xabcdef01") -> dict:
+    return {"to": to, "value": hex(value), "hash": h(n), "input": data}
+
+
+def frame(to: str, value: int = 0, kind: str = "CALL", calls=(), **extra) -> dict:
+    return {"type": kind, "from": "0x" + "cc" * 20, "to": to, "value": hex(value), "input": "0x", "calls": list(calls), **extra}
+
+
+def traced_answers(blocks: dict[int, dict], traces: dict[int, object]) -> Callable:
+    """chain_answers plus debug_traceBlockByNumber answered from `traces` (height -> result)."""
+
+    def result(method, params):
+        if method == "debug_traceBlockByNumber":
+            assert params[1] == {"tracer": "callTracer"}
+            return traces[int(params[0], 16)]
+        return {
+            "eth_chainId": hex(31337),
+            "eth_blockNumber": hex(12),
+            "eth_getBlockByNumber": blocks.get(int(params[0], 16)) if method == "eth_getBlockByNumber" else None,
+            "eth_getLogs": [],
+        }[method]
+
+    return rpc_ok(result)
+
+
+def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtrees(fake_node):
+    a, b, c, d, e = (random_address() for _ in range(5))
+    top = frame("0x" + "cc" * 20, 10**18, calls=[
+        frame(a, 5),                                          # 1: paid
+        frame(b, 6, error="execution reverted", calls=[       # 2: failed, and so is all below
+            frame(c, 7),                                      # 3
+        ]),
+        frame(c, 0, calls=[                                   # 4: no value
+            frame(d, 8, kind="DELEGATECALL"),                 # 5: moves nothing
+            frame(d, 0, kind="STATICCALL"),                   # 6
+            frame(e, 9),                                      # 7: paid, two deep
+        ]),
+        frame(a, 10, kind="SELFDESTRUCT"),                    # 8: the balance goes to `a`
+        frame("0x" + "dd" * 20, 11, kind="CREATE"),           # 9: a new contract, never ours
+    ])
+    tx = call_tx(1, value=10**18)
+    pure = {"to": random_address(), "value": hex(3), "hash": h(2), "input": "0x"}
+    fake_node.respond = traced_answers(
+        {10: block(10, txs=[pure]), 11: block(11, txs=[tx, pure | {"hash": h(3)}])},
+        {11: [{"txHash": h(1), "result": top}, {"txHash": h(3), "result": frame(pure["to"], 3)}]},
+    )
+
+    blocks = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 11)
+
+    internal = [(t.index - INTERNAL_INDEX_BASE, t.to_address, t.value) for t in blocks[1].transfers if t.index >= INTERNAL_INDEX_BASE]
+    assert internal == [(1, a, 5), (7, e, 9), (8, a, 10)]
+    assert all(t.tx_hash == h(1) and t.asset == "ETH" for t in blocks[1].transfers if t.index >= INTERNAL_INDEX_BASE)
+    assert [(t.index, t.value) for t in blocks[0].transfers] == [(0, 3)]  # block 10: pure transfers, not traced
+    traced = [r["params"][0] for req in fake_node.requests if isinstance(req, list) for r in req if r["method"] == "debug_traceBlockByNumber"]
+    assert traced == [hex(11)]
+
+
+def test_a_node_refusing_debug_trace_says_how_to_go_on(fake_node):
+    def respond(req):
+        if isinstance(req, list) and req[0]["method"] == "debug_traceBlockByNumber":
+            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32601, "message": "the method debug_traceBlockByNumber does not exist/is not available"}} for r in req]).encode()
+        return traced_answers({10: block(10, txs=[call_tx(1)])}, {})(req)
+
+    fake_node.respond = respond
+    with pytest.raises(NodeError) as caught:
+        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+    message = str(caught.value)
+    assert "node refused debug_traceBlockByNumber" in message and "does not exist" in message
+    assert "set PAYRAM_INTERNAL_TRANSFERS_DEVNET=false" in message and "a node that answers debug_traceBlockByNumber" in message
+
+
+@pytest.mark.parametrize(
+    ("trace", "message"),
+    [
+        ({"not": "a list"}, "not one trace per transaction"),
+        ([], "not one trace per transaction"),
+        ([{"txHash": h(9), "result": frame("0x" + "ab" * 20)}], "chain moved while reading block 10"),
+        ([{"txHash": h(1), "error": "tracing failed: out of memory"}], "could not trace transaction"),
+        ([{"txHash": "0x12", "result": frame("0x" + "ab" * 20)}], "malformed trace transaction hash"),
+        ([{"txHash": h(1)}], "lacks trace.result"),
+        ([{"txHash": h(1), "result": "0x"}], "call frame that is not an object"),
+        ([{"txHash": h(1), "result": {"to": "0x" + "ab" * 20}}], "lacks call frame.type"),
+        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=["x"])}], "call frame that is not an object"),
+        ([{"txHash": h(1), "result": dict(frame("0x" + "ab" * 20), calls={"a": 1})}], "not a list"),
+        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20), value="12")])}], "malformed call value"),
+        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[frame("0x1234", 5)])}], "malformed call recipient"),
+        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[{"type": "CALL", "value": "0x5"}])}], "lacks call frame.to"),
+        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20, 1), type=5)])}], "malformed call frame type"),
+    ],
+)
+def test_malformed_traces_are_node_errors(fake_node, trace, message):
+    fake_node.respond = traced_answers({10: block(10, txs=[call_tx(1)])}, {10: trace})
+    with pytest.raises(NodeError, match=message):
+        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+
+
+@pytest.mark.parametrize(("data", "message"), [(None, "lacks transaction.input"), ("zz", "malformed transaction input")])
+def test_a_transaction_without_readable_input_is_a_node_error_when_tracing(fake_node, data, message):
+    tx = call_tx(1) if data is None else dict(call_tx(1), input=data)
+    if data is None:
+        del tx["input"]
+    fake_node.respond = traced_answers({10: block(10, txs=[tx])}, {10: []})
+    with pytest.raises(NodeError, match=message):
+        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+
+
+def test_a_trace_too_deep_to_parse_is_a_node_error_naming_the_setting(fake_node):
+    from chain.adapters.evm import TRACE_ANSWER_MAX_DEPTH
+
+    deep = frame("0x" + "ab" * 20)
+    for _ in range(TRACE_ANSWER_MAX_DEPTH // 2):
+        deep = frame("0x" + "ab" * 20, calls=[deep])
+    fake_node.respond = traced_answers({10: block(10, txs=[call_tx(1)])}, {10: [{"txHash": h(1), "result": deep}]})
+    with pytest.raises(NodeError, match=f"nested deeper than {TRACE_ANSWER_MAX_DEPTH}.*PAYRAM_INTERNAL_TRANSFERS_DEVNET=false"):
+        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+
+
+@pytest.mark.django_db
+def test_the_scanner_records_nothing_from_a_block_whose_trace_is_malformed(fake_node, evm_address, devnet_rpc):
+    to = evm_address()
+    good = {h_: block(h_) for h_ in range(0, 13)}
+    good[11] = block(11, txs=[call_tx(1)])
+    good[10] = block(10, txs=[{"to": to.address, "value": hex(5), "hash": h(42), "input": "0x"}])
+    pays = [{"txHash": h(1), "result": frame("0x" + "cc" * 20, calls=[frame(to.address.lower(), 77)])}]
+    fake_node.respond = traced_answers(good, {11: [{"txHash": h(1), "result": {"type": "CALL", "calls": "bad"}}]})
+    devnet_rpc(fake_node.url())
+    assert catalogue.get("devnet").internal_transfers
+    Cursor.objects.create(network="devnet", height=9, block_hash=h(1009))
+
+    with pytest.raises(NodeError, match="not a list"):
+        scan_network("devnet")
+    assert Deposit.objects.count() == 0 and Cursor.objects.get(network="devnet").height == 9
+
+    fake_node.respond = traced_answers(good, {11: pays})
+    scan_network("devnet")
+    assert sorted((d.tx_hash, d.index, int(d.value)) for d in Deposit.objects.all()) == [(h(1), INTERNAL_INDEX_BASE + 1, 77), (h(42), 0, 5)]
+
+
+# -- the setting in the catalogue ---------------------------------------------------------
+
+
+def test_the_setting_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_BASE_SEPOLIA", "true")
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET", "off")
+    try:
+        catalogue.reload()
+        assert catalogue.get("base-sepolia").internal_transfers and not catalogue.get("devnet").internal_transfers
+        assert catalogue.get("base-sepolia").internal_transfers_env_var == "PAYRAM_INTERNAL_TRANSFERS_BASE_SEPOLIA"
+        assert not catalogue.get("ethereum").internal_transfers
+    finally:
+        monkeypatch.undo()
+        catalogue.reload()
+
+
+def test_a_bad_value_is_that_networks_config_error_and_disables_it(monkeypatch):
+    monkeypatch.setenv("PAYRAM_RPC_SEPOLIA", "http://127.0.0.1:1")
+    monkeypatch.setenv("PAYRAM_RPC_BASE_SEPOLIA", "http://127.0.0.1:2")
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_SEPOLIA", "sometimes")
+    try:
+        catalogue.reload()
+        errors = catalogue.config_errors()
+        assert "PAYRAM_INTERNAL_TRANSFERS_SEPOLIA must be one of true/false" in errors["sepolia"] and "'sometimes'" in errors["sepolia"]
+        assert not catalogue.get("sepolia").enabled and catalogue.get("base-sepolia").enabled
+        assert set(errors) == {"sepolia"}
+    finally:
+        monkeypatch.undo()
+        catalogue.reload()
+
+
+def test_the_chains_file_sets_it_per_custom_network(tmp_path, settings):
+    good = tmp_path / "chains.toml"
+    good.write_text('[[network]]\nslug = "mine"\nchain_id = 999\ninternal_transfers = true\n\n[[network]]\nslug = "theirs"\nchain_id = 998\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[network]]\nslug = "mine"\nchain_id = 999\ninternal_transfers = "yes"\n')
+    try:
+        settings.PAYRAM_CHAINS_FILE = str(good)
+        catalogue.reload()
+        assert catalogue.get("mine").internal_transfers and not catalogue.get("theirs").internal_transfers
+        settings.PAYRAM_CHAINS_FILE = str(bad)
+        catalogue.reload()
+        assert "internal_transfers must be true or false, not 'yes'" in catalogue.config_errors()["*"]
+    finally:
+        settings.PAYRAM_CHAINS_FILE = ""
+        catalogue.reload()
