@@ -25,7 +25,7 @@ class Transfer:
     """A value movement to `to_address` seen in a block or in the mempool."""
 
     tx_hash: str
-    index: int  # Bitcoin output index (vout); EVM log index, or 0 for a native transfer
+    index: int  # Bitcoin output index (vout); EVM: log index, 0 for the transaction's own value, 1e9 + call position for an internal transfer
     to_address: str  # normalized as DepositAddress.address stores it
     asset: str  # asset symbol on the network
     value: int  # base units

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 from typing import Any
 
@@ -37,6 +38,8 @@ from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
 
 # keccak256("Transfer(address,address,uint256)")
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+logger = logging.getLogger(__name__)
 
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -302,10 +305,7 @@ class EvmAdapter:
                     f"or set {self.network.internal_transfers_env_var}=false)"
                 ) from None
             if "nested deeper than" in str(exc):
-                raise NodeError(
-                    f"{exc}: a transaction in blocks {min(to_trace)}-{max(to_trace)} calls more than "
-                    f"~{TRACE_ANSWER_MAX_DEPTH // 2 - 6} levels deep (set {self.network.internal_transfers_env_var}=false to scan on without internal transfers)"
-                ) from None
+                return self._internal_transfers_one_by_one(to_trace)
             raise
         found: dict[int, list[Transfer]] = {}
         for (height, tx_hashes), traces in zip(to_trace.items(), results):
@@ -322,6 +322,38 @@ class EvmAdapter:
                     raise NodeError(f"the chain moved while reading block {height} (trace of another transaction); will retry")
                 found.setdefault(height, []).extend(self._paid_by_calls(tx_hash, _field(entry, "result", "trace")))
         return found
+
+    def _internal_transfers_one_by_one(self, to_trace: dict[int, list[str]]) -> dict[int, list[Transfer]]:
+        """The blocks' traces were too deep to parse as one answer: somebody's transaction
+        nests hundreds of calls (anyone can send one cheaply). Trace the transactions on
+        their own instead, and skip, with a warning, only those too deep to parse: one such
+        transaction must not stop the network's scanning. Positions are the same as in a
+        block trace, so indexes do not depend on which way a transaction was traced."""
+        found: dict[int, list[Transfer]] = {}
+        for height, tx_hashes in to_trace.items():
+            for tx_hash, top in self._trace_transactions(height, tx_hashes).items():
+                if top is not None:
+                    found.setdefault(height, []).extend(self._paid_by_calls(tx_hash, top))
+        return found
+
+    def _trace_transactions(self, height: int, tx_hashes: list[str]) -> dict[str, Any]:
+        """tx hash -> its call trace (None: too deep to parse), halving the batch until a
+        deep transaction stands alone."""
+        method = "debug_traceTransaction"
+        try:
+            results = self.batch([(method, [t, {"tracer": "callTracer"}]) for t in tx_hashes], max_depth=TRACE_ANSWER_MAX_DEPTH)
+        except NodeError as exc:
+            if "nested deeper than" not in str(exc):
+                raise
+            if len(tx_hashes) == 1:
+                logger.warning(
+                    "%s: transaction %s in block %s calls more than ~%s levels deep; its internal transfers are not read",
+                    self.network.slug, tx_hashes[0], height, TRACE_ANSWER_MAX_DEPTH // 2 - 6,
+                )
+                return {tx_hashes[0]: None}
+            middle = len(tx_hashes) // 2
+            return {**self._trace_transactions(height, tx_hashes[:middle]), **self._trace_transactions(height, tx_hashes[middle:])}
+        return dict(zip(tx_hashes, results))
 
     def _paid_by_calls(self, tx_hash: str, top: Any) -> list[Transfer]:
         """Walk one transaction's call tree depth-first (pre-order; the top frame is

@@ -439,15 +439,33 @@ def test_a_transaction_without_readable_input_is_a_node_error_when_tracing(fake_
         EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
 
 
-def test_a_trace_too_deep_to_parse_is_a_node_error_naming_the_setting(fake_node):
+def test_a_transaction_too_deep_to_trace_is_skipped_with_a_warning_and_scanning_goes_on(fake_node, caplog):
+    """Anyone can send a transaction nesting hundreds of calls; it must not stop scanning."""
     from chain.adapters.evm import TRACE_ANSWER_MAX_DEPTH
 
     deep = frame("0x" + "ab" * 20)
     for _ in range(TRACE_ANSWER_MAX_DEPTH // 2):
         deep = frame("0x" + "ab" * 20, calls=[deep])
-    fake_node.respond = traced_answers({10: block(10, txs=[call_tx(1)])}, {10: [{"txHash": h(1), "result": deep}]})
-    with pytest.raises(NodeError, match=f"nested deeper than {TRACE_ANSWER_MAX_DEPTH}.*PAYRAM_INTERNAL_TRANSFERS_DEVNET=false"):
-        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+    paid, other = random_address(), random_address()
+    shallow = {h(2): frame("0x" + "cc" * 20, calls=[frame(paid, 5)]), h(3): frame("0x" + "cc" * 20, calls=[frame(other, 6)])}
+    by_tx = {h(1): deep, **shallow}
+    txs = [call_tx(1), call_tx(2), call_tx(3)]
+
+    def result(method, params):
+        if method == "debug_traceBlockByNumber":
+            return [{"txHash": t["hash"], "result": by_tx[t["hash"]]} for t in txs]
+        if method == "debug_traceTransaction":
+            assert params[1] == {"tracer": "callTracer"}
+            return by_tx[params[0]]
+        return {"eth_chainId": hex(31337), "eth_getBlockByNumber": block(10, txs=txs), "eth_getLogs": []}[method]
+
+    fake_node.respond = rpc_ok(result)
+    with caplog.at_level("WARNING", logger="chain.adapters.evm"):
+        [scanned] = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+
+    internal = sorted((t.tx_hash, t.to_address, t.value, t.index - INTERNAL_INDEX_BASE) for t in scanned.transfers if t.index >= INTERNAL_INDEX_BASE)
+    assert internal == sorted([(h(2), paid, 5, 1), (h(3), other, 6, 1)])  # the same indexes as from a block trace
+    assert f"transaction {h(1)} in block 10 calls more than" in caplog.text
 
 
 @pytest.mark.django_db
