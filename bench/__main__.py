@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     node = start_anvil()
     try:
         os.environ["PAYRAM_RPC_DEVNET"] = node.url
+        # As on real networks by default: no call traces (the raw loop reads none either).
+        os.environ["PAYRAM_INTERNAL_TRANSFERS_DEVNET"] = "false"
         from chain import catalogue
 
         catalogue.reload()
