@@ -129,6 +129,23 @@ def test_choice_can_be_changed_before_paying(client, link):
     assert FIRST_ADDRESS in html
 
 
+def test_ether_buyers_are_told_to_send_directly_where_contract_payments_are_not_traced(client, link, monkeypatch):
+    from chain import catalogue
+
+    pick(client, link, "devnet:ETH")
+    html = client.get(page_url(link)).content.decode()
+    assert "smart-contract wallet" not in html  # the devnet reads call traces: Safe payments are seen
+
+    monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET", "false")
+    catalogue.reload()
+    try:
+        html = client.get(page_url(link)).content.decode()
+    finally:
+        monkeypatch.delenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET")
+        catalogue.reload()
+    assert "Send it directly from a wallet account" in html and "smart-contract wallet (such as Safe) is not detected" in html
+
+
 def test_quote_needs_csrf(link):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(f"/pay/{link.code}/quote/", {"choice": "devnet:USDC"}).status_code == 403
