@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +17,7 @@ from chain.adapters.base import NodeError
 from chain.models import Cursor, Deposit
 from chain.schedule import beat_schedule
 from chain.tasks import scan_network_task
+from tests.faults.support import test_database_url
 from tests.support.anvil import free_port, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,16 +136,6 @@ def test_scanloop_logs_a_failing_network_and_exits_1_on_once(devnet, devnet_rpc,
     assert Cursor.objects.get(network="devnet").consecutive_failures == 1
 
 
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "", safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + quote(s["PASSWORD"], safe="")
-    host = s.get("HOST") or "127.0.0.1"
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_worker_and_beat_on_redis_record_a_deposit(devnet, evm_address, tmp_path):
@@ -164,7 +154,7 @@ def test_a_celery_worker_and_beat_on_redis_record_a_deposit(devnet, evm_address,
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "PAYRAM_RPC_DEVNET": devnet.url,
         "PAYRAM_VAR_DIR": str(tmp_path),
         "DEBUG": "true",

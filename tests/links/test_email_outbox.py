@@ -462,7 +462,7 @@ def test_a_message_queued_by_the_payram_before_the_outbox_becomes_a_row_and_is_s
 
 
 @pytest.mark.django_db
-def test_a_slow_mail_server_cannot_hold_up_the_scan_loop(project, member, settings, monkeypatch):
+def test_a_slow_mail_server_cannot_hold_up_a_housekeeping_pass(project, member, settings, monkeypatch):
     monkeypatch.setattr(emails, "SWEEP_SECONDS", 0.05)
     settings.EMAIL_BACKEND = "tests.links.test_email_outbox.SlowBackend"
     SlowBackend.sent = []
