@@ -91,6 +91,12 @@ class Network:
         """How often to scan: near the block time, never busier than every 2 s or idler than 60 s."""
         return min(max(self.block_time, 2.0), 60.0)
 
+    @property
+    def coinbase_maturity(self) -> int:
+        """Confirmations before a block reward can be spent (Bitcoin consensus: 100); a
+        coinbase deposit counts only then, whatever the project's threshold."""
+        return 100 if self.kind == BITCOIN else 0
+
     def tx_url(self, txid: str) -> str:
         return self.explorer_tx.format(txid=txid) if self.explorer_tx else ""
 

@@ -85,6 +85,10 @@ class Cursor(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The last failure was the node not answering at all (down, refused, timed out): while
+    # backing off, a cheap liveness probe at the poll interval may end the wait early.
+    node_unreachable = models.BooleanField(default=False, db_default=False)
+    last_probe_at = models.DateTimeField(null=True, blank=True)
     # The scan lease: claimed with a conditional UPDATE, so one scan per network runs at a
     # time across workers; it expires, so a dead worker cannot hold it forever.
     lock_owner = models.CharField(max_length=100, blank=True)
@@ -101,6 +105,7 @@ class ScannedBlock(models.Model):
     height = models.BigIntegerField()
     block_hash = models.CharField(max_length=80)
     parent_hash = models.CharField(max_length=80)
+    block_time = models.DateTimeField(null=True, blank=True)  # the header's timestamp, as its producer set it
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["network", "height"], name="one_scanned_block_per_height")]
@@ -120,7 +125,12 @@ class Deposit(models.Model):
     block_hash = models.CharField(max_length=80, blank=True)
     confirmations = models.PositiveIntegerField(default=0)
     orphaned = models.BooleanField(default=False)  # its block left the chain; kept for the audit trail
-    first_seen_at = models.DateTimeField(auto_now_add=True)
+    coinbase = models.BooleanField(default=False, db_default=False)  # a block reward: counts only once mature (chain.catalogue)
+    # When the network first had it, by the chain's clock, not payram's: the node's own
+    # mempool entry time if payram saw it unconfirmed, else its block's time (bounded: see
+    # chain.scanner.chain_time). Decides paid late and refund due; null on rows from before.
+    chain_time = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)  # when payram recorded it
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -130,3 +140,9 @@ class Deposit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} {self.asset} on {self.network} in {self.tx_hash}:{self.index}"
+
+    @property
+    def paid_time(self):
+        """When the money was sent, as far as the chain says (payram's own record for rows
+        written before chain times were kept)."""
+        return self.chain_time or self.first_seen_at

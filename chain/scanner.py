@@ -7,8 +7,11 @@ the facts mean for a payment link is decided elsewhere, on `deposits_changed`.
 
 Guarantees:
 - One scan per network at a time: a lease on the Cursor row, claimed with a conditional
-  UPDATE (the row count says who won) and renewed inside every batch's transaction; a
-  dead worker's lease simply expires.
+  UPDATE (the row count says who won), renewed inside every batch's transaction and by a
+  heartbeat while the scan runs; a dead worker's lease simply expires (LEASE_SECONDS).
+- Every scan checks that the node still has the block the cursor stands on, even when
+  no block came: a tip replaced at the same height, or a node whose head fell below the
+  cursor, rewinds at once.
 - No block range is ever skipped: the cursor only moves inside the transaction that
   records the batch's deposits and blocks, so a scan killed midway reruns the batch.
 - A parent-hash mismatch is a reorg: walk back to the common ancestor, mark deposits of
@@ -17,7 +20,8 @@ Guarantees:
 - Nothing is recorded from a bad node answer: NodeError is recorded on the cursor and
   re-raised. The next attempt waits for `backoff_remaining` (doubling from the poll
   interval, capped), counted from the failures recorded on the cursor, so every worker
-  and scanloop agree and a dead node is not hammered.
+  and scanloop agree and a dead node is not hammered; `scan_wait` ends that wait early
+  when a liveness probe finds a node that had stopped answering answers again.
 - The node and the database work at the same time: while batch N is recorded, batch N+1
   is already being fetched (one helper thread, at most one node call in flight, never the
   database). A fetched-ahead batch is checked exactly like a direct fetch, is dropped
@@ -29,10 +33,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import Error as DatabaseError
 from django.db import connection, transaction
@@ -41,7 +46,7 @@ from django.utils import timezone
 
 from chain import catalogue, health
 from chain.adapters import adapter_for
-from chain.adapters.base import Block, ChainAdapter, NodeError, Transfer
+from chain.adapters.base import Block, ChainAdapter, NodeError, NodeUnreachable, Transfer, parent_mismatch
 from chain.catalogue import Network
 from chain.models import Cursor, Deposit, DepositAddress, ScannedBlock
 from chain.signals import deposits_changed
@@ -51,7 +56,9 @@ logger = logging.getLogger(__name__)
 
 BATCH_BLOCKS = 50  # blocks fetched and committed together
 MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
-LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 120, minimum=5)  # renewed every batch; a dead worker's lease lapses after this
+# Renewed by a heartbeat while the scan runs (every third of it) and by every batch; a dead
+# worker's lease lapses after this.
+LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 30, minimum=5)
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
 ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
@@ -107,6 +114,107 @@ def backoff_remaining(slug: str) -> float:
     failures, failed_at = cursor
     due = failed_at + timedelta(seconds=retry_delay(interval, failures))
     return max(0.0, (due - timezone.now()).total_seconds())
+
+
+# Bitcoin nodes accept a block up to 2 hours ahead of their clock; a header time further
+# ahead than that of its median-time-past (which no single miner moves) is not believed.
+MAX_BLOCK_TIME_AHEAD = timedelta(hours=2)
+
+
+def block_time(block: Block) -> datetime | None:
+    """The block's time as its producer set it, bounded by its median-time-past where the
+    chain keeps one (Bitcoin); None where the node gave none."""
+    if not block.timestamp:
+        return None
+    when = datetime.fromtimestamp(block.timestamp, tz=UTC)
+    if block.median_time:
+        when = min(when, datetime.fromtimestamp(block.median_time, tz=UTC) + MAX_BLOCK_TIME_AHEAD)
+    return when
+
+
+def chain_time(transfer: Transfer, block: Block | None, now: datetime) -> datetime:
+    """When the network first had a transfer: the node's mempool entry time if it was seen
+    unconfirmed, else its block's (bounded) time; never later than payram's own first sight,
+    so a producer's clock running ahead cannot make an on-time payment look late."""
+    candidates = [now]
+    if transfer.seen_at:
+        candidates.append(datetime.fromtimestamp(transfer.seen_at, tz=UTC))
+    if block is not None and (mined := block_time(block)) is not None:
+        candidates.append(mined)
+    return min(candidates)
+
+
+def scan_wait(slug: str, *, adapter: ChainAdapter | None = None) -> float:
+    """Seconds before the network should be scanned (0: now). Full scans back off after
+    failures (`backoff_remaining`); but when the last failure was the node not answering
+    at all, a liveness probe (its head: one cheap call), at most once per poll interval
+    across every worker, ends the wait as soon as the node answers. So a node back from
+    an outage is scanned within one poll interval, not at the end of a doubled backoff."""
+    remaining = backoff_remaining(slug)
+    if remaining <= 0:
+        return 0.0
+    state = Cursor.objects.filter(network=slug).values_list("node_unreachable", "last_probe_at").first()
+    if not state or not state[0]:
+        return remaining
+    try:
+        network = health.network(slug)
+    except (KeyError, catalogue.ConfigError):
+        return remaining
+    interval = timedelta(seconds=network.poll_interval)
+    now = timezone.now()
+    if state[1] is not None and now - state[1] < interval:
+        return min(remaining, (state[1] + interval - now).total_seconds())
+    # One probe per interval, whoever asks (beat ticks, several workers, scanloop).
+    claimed = Cursor.objects.filter(network=slug).filter(Q(last_probe_at__isnull=True) | Q(last_probe_at__lte=now - interval))
+    if not claimed.update(last_probe_at=now):
+        return min(remaining, network.poll_interval)
+    try:
+        (adapter or adapter_for(network)).head()
+    except NodeError as exc:
+        logger.info("%s: node still not answering (%s); next probe in %g s", slug, exc, network.poll_interval)
+        return min(remaining, network.poll_interval)
+    except Exception:
+        logger.exception("%s: liveness probe failed", slug)
+        return remaining
+    logger.info("%s: node answers again; scanning now instead of waiting %.0f s more", slug, remaining)
+    Cursor.objects.filter(network=slug).update(consecutive_failures=0, node_unreachable=False)
+    return 0.0
+
+
+class _Heartbeat:
+    """Keeps this scan's lease alive while it runs, from a small thread renewing it every
+    third of LEASE_SECONDS (the batches renew it too), so the lease can be short: a killed
+    worker's lease lapses within LEASE_SECONDS, while a live scan waiting on a slow node
+    never loses it. The thread has its own database connection, closed when it ends; a
+    failed renewal is retried at the next beat (the lease still has two thirds to run)."""
+
+    def __init__(self, slug: str, owner: str) -> None:
+        self.slug, self.owner = slug, owner
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"scan-lease-{slug}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self.stopping.wait(LEASE_SECONDS / 3):
+                try:
+                    kept = Cursor.objects.filter(network=self.slug, lock_owner=self.owner).update(
+                        locked_until=timezone.now() + timedelta(seconds=LEASE_SECONDS)
+                    )
+                except DatabaseError as exc:
+                    logger.warning("%s: could not renew the scan lease (%s); retrying", self.slug, exc)
+                    continue
+                if not kept:
+                    return  # the lease is gone: the scan finds out at its next batch
+        finally:
+            connection.close()
 
 
 def _owner() -> str:
@@ -264,11 +372,14 @@ class _Scan:
         cursor = self.initialise(head)
         height, tip_hash = cursor.height, cursor.block_hash
         if height > head:
-            # The node is behind us: lagging (same block at its head: wait), or on a shorter
-            # fork that dropped blocks we processed (rewind now, not when it outgrows us).
-            kept = ScannedBlock.objects.filter(network=self.slug, height=head).first()
-            if kept and self.adapter.block_hash(head) != kept.block_hash:
-                height, tip_hash = self.rewind(height, below=head)
+            # The node's best chain is shorter than what we processed (invalidateblock, a
+            # reorg to a shorter fork, a node that lost blocks): what it no longer has is
+            # not confirmed, so walk back to its head now, not when it outgrows us.
+            height, tip_hash = self.rewind(height, below=head)
+        elif height == head and tip_hash and self.adapter.block_hash(height) != tip_hash:
+            # No new block, but the tip was replaced at the same height: the most common
+            # reorg there is. One cheap call per idle scan finds it now, not a block later.
+            height, tip_hash = self.rewind(height)
 
         def span(after: int, done: int) -> tuple[int, int]:
             start = after + 1
@@ -280,6 +391,10 @@ class _Scan:
                 blocks = node.blocks(start, end)
                 self._check_batch(blocks, start, end)
                 if tip_hash and blocks[0].parent_hash != tip_hash:
+                    if self.adapter.block_hash(height) == tip_hash:
+                        # The node still has our block at `height` but serves a block above
+                        # it that names another parent: it contradicts itself.
+                        raise parent_mismatch(start, blocks[0].parent_hash, tip_hash, what=f"the {self.net.name} node")
                     height, tip_hash = self.rewind(height)
                     continue  # nothing is fetched ahead of a batch that was not recorded
                 done = self.result.blocks + len(blocks)
@@ -294,7 +409,7 @@ class _Scan:
             raise NodeError(f"node answered blocks {[b.height for b in blocks][:3]}... when asked for {start}-{end}")
         for prev, block in zip(blocks, blocks[1:]):
             if block.parent_hash != prev.hash:
-                raise NodeError(f"the chain moved while reading blocks {start}-{end}; will retry")
+                raise parent_mismatch(block.height, block.parent_hash, prev.hash, what=f"the {self.net.name} node")
 
     # -- reorgs --------------------------------------------------------------------------
 
@@ -304,10 +419,18 @@ class _Scan:
         back to it."""
         ancestor: ScannedBlock | None = None
         start = height if below is None else below
-        for kept in ScannedBlock.objects.filter(network=self.slug, height__lte=start).order_by("-height").iterator():
+        kept_blocks = ScannedBlock.objects.filter(network=self.slug, height__lte=start).order_by("-height")
+        for kept in kept_blocks.iterator():
             if self.adapter.block_hash(kept.height) == kept.block_hash:
                 ancestor = kept
                 break
+        if ancestor is None and below is not None and not kept_blocks.exists():
+            lowest = ScannedBlock.objects.filter(network=self.slug).order_by("height").values_list("height", flat=True).first()
+            raise NodeError(
+                f"{self.net.name}: the node's head ({below}) is below every block payram kept (from {lowest}): "
+                f"it is still syncing, or serves a new chain; if it is a new chain, run "
+                f"bin/reset-scanning --network {self.slug} --height <where to start>"
+            )
         if ancestor is None:
             raise DeepReorg(
                 f"{self.net.name}: the node's chain forks below the {self.keep_blocks} blocks kept; "
@@ -338,16 +461,18 @@ class _Scan:
         }
         changed: set[int] = set()
         new: list[Deposit] = []
+        now = timezone.now()
         for transfer, address_id, block in found:
             height = block.height if block else None
             block_hash = block.hash if block else ""
             confirmations = tip - height + 1 if block and tip is not None else 0
+            seen = chain_time(transfer, block, now)
             known = existing.get((transfer.tx_hash, transfer.index))
             if known is None:
                 deposit = Deposit(
                     network=self.slug, asset=transfer.asset, tx_hash=transfer.tx_hash, index=transfer.index,
                     address_id=address_id, value=transfer.value, block_height=height, block_hash=block_hash,
-                    confirmations=confirmations,
+                    confirmations=confirmations, coinbase=transfer.coinbase, chain_time=seen,
                 )
                 new.append(deposit)
                 existing[(transfer.tx_hash, transfer.index)] = deposit
@@ -357,7 +482,9 @@ class _Scan:
                     continue  # already mined; the mempool view lags
                 known.block_height, known.block_hash = height, block_hash
                 known.orphaned, known.confirmations = False, confirmations
-                known.save(update_fields=["block_height", "block_hash", "orphaned", "confirmations", "updated_at"])
+                # The network first had it at the earliest time any view of it says.
+                known.chain_time = min(known.chain_time, seen) if known.chain_time else seen
+                known.save(update_fields=["block_height", "block_hash", "orphaned", "confirmations", "chain_time", "updated_at"])
                 changed.add(known.address_id)
         Deposit.objects.bulk_create(new)
         self.result.new_deposits += len(new)
@@ -377,14 +504,17 @@ class _Scan:
             counted = tip - F("block_height") + 1
             counting = Deposit.objects.filter(
                 network=self.slug, orphaned=False, block_height__isnull=False, block_height__lte=tip,
-                confirmations__lt=self.threshold_cap,
+            ).filter(
+                Q(confirmations__lt=self.threshold_cap)
+                | Q(coinbase=True, confirmations__lt=self.net.coinbase_maturity + CONFIRMATION_MARGIN)
             ).exclude(confirmations=counted)
             changed |= set(counting.values_list("address_id", flat=True))
             counting.update(confirmations=counted)
             ScannedBlock.objects.filter(network=self.slug, height__gte=blocks[0].height).delete()
-            ScannedBlock.objects.bulk_create(
-                [ScannedBlock(network=self.slug, height=b.height, block_hash=b.hash, parent_hash=b.parent_hash) for b in blocks]
-            )
+            ScannedBlock.objects.bulk_create([
+                ScannedBlock(network=self.slug, height=b.height, block_hash=b.hash, parent_hash=b.parent_hash, block_time=block_time(b))
+                for b in blocks
+            ])
             ScannedBlock.objects.filter(network=self.slug, height__lte=tip - self.keep_blocks).delete()
         self.result.blocks += len(blocks)
         self._notify(changed)
@@ -424,11 +554,12 @@ class _Scan:
         self._notify(changed)
 
 
-def _record_failure(slug: str, message: str) -> None:
+def _record_failure(slug: str, message: str, *, unreachable: bool = False) -> None:
     now = timezone.now()
     Cursor.objects.get_or_create(network=slug)
     Cursor.objects.filter(network=slug).update(
-        last_error=message[:2000], last_error_at=now, last_scan_at=now, consecutive_failures=F("consecutive_failures") + 1
+        last_error=message[:2000], last_error_at=now, last_scan_at=now, consecutive_failures=F("consecutive_failures") + 1,
+        node_unreachable=unreachable,
     )
 
 
@@ -477,14 +608,16 @@ def scan_network(
     try:
         if adapter is None:
             adapter = adapter_for(network)
-        scan = _Scan(network, adapter, owner, result)
-        result.head = adapter.head()
-        scan.run(result.head, max_blocks, batch_blocks)
-        if result.caught_up:
-            scan.record_mempool(max_blocks, batch_blocks)
+        with _Heartbeat(slug, owner):
+            scan = _Scan(network, adapter, owner, result)
+            result.head = adapter.head()
+            scan.run(result.head, max_blocks, batch_blocks)
+            if result.caught_up:
+                scan.record_mempool(max_blocks, batch_blocks)
         now = timezone.now()
         Cursor.objects.filter(network=slug).update(
-            node_head=result.head, last_scan_at=now, last_success_at=now, last_error="", consecutive_failures=0
+            node_head=result.head, last_scan_at=now, last_success_at=now, last_error="", consecutive_failures=0,
+            node_unreachable=False,
         )
         return result
     except LeaseLost as exc:
@@ -493,7 +626,7 @@ def scan_network(
         return result
     except (NodeError, catalogue.ConfigError) as exc:  # the node, or this network's settings
         result.ok, result.error = False, str(exc)
-        _record_failure(slug, str(exc))
+        _record_failure(slug, str(exc), unreachable=isinstance(exc, NodeUnreachable))
         logger.warning("%s: scan failed: %s", slug, exc)
         raise
     except Exception as exc:

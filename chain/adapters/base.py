@@ -20,6 +20,24 @@ class NodeError(Exception):
     The message is safe to show (no credentials)."""
 
 
+class NodeUnreachable(NodeError):
+    """The node did not answer at all (connection refused or failed, timed out, HTTP 5xx).
+    While a network backs off after these, a cheap liveness probe may end the wait."""
+
+
+def parent_mismatch(height: int, parent: str, expected: str, *, what: str = "the node") -> NodeError:
+    """The error for block `height` naming `parent` where the block below it is `expected`.
+    An all-zero parent is a node defect (Hardhat's `hardhat_mine` answers such blocks), not a
+    chain that moved: say exactly that, so an operator does not wait for a reorg to settle."""
+    if parent.removeprefix("0x").strip("0") == "":
+        return NodeError(
+            f"{what} answered block {height} with parent hash {parent} instead of block {height - 1}'s hash "
+            f"{expected}: a node defect (e.g. blocks mined in bulk with hardhat_mine), not a chain reorganisation; "
+            f"nothing from these blocks is recorded until the node serves consistent blocks"
+        )
+    return NodeError(f"the chain moved while reading block {height} (its parent {parent} is not {expected}); will retry")
+
+
 @dataclass(frozen=True)
 class Transfer:
     """A value movement to `to_address` seen in a block or in the mempool."""
@@ -29,6 +47,8 @@ class Transfer:
     to_address: str  # normalized as DepositAddress.address stores it
     asset: str  # asset symbol on the network
     value: int  # base units
+    coinbase: bool = False  # a block reward output: spendable only once mature (Bitcoin: 100 blocks)
+    seen_at: int = 0  # unconfirmed: when the node itself first had it (unix seconds; 0 = unknown)
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,8 @@ class Block:
     hash: str
     parent_hash: str
     transfers: tuple[Transfer, ...] = field(default=())
+    timestamp: int = 0  # the block header's time (unix seconds; 0 = the node gave none)
+    median_time: int = 0  # Bitcoin: median time of the past 11 blocks (BIP113); 0 elsewhere
 
 
 class ChainAdapter(Protocol):

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from chain.adapters import base
-from chain.adapters.base import Block, NodeError, Transfer
+from chain.adapters.base import Block, NodeError, NodeUnreachable, Transfer
 from chain.catalogue import Network
 from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
 from payram.lib.money import to_base_units
@@ -154,14 +154,14 @@ class BitcoinCoreAdapter:
             self.last_response_bytes = len(raw)
             return response.status, raw
         except (TimeoutError, socket.timeout):
-            raise NodeError(f"{self.where} did not answer within {self.timeout:g} s") from None
+            raise NodeUnreachable(f"{self.where} did not answer within {self.timeout:g} s") from None
         except ConnectionRefusedError:
-            raise NodeError(f"{self.where} refused the connection (is bitcoind running and rpcbind/rpcport right?)") from None
+            raise NodeUnreachable(f"{self.where} refused the connection (is bitcoind running and rpcbind/rpcport right?)") from None
         except http.client.HTTPException as exc:
-            raise NodeError(f"{self.where} sent a broken HTTP answer ({type(exc).__name__})") from None
+            raise NodeUnreachable(f"{self.where} sent a broken HTTP answer ({type(exc).__name__})") from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise NodeError(f"cannot reach {self.where}: {reason}") from None
+            raise NodeUnreachable(f"cannot reach {self.where}: {reason}") from None
         finally:
             conn.close()
 
@@ -334,14 +334,22 @@ class BitcoinCoreAdapter:
         for offset in range(0, len(fresh), self.TXS_PER_REQUEST):
             chunk = fresh[offset : offset + self.TXS_PER_REQUEST]
             decoded: dict[str, tuple[Transfer, ...]] = {}
-            for txid, (tx, error) in zip(chunk, self.batch("getrawtransaction", [[txid, 1] for txid in chunk])):
-                if error is not None:
-                    if error.code == RPC_INVALID_ADDRESS_OR_KEY:
+            # The node's own clock says when it first had each transaction: that, not
+            # when payram happened to look, is when the customer paid.
+            entries = self.batch("getmempoolentry", [[txid] for txid in chunk])
+            raw_txs = self.batch("getrawtransaction", [[txid, 1] for txid in chunk])
+            for txid, (entry, entry_error), (tx, error) in zip(chunk, entries, raw_txs):
+                if error is not None or entry_error is not None:
+                    code = (error or entry_error).code
+                    if code == RPC_INVALID_ADDRESS_OR_KEY:
                         continue  # mined or evicted since getrawmempool: the block scan has it
-                    raise error.as_node_error("getrawtransaction")
+                    raise (error or entry_error).as_node_error("getrawtransaction" if error else "getmempoolentry")
                 if not isinstance(tx, dict) or tx.get("txid") != txid:
                     raise NodeError(f"{self.where} answered getrawtransaction {txid} with another transaction")
-                decoded[txid] = tuple(self._outputs(tx))
+                entered = entry.get("time") if isinstance(entry, dict) else None
+                if isinstance(entered, bool) or not isinstance(entered, int) or entered < 0:
+                    raise NodeError(f"{self.where} answered getmempoolentry {txid} without its entry time")
+                decoded[txid] = tuple(self._outputs(tx, seen_at=entered))
             with _MEMPOOL_LOCK:
                 known.update(decoded)
         with _MEMPOOL_LOCK:
@@ -378,16 +386,28 @@ class BitcoinCoreAdapter:
         transfers: list[Transfer] = []
         for tx in txs:
             transfers.extend(self._outputs(tx))
-        return Block(height=height, hash=block_hash, parent_hash=parent, transfers=tuple(transfers))
+        return Block(
+            height=height, hash=block_hash, parent_hash=parent, transfers=tuple(transfers),
+            timestamp=self._time(raw.get("time"), block_hash, "time"),
+            median_time=self._time(raw.get("mediantime"), block_hash, "mediantime"),
+        )
 
-    def _outputs(self, tx: Any) -> list[Transfer]:
+    def _time(self, value: Any, block_hash: str, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise NodeError(f"{self.where} answered getblock {block_hash} without a valid {key} ({str(value)[:40]!r})")
+        return value
+
+    def _outputs(self, tx: Any, *, seen_at: int = 0) -> list[Transfer]:
         """Every output of a decoded transaction that pays an address (OP_RETURN and bare
-        scripts have none and are skipped), its value converted to satoshi exactly."""
+        scripts have none and are skipped), its value converted to satoshi exactly. A
+        coinbase transaction's outputs are marked: they mature only after 100 blocks."""
         try:
             txid = tx["txid"]
             vouts = tx["vout"]
             if not isinstance(txid, str) or not HASH_RE.match(txid) or not isinstance(vouts, list):
                 raise TypeError
+            vins = tx.get("vin") or []
+            coinbase = bool(vins) and isinstance(vins[0], dict) and "coinbase" in vins[0]
             transfers = []
             for vout in vouts:
                 address = vout["scriptPubKey"].get("address")
@@ -396,7 +416,10 @@ class BitcoinCoreAdapter:
                 index, value = vout["n"], vout["value"]
                 if not isinstance(address, str) or isinstance(index, bool) or not isinstance(index, int) or index < 0:
                     raise TypeError
-                transfers.append(Transfer(tx_hash=txid, index=index, to_address=address, asset=self.asset, value=self._satoshi(value)))
+                transfers.append(Transfer(
+                    tx_hash=txid, index=index, to_address=address, asset=self.asset, value=self._satoshi(value),
+                    coinbase=coinbase, seen_at=seen_at,
+                ))
             return transfers
         except (KeyError, TypeError, AttributeError):
             shown = str(tx.get("txid"))[:64] if isinstance(tx, dict) else "?"

@@ -117,14 +117,15 @@ class EvmAdapter:
         try:
             with self.session.post(self.network.rpc_url, json=payload, timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
-                    raise NodeError(f"node {where} answered HTTP {response.status_code}")
+                    error = base.NodeUnreachable if response.status_code >= 500 else NodeError
+                    raise error(f"node {where} answered HTTP {response.status_code}")
                 content = self._read_capped(response, where)
         except requests.Timeout:
-            raise NodeError(f"node {where} did not answer within {self.timeout:g} s") from None
+            raise base.NodeUnreachable(f"node {where} did not answer within {self.timeout:g} s") from None
         except requests.ConnectionError:
-            raise NodeError(f"node {where} is unreachable (connection failed)") from None
+            raise base.NodeUnreachable(f"node {where} is unreachable (connection failed)") from None
         except requests.RequestException as exc:
-            raise NodeError(f"node {where} request failed ({type(exc).__name__})") from None
+            raise base.NodeUnreachable(f"node {where} request failed ({type(exc).__name__})") from None
         # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
         if json_too_deep(content, max_depth):
             raise NodeError(f"node {where} answered JSON nested deeper than {max_depth}")
@@ -223,7 +224,7 @@ class EvmAdapter:
         raw_blocks = results[: end - start + 1]
         raw_logs = results[end - start + 1] if self.tokens else []
 
-        parsed: list[tuple[int, str, str, list[Transfer]]] = []
+        parsed: list[tuple[int, str, str, int, list[Transfer]]] = []
         to_trace: dict[int, list[str]] = {}  # height -> its transactions' hashes, in order
         for expected_height, raw in zip(range(start, end + 1), raw_blocks):
             if raw is None:
@@ -234,19 +235,23 @@ class EvmAdapter:
             block_hash = _hash(_field(raw, "hash", "block"), "block hash")
             parent = _hash(_field(raw, "parentHash", "block"), "parent hash")
             if parsed and parent != parsed[-1][1]:
-                raise NodeError(f"the chain moved while reading blocks {start}-{end}; will retry")
-            parsed.append((height, block_hash, parent, self._native_transfers(raw)))
+                raise base.parent_mismatch(height, parent, parsed[-1][1], what=f"node {self.network.display_rpc_url}")
+            timestamp = _hex_int(_field(raw, "timestamp", "block"), "block timestamp")
+            parsed.append((height, block_hash, parent, timestamp, self._native_transfers(raw)))
             if self.network.internal_transfers:
                 tx_hashes, with_data = self._calls_data(raw)
                 if with_data:
                     to_trace[height] = tx_hashes
 
-        hashes = {h: bh for h, bh, _, _ in parsed}
+        hashes = {h: bh for h, bh, _, _, _ in parsed}
         token_transfers = self._token_transfers(raw_logs, hashes)
         internal = self._internal_transfers(to_trace) if to_trace else {}
         return [
-            Block(height=h, hash=bh, parent_hash=ph, transfers=tuple(native + token_transfers.get(h, []) + internal.get(h, [])))
-            for h, bh, ph, native in parsed
+            Block(
+                height=h, hash=bh, parent_hash=ph, timestamp=ts,
+                transfers=tuple(native + token_transfers.get(h, []) + internal.get(h, [])),
+            )
+            for h, bh, ph, ts, native in parsed
         ]
 
     def mempool(self) -> list[Transfer]:

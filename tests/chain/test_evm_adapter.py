@@ -42,7 +42,8 @@ def h(n: int) -> str:
 
 
 def block(height: int, *, txs=(), parent: int | None = None) -> dict:
-    return {"number": hex(height), "hash": h(1000 + height), "parentHash": h(1000 + (height - 1 if parent is None else parent)), "transactions": list(txs)}
+    return {"number": hex(height), "hash": h(1000 + height), "parentHash": h(1000 + (height - 1 if parent is None else parent)),
+            "timestamp": hex(1_764_000_000 + 12 * height), "transactions": list(txs)}
 
 
 # -- against anvil --------------------------------------------------------------------

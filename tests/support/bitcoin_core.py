@@ -516,7 +516,8 @@ class FakeChain:
         self.mempool: dict[str, Tx] = {}
         self.wallet_addresses: list[str] = []
         self.change_coins: list[tuple[str, int, int, bytes]] = []  # (txid, n, satoshi, script) the wallet may spend
-        self.clock = 1_795_940_000
+        self.clock = 0
+        self.extra_nonce = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -562,8 +563,14 @@ class FakeChain:
         return None
 
     # changes (what sendtoaddress, generatetoaddress, invalidateblock do)
+    def next_extra_nonce(self) -> int:
+        self.extra_nonce = getattr(self, "extra_nonce", 0) + 1
+        return self.extra_nonce
+
     def tick(self) -> int:
-        self.clock += 1
+        """Now, as a real node's clock says it (never backwards): mempool entry times and,
+        kept above the median time past, block times follow the wall clock as on Core."""
+        self.clock = max(self.clock, int(time.time()))
         return self.clock
 
     def new_wallet_address(self, kind: str = "p2wpkh") -> str:
@@ -650,7 +657,9 @@ class FakeChain:
             witness_root = merkle_root([bytes(32)] + [bytes.fromhex(t.wtxid)[::-1] for t in txs])
             commitment = b"\x6a\x24\xaa\x21\xa9\xed" + sha256d(witness_root + bytes(32))
             coinbase = Tx(
-                vin=[TxIn(None, 0, script_num(height) + b"\x00", [bytes(32)], 0xFFFFFFFE)],
+                # An extra nonce, as Core's miner adds: a block mined again at a height in the
+                # same second is still a new block.
+                vin=[TxIn(None, 0, script_num(height) + script_num(self.next_extra_nonce()), [bytes(32)], 0xFFFFFFFE)],
                 vout=[(subsidy + fees, script_for_address(address)), (0, commitment)],
                 locktime=height - 1,
             )
