@@ -1,7 +1,8 @@
 """Thin Celery tasks: take a network slug, call the scanner.
 
 No Celery retries: beat sends a scan every poll interval, and a network whose scans fail
-waits out `backoff_remaining` (recorded on its cursor) before the node is asked again.
+waits out `backoff_remaining` (recorded on its cursor) before the node is asked again,
+unless `scan_wait`'s liveness probe finds a node that had stopped answering back.
 Retries on top of that would pile up while a node is down and, with a node that times
 out, tie up worker processes that other networks' scans need."""
 
@@ -14,9 +15,9 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def scan_network_task(slug: str) -> dict[str, Any]:
-    from chain.scanner import backoff_remaining, scan_network
+    from chain.scanner import scan_network, scan_wait
 
-    waiting = backoff_remaining(slug)
+    waiting = scan_wait(slug)
     if waiting > 0:
         return {"network": slug, "ok": False, "skipped": True, "backoff_seconds": round(waiting, 1),
                 "error": "backing off after repeated failures (see the health page)"}

@@ -5,8 +5,9 @@ network with the same scan_network the Celery task calls, each at its poll inter
     python manage.py scanloop --once     # one pass over the networks, then exit
 
 Errors are logged and recorded on the network's cursor (the health page shows them); a
-failing network waits out chain.scanner.backoff_remaining (doubling, capped, the same rule
-the Celery task follows) while the others carry on. SIGHUP (sent
+failing network waits out chain.scanner.scan_wait (a doubling, capped backoff, ended early
+by a liveness probe when the node comes back: the same rule the Celery task follows) while
+the others carry on. SIGHUP (sent
 by bin/reset-scanning) re-reads the configuration and scans every network right away.
 
 Housekeeping (link expiry, webhook and email retries: links.housekeeping, what beat runs
@@ -67,7 +68,7 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool = False, network: list[str], **options):
         from chain import catalogue
         from chain.health import configured_networks
-        from chain.scanner import backoff_remaining, scan_network
+        from chain.scanner import scan_network, scan_wait
         from links import housekeeping
 
         self.restart = False
@@ -116,6 +117,16 @@ class Command(BaseCommand):
                     # most an interval plus one scan, not an interval plus two (bench/).
                     started = time.monotonic()
                     try:
+                        # Backing off: wait, but look again within an interval (the
+                        # liveness probe may find the node back before the wait ends).
+                        waiting = scan_wait(net.slug)
+                    except Exception:
+                        logger.exception("scanloop: could not read %s's backoff", net.slug)
+                        waiting = 0.0
+                    if waiting > 0:
+                        due[net.slug] = started + min(waiting, net.poll_interval)
+                        continue
+                    try:
                         result = scan_network(net.slug)
                         if result.blocks or result.new_deposits or result.reorgs:
                             logger.info(
@@ -125,12 +136,10 @@ class Command(BaseCommand):
                         delay = 0.0 if result.ok and not result.caught_up and not result.skipped else net.poll_interval
                     except Exception as exc:  # logged, recorded on the cursor, and the loop carries on
                         failed_once = True
-                        try:
-                            waiting = backoff_remaining(net.slug)
-                        except Exception:  # the database is away too: retry at the interval
-                            waiting = 0.0
-                        delay = max(net.poll_interval, time.monotonic() - started + waiting)
-                        logger.error("scanloop: %s failed (next try in %.0f s): %s", net.slug, started + delay - time.monotonic(), exc)
+                        # Looked at again in an interval; scan_wait then says whether to
+                        # scan, wait out the backoff, or probe the node.
+                        delay = net.poll_interval
+                        logger.error("scanloop: %s failed (next check in %.0f s): %s", net.slug, max(0.0, started + delay - time.monotonic()), exc)
                     due[net.slug] = started + delay
                 if once:
                     housekeeping.run_all()  # link expiry etc., as beat does with Celery
