@@ -241,6 +241,8 @@ def _link_full(link: PaymentLink) -> dict:
             "orphaned": v.deposit.orphaned,
             "counted": v.counted,
             "first_seen_at": _time(v.deposit.first_seen_at),
+            "sent_at": _time(v.deposit.paid_time),
+            "coinbase": v.deposit.coinbase,
             "tx_url": v.tx_url,
         }
         for v in link_deposits(link, state=state)

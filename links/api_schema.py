@@ -267,7 +267,7 @@ OPENAPI: dict = {
                 "type": "object",
                 "required": [
                     "network", "asset", "tx_hash", "index", "value_base_units", "value", "confirmations",
-                    "confirmations_required", "block_height", "orphaned", "counted", "first_seen_at", "tx_url",
+                    "confirmations_required", "block_height", "orphaned", "counted", "first_seen_at", "sent_at", "coinbase", "tx_url",
                 ],
                 "properties": {
                     "network": {"type": "string"},
@@ -281,7 +281,9 @@ OPENAPI: dict = {
                     "block_height": {"type": ["integer", "null"]},
                     "orphaned": {"type": "boolean", "description": "Its block left the chain: it no longer counts"},
                     "counted": {"type": "boolean", "description": "Counts towards the amount due"},
-                    "first_seen_at": _TIME,
+                    "first_seen_at": {**_TIME, "description": "When payram recorded it"},
+                    "sent_at": {**_TIME, "description": "When the network first had it: the node's mempool entry time, else its block's time. Decides paid late and refund due"},
+                    "coinbase": {"type": "boolean", "description": "A block reward: counts only once mature (Bitcoin: 100 confirmations)"},
                     "tx_url": {"type": "string"},
                 },
             },

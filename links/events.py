@@ -71,6 +71,7 @@ def link_payload(link: PaymentLink, state=None) -> dict:
             "counted": view.counted,
             "orphaned": view.deposit.orphaned,
             "first_seen": _iso(view.deposit.first_seen_at),
+            "sent_at": _iso(view.deposit.paid_time),
         }
         for view in reversed(link_deposits(link, state=state))  # oldest first
     ]

@@ -26,6 +26,7 @@ from links import checkout
 from links.models import LinkStatus, PaymentLink
 from links.qr import qr_svg
 from chain.models import Deposit
+from chain.health import network_is_healthy
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri
 from payram.lib import ratelimit
@@ -81,6 +82,8 @@ class _Snapshot:
     quote_expired: bool
     picking: bool
     key: str
+    recorded: int = 0  # deposits recorded, orphaned ones included
+    stalled: bool = False  # the quote's network is not being watched right now
 
 
 def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None) -> _Snapshot:
@@ -90,11 +93,13 @@ def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | N
     if picking is None:
         picking = request.GET.get("change") == "1" and not state.amount_received
     recorded = Deposit.objects.filter(address__link=link).count()  # orphaned ones too: the list shows them
+    # A customer looking at an address on a network nobody can read right now is told so.
+    stalled = quote is not None and not state.is_final and not network_is_healthy(quote.network)
     key_source = "|".join(
         map(str, (state.status, state.detail, state.amount_received, state.confirmations, quote.pk if quote else "",
-                  quote_expired, recorded, picking))
+                  quote_expired, recorded, picking, stalled))
     )
-    return _Snapshot(state, quote_expired, picking, hashlib.sha256(key_source.encode()).hexdigest()[:16])
+    return _Snapshot(state, quote_expired, picking, hashlib.sha256(key_source.encode()).hexdigest()[:16], recorded, stalled)
 
 
 def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None,
@@ -121,7 +126,9 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
         qr = qr_svg(uri)
     choices = checkout.available_assets(link) if show_picker else []
-    deposits = link_deposits(link, state=state) if money_seen or state.uncounted_deposits else []
+    # Orphaned deposits too: a customer whose payment was seen, then dropped by a reorg,
+    # must see that it was, not a page that forgot it.
+    deposits = link_deposits(link, state=state) if snap.recorded else []
     sent = request.GET.get("sent", "")
     return {
         "link": link,
@@ -142,6 +149,8 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "qr_svg": qr,
         "deposits": deposits,
         "success_deposits": [d for d in deposits if d.counted],
+        "dropped_deposits": [d for d in deposits if d.deposit.orphaned],
+        "network_stalled": snap.stalled,
         "error": error,
         "sent_tx": sent if re.fullmatch(r"0x[0-9a-fA-F]{64}", sent) else "",
         "poll": not state.is_final,

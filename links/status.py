@@ -24,7 +24,13 @@ the link's deposit addresses.
   threshold for the network (chain.catalogue.confirmations_required) reach the amount
   due. Unconfirmed money shows as payment_seen / confirming / underpaid.
 
-Timeliness of the deposit that completed the payment (first seen at t):
+A block reward (coinbase output) paid to a deposit address counts only once mature (Bitcoin:
+100 confirmations, whatever the threshold); until then the link shows "maturing (n of 100)".
+
+Timeliness of the deposit that completed the payment, at t = when the network first had it
+(chain.models.Deposit.chain_time: the node's mempool entry time, else its block's time; not
+when payram happened to record it, so an outage of payram or its node never makes an
+on-time payment late):
 * on time: t <= the pair's latest quote expiry and (no link expiry or t <= it);
 * late: after that, but within PAYRAM_LATE_PAYMENT_HOURS of both deadlines -> Successful,
   detail paid_late (the merchant sees the flag: the rate may have moved);
@@ -105,6 +111,7 @@ class LinkState:
     confirmations: int = 0  # n of "n of N" (the least-confirmed counted deposit still short of N)
     confirmations_required: int = 0  # N
     uncounted_deposits: int = 0  # deposits of another asset/network to the link's address
+    maturing: bool = False  # n of N counts a block reward's maturity (N = the coinbase maturity)
 
     @property
     def is_final(self) -> bool:
@@ -147,9 +154,9 @@ class DepositView:
 def _deposits(link: PaymentLink) -> list:
     from chain.models import Deposit
 
-    return list(
-        Deposit.objects.filter(address__link=link, orphaned=False).order_by("first_seen_at", "id")
-    )
+    deposits = list(Deposit.objects.filter(address__link=link, orphaned=False))
+    deposits.sort(key=lambda d: (d.paid_time, d.id))
+    return deposits
 
 
 def _counted_pair(quotes: list[Quote], deposits: list) -> tuple[str, str] | None:
@@ -173,8 +180,20 @@ def _required(link: PaymentLink, network: str) -> int:
         return 1
 
 
+def _needed(deposit, required: int) -> int:
+    """Confirmations before this deposit counts: the threshold, or a block reward's maturity."""
+    if deposit.coinbase:
+        from chain import catalogue
+
+        try:
+            return max(required, catalogue.get(deposit.network).coinbase_maturity)
+        except KeyError:
+            return max(required, 100)
+    return required
+
+
 def _completing_deposit(confirmed: list, due: int):
-    """The confirmed deposit whose arrival made the sum reach `due` (in order of first sight)."""
+    """The confirmed deposit whose arrival made the sum reach `due` (in order of chain time)."""
     total = 0
     for d in confirmed:
         total += int(d.value)
@@ -207,9 +226,11 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
     counted = [d for d in deposits if (d.network, d.asset) == pair]
     uncounted = len(deposits) - len(counted)
     received = sum(int(d.value) for d in counted)
-    confirmed_deposits = [d for d in counted if d.confirmations >= required]
+    confirmed_deposits = [d for d in counted if d.confirmations >= _needed(d, required)]
     confirmed = sum(int(d.value) for d in confirmed_deposits)
-    short = [d.confirmations for d in counted if d.confirmations < required]
+    waiting = sorted((d for d in counted if d.confirmations < _needed(d, required)), key=lambda d: (d.confirmations, d.id))
+    short = [d.confirmations for d in waiting]
+    maturing = bool(waiting) and waiting[0].coinbase
 
     common = dict(
         amount_received=received if counted else None,
@@ -219,8 +240,9 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
         amount_due=due,
         amount_confirmed=confirmed,
         confirmations=min(short) if short else (required if counted else 0),
-        confirmations_required=required,
+        confirmations_required=_needed(waiting[0], required) if waiting else required,
         uncounted_deposits=uncounted,
+        maturing=maturing,
     )
 
     if link.cancelled_at:
@@ -233,7 +255,7 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
 
     if due > 0 and confirmed >= due:
         done = _completing_deposit(confirmed_deposits, due)
-        seen_at = done.first_seen_at
+        seen_at = done.paid_time
         if seen_at <= late_until:
             if seen_at > on_time_until:
                 detail = Detail.PAID_LATE
@@ -355,7 +377,9 @@ def link_deposits(link: PaymentLink, *, state: LinkState | None = None) -> list[
     if pair is None and state.quote is not None:
         pair = (state.quote.network, state.quote.asset)
     views = []
-    for d in Deposit.objects.filter(address__link=link).order_by("-first_seen_at", "-id"):
+    deposits = list(Deposit.objects.filter(address__link=link))
+    deposits.sort(key=lambda d: (d.paid_time, d.id), reverse=True)
+    for d in deposits:
         try:
             net = catalogue.get(d.network)
             name, decimals, tx_url = net.name, net.asset(d.asset).decimals, net.tx_url(d.tx_hash)
@@ -367,7 +391,7 @@ def link_deposits(link: PaymentLink, *, state: LinkState | None = None) -> list[
                 network_name=name,
                 asset_decimals=decimals,
                 confirmations=d.confirmations,
-                confirmations_required=_required(link, d.network),
+                confirmations_required=_needed(d, _required(link, d.network)),
                 counted=(not d.orphaned) and (d.network, d.asset) == pair,
                 tx_url=tx_url,
             )

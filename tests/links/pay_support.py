@@ -75,8 +75,8 @@ def deposit(address, value: int, *, network: str = "devnet", asset: str = "USDC"
         address=address, value=value, confirmations=confirmations, orphaned=orphaned,
         block_height=None if confirmations == 0 else 100, block_hash="" if confirmations == 0 else "0x" + "ab" * 32,
     )
-    if seen_at:
-        Deposit.objects.filter(pk=d.pk).update(first_seen_at=seen_at)
+    if seen_at:  # payram recorded it then, and the chain had it then too
+        Deposit.objects.filter(pk=d.pk).update(first_seen_at=seen_at, chain_time=seen_at)
         d.refresh_from_db()
     deposits_changed.send(sender=None, address_ids={address.pk})
     return d

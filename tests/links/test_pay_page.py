@@ -298,3 +298,27 @@ def test_picking_on_a_link_cancelled_meanwhile_says_so(client, link):
     assert response.status_code == 400
     assert "This payment link was cancelled" in response.content.decode()
     assert not link.deposit_addresses.exists()
+
+
+def test_a_payment_dropped_by_a_reorg_stays_on_the_page_marked_dropped(client, link):
+    pick(client, link, "devnet:USDC")
+    deposit(link.quotes.get().deposit_address, 25_000_000, confirmations=0, orphaned=True)
+    html = client.get(page_url(link)).content.decode()
+    assert "dropped by a chain reorganisation" in html
+    assert "Your payment was seen, then dropped from the chain" in html
+    assert "25 USDC" in html and "Transactions received (1)" in html
+    # Still open for payment: the address and amount are offered again.
+    assert FIRST_ADDRESS in html
+
+
+def test_an_open_quote_on_a_stalled_network_tells_the_customer(client, link, stall):  # noqa: F811
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link)).content.decode()
+    assert FIRST_ADDRESS in html and 'id="network-stalled"' not in html
+    stall("devnet")
+    html = client.get(page_url(link)).content.decode()
+    assert FIRST_ADDRESS in html
+    assert 'id="network-stalled"' in html and "can't read the Local devnet (anvil) network right now" in html
+    # The live fragment changes with it (the poll's "nothing changed" key includes it).
+    status = client.get(f"/pay/{link.code}/status/").content.decode()
+    assert "can't read the Local devnet (anvil) network right now" in status
