@@ -67,6 +67,10 @@ class Network:
     # debug_traceBlockByNumber call traces. The node must allow debug_* methods.
     internal_transfers: bool = False
     rpc_url: str = field(default="", repr=False)  # may carry credentials: never log it, use display_rpc_url
+    # Push wake-ups (chain.push): Bitcoin Core's ZMQ endpoint (tcp://host:port) or an EVM
+    # node's WebSocket (ws[s]://...). Polling stays the safety net.
+    push_url: str = field(default="", repr=False)
+    poll_seconds: float | None = None  # PAYRAM_POLL_SECONDS_<SLUG>: overrides the poll interval
 
     @property
     def assets(self) -> tuple[Asset, ...]:
@@ -88,8 +92,23 @@ class Network:
 
     @property
     def poll_interval(self) -> float:
-        """How often to scan: near the block time, never busier than every 2 s or idler than 60 s."""
+        """How often to scan: near the block time, never busier than every 2 s or idler than
+        60 s, unless the operator set PAYRAM_POLL_SECONDS_<SLUG> (e.g. longer once push is on)."""
+        if self.poll_seconds is not None:
+            return self.poll_seconds
         return min(max(self.block_time, 2.0), 60.0)
+
+    @property
+    def push_env_var(self) -> str:
+        return ("PAYRAM_ZMQ_" if self.kind == BITCOIN else "PAYRAM_WS_") + self.slug.upper().replace("-", "_")
+
+    @property
+    def poll_env_var(self) -> str:
+        return "PAYRAM_POLL_SECONDS_" + self.slug.upper().replace("-", "_")
+
+    @property
+    def display_push_url(self) -> str:
+        return redact_url(self.push_url) if self.push_url else ""
 
     @property
     def coinbase_maturity(self) -> int:
@@ -231,7 +250,25 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
         if slug not in networks:
             raise ConfigError(f"{path}: [rpc] names unknown network {slug!r}")
         networks[slug] = replace(networks[slug], rpc_url=_check_rpc_url(slug, str(url)))
+    for slug, url in (data.get("push") or {}).items():
+        if slug not in networks:
+            raise ConfigError(f"{path}: [push] names unknown network {slug!r}")
+        networks[slug] = replace(networks[slug], push_url=_check_push_url(networks[slug], str(url), f"{path}: [push] {slug}"))
     return networks
+
+
+def _check_push_url(net: Network, url: str, where: str) -> str:
+    """A ZMQ endpoint for Bitcoin (tcp://host:port), a WebSocket URL for EVM networks."""
+    parsed = urlparse(url.strip())
+    schemes = ("tcp",) if net.kind == BITCOIN else ("ws", "wss")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme not in schemes or not parsed.hostname or (net.kind == BITCOIN and not port):
+        shape = "tcp://host:port (Bitcoin Core's -zmqpubsequence or -zmqpubhashblock)" if net.kind == BITCOIN else "ws://host:port or wss://..."
+        raise ConfigError(f"{where} must look like {shape}, not {redact_url(url)!r}")
+    return url.strip()
 
 
 @lru_cache(maxsize=1)
@@ -256,6 +293,23 @@ def _load() -> tuple[dict[str, Network], dict[str, str]]:
             except ConfigError as exc:
                 found[slug] = replace(net, rpc_url="")
                 errors[slug] = str(exc)
+        push = os.environ.get(net.push_env_var, "").strip()
+        if push:
+            try:
+                found[slug] = replace(found[slug], push_url=_check_push_url(net, push, net.push_env_var))
+            except ConfigError as exc:  # a setting the operator meant and got wrong: off, and said why
+                found[slug] = replace(found[slug], rpc_url="")
+                errors[slug] = "; ".join(filter(None, [errors.get(slug), str(exc)]))
+        poll = os.environ.get(net.poll_env_var, "").strip()
+        if poll:
+            try:
+                seconds = float(poll)
+                if not 0.5 <= seconds <= 3600:
+                    raise ValueError
+                found[slug] = replace(found[slug], poll_seconds=seconds)
+            except ValueError:
+                found[slug] = replace(found[slug], rpc_url="")
+                errors[slug] = "; ".join(filter(None, [errors.get(slug), f"{net.poll_env_var} must be seconds between 0.5 and 3600, not {poll!r}"]))
         if net.kind == EVM and os.environ.get(net.internal_transfers_env_var, "").strip():
             try:
                 found[slug] = replace(found[slug], internal_transfers=envbool(net.internal_transfers_env_var))

@@ -38,6 +38,12 @@ class NetworkHealth:
     next_attempt_at: datetime | None = None  # while failing scans back off (chain.scanner.retry_delay)
     stalled: bool = True
     problem: str = ""  # why it is stalled, in words
+    poll_interval: float = 0.0  # seconds between polls (PAYRAM_POLL_SECONDS_<SLUG> overrides)
+    push: str = ""  # push wake-ups: "" (none configured), "connected", "disconnected: why", "not started"
+
+    @property
+    def push_label(self) -> str:
+        return {"": "off", "connected": "connected"}.get(self.push, self.push)
 
     @property
     def lag(self) -> int | None:
@@ -82,7 +88,10 @@ def network(slug: str) -> Network:
 
 
 def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
-    base = NetworkHealth(slug=net.slug, name=net.name, rpc=net.display_rpc_url)
+    push = ""
+    if net.push_url:
+        push = (cursor.push_state if cursor is not None else "") or "not started: is scanloop or pushlisten running?"
+    base = NetworkHealth(slug=net.slug, name=net.name, rpc=net.display_rpc_url, poll_interval=net.poll_interval, push=push)
     if cursor is None:
         return replace(base, problem="never scanned: is a worker (or manage.py scanloop) running?")
     health = replace(

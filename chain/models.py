@@ -89,6 +89,9 @@ class Cursor(models.Model):
     # backing off, a cheap liveness probe at the poll interval may end the wait early.
     node_unreachable = models.BooleanField(default=False, db_default=False)
     last_probe_at = models.DateTimeField(null=True, blank=True)
+    # Push wake-ups (chain.push): "connected", "disconnected: why", "stopped"; blank: none.
+    push_state = models.CharField(max_length=200, blank=True, db_default="", default="")
+    push_state_at = models.DateTimeField(null=True, blank=True)
     # The scan lease: claimed with a conditional UPDATE, so one scan per network runs at a
     # time across workers; it expires, so a dead worker cannot hold it forever.
     lock_owner = models.CharField(max_length=100, blank=True)

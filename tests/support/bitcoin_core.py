@@ -1146,8 +1146,9 @@ class BitcoindNode(RegtestNode):
 
     kind = "bitcoind"
 
-    def __init__(self, binary: str, datadir: str) -> None:
+    def __init__(self, binary: str, datadir: str, *, extra_args: tuple[str, ...] = ()) -> None:
         self.binary, self.datadir = binary, datadir
+        self.extra_args = extra_args  # e.g. -zmqpubsequence=tcp://127.0.0.1:PORT
         self.rpc_port, self.p2p_port = _free_port(), _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         super().__init__(f"http://{RPC_USER}:{RPC_PASSWORD}@127.0.0.1:{self.rpc_port}")
@@ -1161,6 +1162,7 @@ class BitcoindNode(RegtestNode):
             f"-port={self.p2p_port}", f"-rpcport={self.rpc_port}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
             f"-rpcuser={RPC_USER}", f"-rpcpassword={RPC_PASSWORD}", "-fallbackfee=0.0002", "-printtoconsole=0",
         ]
+        args.extend(self.extra_args)
         if wallet_exists:
             args.append(f"-wallet={WALLET}")
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -10,6 +10,10 @@ by a liveness probe when the node comes back: the same rule the Celery task foll
 the others carry on. SIGHUP (sent
 by bin/reset-scanning) re-reads the configuration and scans every network right away.
 
+Push wake-ups (chain.push: Bitcoin Core's ZMQ, an EVM node's WebSocket) run as threads
+here: a notification makes the network due at once (at most one scan per half second),
+so a payment is seen within about a second whatever the poll interval.
+
 Housekeeping (link expiry, webhook and email retries: links.housekeeping, what beat runs
 with Celery) runs in its own thread every minute, so a mail server or webhook receiver that
 hangs until its timeout never delays block processing. With --once it runs inline, once.
@@ -66,7 +70,7 @@ class Command(BaseCommand):
         parser.add_argument("--network", action="append", default=[], help="only this network slug (repeatable)")
 
     def handle(self, *args, once: bool = False, network: list[str], **options):
-        from chain import catalogue
+        from chain import catalogue, push
         from chain.health import configured_networks
         from chain.scanner import scan_network, scan_wait
         from links import housekeeping
@@ -86,11 +90,14 @@ class Command(BaseCommand):
             pidfile().write_text(str(os.getpid()))
 
         due: dict[str, float] = {}
+        started_at: dict[str, float] = {}
         failed_once = False
         announced = False
         housekeeper = None if once else Housekeeper()
         if housekeeper:
             housekeeper.start()
+        waker = push.Waker()
+        listeners: list[push.Listener] = []
         try:
             while True:
                 if self.restart:
@@ -98,9 +105,13 @@ class Command(BaseCommand):
                     catalogue.reload()
                     due.clear()
                     announced = False
+                    push.stop_listeners(listeners)
+                    listeners = []
                     logger.info("scanloop: configuration re-read; scanning every network now")
                 enabled, errors = configured_networks()
                 nets = [n for n in enabled if not network or n.slug in network]
+                if not once and not listeners:
+                    listeners = push.start_listeners(nets, waker.wake)
                 if not announced:  # at start and after SIGHUP, not on every pass
                     announced = True
                     for slug, message in errors.items():
@@ -111,11 +122,13 @@ class Command(BaseCommand):
                     raise SystemExit(1)
                 now = time.monotonic()
                 for net in nets:
+                    if waker.take(net.slug):  # the node said something happened: scan now
+                        due[net.slug] = min(due.get(net.slug, 0), max(now, started_at.get(net.slug, 0) + waker.gap))
                     if due.get(net.slug, 0) > now:
                         continue
                     # Due again one interval after this scan STARTED, so detection waits at
                     # most an interval plus one scan, not an interval plus two (bench/).
-                    started = time.monotonic()
+                    started = started_at[net.slug] = time.monotonic()
                     try:
                         # Backing off: wait, but look again within an interval (the
                         # liveness probe may find the node back before the wait ends).
@@ -147,9 +160,11 @@ class Command(BaseCommand):
                 upcoming = [due[n.slug] for n in nets if n.slug in due]
                 pause = max(0.2, min(upcoming) - time.monotonic()) if upcoming else 5.0
                 end = time.monotonic() + pause
-                while time.monotonic() < end and not self.restart:
-                    time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+                waker.event.clear()
+                while time.monotonic() < end and not self.restart and not waker.pending():
+                    waker.event.wait(min(0.2, max(0.0, end - time.monotonic())))
         finally:
+            push.stop_listeners(listeners)
             if housekeeper:
                 housekeeper.stopping.set()
             if not once and pidfile().exists() and pidfile().read_text().strip() == str(os.getpid()):
