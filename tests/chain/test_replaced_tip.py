@@ -119,6 +119,15 @@ def test_a_node_answering_zero_parent_hashes_is_named_a_node_defect_not_a_moving
     client.force_login(staff)
     page = client.get("/chain/health/").content.decode()
     assert "node defect" in page and f"block {start + 2}" in page
+    # ...and so does `manage.py chainhealth`, failing as a monitoring check.
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("chainhealth", stdout=out)
+    assert "node defect" in out.getvalue() and f"block {start + 2}" in out.getvalue()
 
 
 @pytest.mark.anvil
