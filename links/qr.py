@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
@@ -17,12 +18,18 @@ def _qr(data: str) -> qrcode.QRCode:
     return code
 
 
-def qr_svg(data: str, *, title: str = "QR code") -> SafeString:
-    """Inline SVG markup. Safe to embed: the markup is ours and `data` only becomes path geometry."""
+@lru_cache(maxsize=2048)
+def _svg(data: str) -> str:
     svg = _qr(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
     svg = re.sub(r'\swidth="[^"]*"\s+height="[^"]*"', "", svg, count=1)  # let CSS size it
-    svg = svg.replace("<svg ", '<svg role="img" aria-label="QR code of the payment link" ', 1)
-    return mark_safe(svg)
+    return svg.replace("<svg ", '<svg role="img" aria-label="QR code of the payment link" ', 1)
+
+
+def qr_svg(data: str, *, title: str = "QR code") -> SafeString:
+    """Inline SVG markup. Safe to embed: the markup is ours and `data` only becomes path geometry.
+    Drawn once per distinct payload (a quote's URI changes only with its amount): drawing
+    took most of a pay page's time, on every reload and poll (bench/)."""
+    return mark_safe(_svg(data))
 
 
 def qr_png(data: str) -> bytes:

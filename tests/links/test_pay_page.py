@@ -322,3 +322,18 @@ def test_an_open_quote_on_a_stalled_network_tells_the_customer(client, link, sta
     # The live fragment changes with it (the poll's "nothing changed" key includes it).
     status = client.get(f"/pay/{link.code}/status/").content.decode()
     assert "can't read the Local devnet (anvil) network right now" in status
+
+
+def test_the_qr_code_is_drawn_once_per_quote_not_on_every_reload(client, link, monkeypatch):
+    from links import qr
+
+    drawn = []
+    real = qr._qr
+    monkeypatch.setattr(qr, "_qr", lambda data: drawn.append(data) or real(data))
+    qr._svg.cache_clear()
+    pick(client, link, "devnet:USDC")
+    svg = re.compile(r"<svg.*?</svg>", re.S)
+    first = svg.findall(client.get(page_url(link)).content.decode())
+    for _ in range(3):
+        assert svg.findall(client.get(page_url(link)).content.decode()) == first  # the same code, byte for byte
+    assert len(drawn) == 1 and "uint256=25000000" in drawn[0]
