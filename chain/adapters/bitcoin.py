@@ -102,11 +102,11 @@ class BitcoinCoreAdapter:
     MAX_BLOCKS_PER_REQUEST = 16
     TXS_PER_REQUEST = 200
 
-    def __init__(self, network: Network, *, timeout: float = 30.0, mempool_limit: int | None = None) -> None:
+    def __init__(self, network: Network, *, timeout: float | None = None, mempool_limit: int | None = None) -> None:
         if not network.rpc_url:
             raise NodeError(f"{network.name} has no node RPC URL (set {network.rpc_env_var})")
         self.network = network
-        self.timeout = timeout
+        self.timeout = base.NODE_TIMEOUT_SECONDS if timeout is None else timeout
         self.mempool_limit = self.MEMPOOL_LIMIT if mempool_limit is None else mempool_limit
         self.asset = network.native.symbol
         parsed = urlparse(network.rpc_url)
@@ -129,6 +129,7 @@ class BitcoinCoreAdapter:
         self._chain_checked = False
         self._blocks_per_request = 1  # grows once the node's block size is known
         self.last_response_bytes = 0
+        self._conn: http.client.HTTPConnection | None = None
 
     @property
     def where(self) -> str:
@@ -136,22 +137,50 @@ class BitcoinCoreAdapter:
 
     # -- transport -------------------------------------------------------------------
 
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """The adapter's keep-alive connection (one scan makes many requests: a new TCP
+        connection each cost a round trip more), and whether it was used before."""
+        if self._conn is not None:
+            return self._conn, True
+        conn_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+        self._conn = conn_class(self._host, self._port, timeout=self.timeout)
+        return self._conn, False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __del__(self) -> None:
+        self.close()
+
     def _post(self, payload: Any) -> tuple[int, bytes]:
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         auth = self._cookie_auth() if self.cookie_file else self._auth
         if auth:
             headers["Authorization"] = auth
-        conn_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-        conn = conn_class(self._host, self._port, timeout=self.timeout)
+        conn, reused = self._connection()
+        keep = False
         try:
-            conn.request("POST", self._path, body=body, headers=headers)
-            response = conn.getresponse()
+            try:
+                conn.request("POST", self._path, body=body, headers=headers)
+                response = conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, http.client.CannotSendRequest):
+                if not reused:
+                    raise
+                # The node closed the idle keep-alive connection (-rpcservertimeout): every
+                # call here only reads, so asking again on a new connection is safe.
+                self.close()
+                conn, _ = self._connection()
+                conn.request("POST", self._path, body=body, headers=headers)
+                response = conn.getresponse()
             limit = base.NODE_ANSWER_MAX_BYTES
             raw = response.read(limit + 1)
             if len(raw) > limit:
                 raise NodeError(f"{self.where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)")
             self.last_response_bytes = len(raw)
+            keep = not response.will_close
             return response.status, raw
         except (TimeoutError, socket.timeout):
             raise NodeUnreachable(f"{self.where} did not answer within {self.timeout:g} s") from None
@@ -163,7 +192,8 @@ class BitcoinCoreAdapter:
             reason = exc.strerror or type(exc).__name__
             raise NodeUnreachable(f"cannot reach {self.where}: {reason}") from None
         finally:
-            conn.close()
+            if not keep:
+                self.close()
 
     def _cookie_auth(self) -> str:
         try:

@@ -99,11 +99,11 @@ class EvmAdapter:
     """ChainAdapter for one EVM network. Checks the node's chain id once, before the
     first answer it relies on."""
 
-    def __init__(self, network: Network, *, timeout: float = 10.0, session: requests.Session | None = None) -> None:
+    def __init__(self, network: Network, *, timeout: float | None = None, session: requests.Session | None = None) -> None:
         if not network.rpc_url:
             raise NodeError(f"network {network.slug} has no RPC URL (set {network.rpc_env_var})")
         self.network = network
-        self.timeout = timeout
+        self.timeout = base.NODE_TIMEOUT_SECONDS if timeout is None else timeout
         self.session = session or requests.Session()
         self._ids = itertools.count(1)
         self._chain_checked = False

@@ -556,3 +556,25 @@ def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_shows_it(
     scan_network(NETWORK)
     assert [(d.tx_hash, int(d.value)) for d in Deposit.objects.filter(address=to)] == [(txid, 2_000_000)]
     assert Cursor.objects.get(network=NETWORK).last_error == ""
+
+
+def test_one_scan_talks_to_the_node_over_one_keep_alive_connection(bitcoin_core: FakeNode):
+    for _ in range(3):
+        bitcoin_core.send(bitcoin_core.new_address(), "0.01")
+        bitcoin_core.mine()
+    height = bitcoin_core.height
+    server = bitcoin_core.server
+    server.client_connections.clear()
+    server.http_requests.clear()
+    adapter = regtest_adapter()
+    adapter.blocks(height - 2, height)
+    adapter.mempool()
+    assert len(server.http_requests) >= 3 and len(server.client_connections) == 1
+
+
+def test_a_keep_alive_connection_the_node_closed_is_reopened_once(bitcoin_core: FakeNode):
+    adapter = regtest_adapter()
+    assert adapter.head() == bitcoin_core.height
+    bitcoin_core.stop()  # the node closes the idle connection (as after -rpcservertimeout)...
+    bitcoin_core.start()  # ...and still answers new ones
+    assert adapter.head() == bitcoin_core.height

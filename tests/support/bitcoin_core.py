@@ -917,6 +917,8 @@ class FakeBitcoinCore:
         self.malformed = False  # answer bodies that are not JSON
         self.tampers: dict[str, Callable[[Any], Any]] = {}  # method -> rewrite of its result
         self.http_requests: list[list[str]] = []  # the methods of each HTTP request, in order
+        self.client_connections: set[tuple[str, int]] = set()  # the TCP connections clients opened
+        self.open_sockets: set[socket.socket] = set()  # closed by stop(), as a stopping node does
         self.port = _free_port()
         self._server: ThreadingHTTPServer | None = None
 
@@ -942,11 +944,18 @@ class FakeBitcoinCore:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-bitcoind-{self.port}", daemon=True).start()
 
     def stop(self) -> None:
-        """Like a node that went down: connections are refused until start()."""
+        """Like a node that went down: open (keep-alive) connections are closed and new
+        ones refused until start()."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for sock in list(self.open_sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.open_sockets.clear()
 
     def authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Basic "):
@@ -1014,6 +1023,14 @@ class FakeBitcoinCore:
 
 class _CoreHandler(BaseHTTPRequestHandler):
     node: FakeBitcoinCore
+
+    def setup(self) -> None:
+        super().setup()
+        self.node.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        self.node.open_sockets.discard(self.connection)
+        super().finish()
     protocol_version = "HTTP/1.1"
     server_version = ""
     sys_version = ""
@@ -1046,6 +1063,7 @@ class _CoreHandler(BaseHTTPRequestHandler):
         elif self.path not in ("/", ""):
             self._send(404, b"")
             return
+        node.client_connections.add(self.client_address)  # (host, port): one per TCP connection
         if node.slow_seconds:
             time.sleep(node.slow_seconds)
         if node.malformed:
