@@ -5,7 +5,7 @@
   as JSON numbers with 8 decimals), over a real in-memory chain: transactions and blocks
   are serialized as Core would, so txids, block hashes, merkle roots, sizes, weights,
   proof of work and descriptor checksums are computed, not made up.
-  The recordings in shared/fixtures/bitcoin-core/ are the reference
+  The recordings in tests/fixtures/bitcoin-core/ (from shared/fixtures/) are the reference
   (tests/chain/test_bitcoin_core_fixtures.py compares the two).
 - `bitcoind`: a real `bitcoind -regtest` when the environment variable BITCOIND names its
   binary; skipped otherwise.
@@ -1111,6 +1111,10 @@ class RegtestNode:
     def mempool(self) -> list[str]:
         return self.node_rpc.call("getrawmempool")
 
+    def rpc_for_wallet(self, name: str):
+        """An RPC client for another wallet of this node (createwallet it first)."""
+        return _rpc_client(f"{self.url}/wallet/{name}")
+
     def stop(self) -> None:
         raise NotImplementedError
 
@@ -1227,28 +1231,79 @@ def bitcoin_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNode]:
         catalogue.reload()
 
 
-@pytest.fixture
-def bitcoind(monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
-    """A real bitcoind -regtest at height 101 with a funded wallet; skipped without BITCOIND."""
-    from chain import catalogue
-
+def bitcoind_binary() -> str | None:
+    """The bitcoind BITCOIND names (bin/test sets it from ../shared/bitcoin-core-31 when
+    that folder exists), or None when it is unset."""
     binary = os.environ.get("BITCOIND", "").strip()
     if not binary:
-        pytest.skip(SKIP_BITCOIND)
+        return None
     resolved = shutil.which(binary)
     if resolved is None:
         pytest.fail(f"BITCOIND={binary!r} is not an executable")
+    return resolved
+
+
+@pytest.fixture(scope="session")
+def bitcoind_session() -> Iterator[BitcoindNode]:
+    """One real `bitcoind -regtest` for the whole test session (starting a node and
+    mining its first 101 blocks costs seconds; tests share it and only ever look at
+    heights relative to its tip). Its datadir is a temporary directory. Skipped without
+    BITCOIND."""
+    binary = bitcoind_binary()
+    if binary is None:
+        pytest.skip(SKIP_BITCOIND)
     datadir = tempfile.mkdtemp(prefix="payram-bitcoind-")
-    node = BitcoindNode(resolved, datadir)
+    node = BitcoindNode(binary, datadir)
     try:
         node.start()
         node.mine(101)
-        _point_payram_at(monkeypatch, node.url)
         yield node
     finally:
         node.stop()
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture
+def bitcoind(bitcoind_session: BitcoindNode, monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
+    """A real bitcoind -regtest with a funded wallet, payram pointed at it (the
+    session's node: started again if an earlier test stopped it, its mempool mined so
+    each test starts from an empty one). Skipped without BITCOIND.
+
+    For real-node tests, take this fixture (or `regtest`, which also runs the test on
+    the Core-format fake):
+
+        @pytest.mark.bitcoind
+        def test_something(bitcoind, deposit_address):
+            txid = bitcoind.send(address, "0.001")     # from the funded wallet "payer"
+            [block_hash] = bitcoind.mine()              # to the wallet's own address
+            bitcoind.reorg(1)                           # invalidateblock + longer empty branch
+            bitcoind.node_rpc.call("invalidateblock", bitcoind.block_hash(bitcoind.height))
+            bitcoind.node_rpc.call("generateblock", bitcoind.miner_address, [])  # empty block
+            bitcoind.wallet_rpc.call("getbalance")      # any wallet RPC of the "payer" wallet
+            bitcoind.rpc_for_wallet("merchant")         # another wallet (create it first)
+
+    PAYRAM_RPC_BITCOIN_REGTEST points at the node and the catalogue is reloaded. The
+    chain is shared by the session: never assume a height or a coinbase count, read
+    `bitcoind.height`; each test starts a few blocks above the previous test's payments,
+    out of reach of a new cursor (which starts its threshold under the tip); mining to another wallet's address spends nothing of "payer".
+    Mining takes well under a second per block, so 100 blocks for coinbase maturity
+    are fine now and then, not in every test."""
+    node = bitcoind_session
+    if node.process is not None and node.process.poll() is not None:
+        node.process = None  # it died: start a new one on the same datadir
+    node.start()
+    # Earlier tests paid the same test keys' addresses: mine their payments (and the
+    # mempool) below where a new cursor starts (its confirmation threshold under the tip).
+    from chain import catalogue
+
+    node.mine(catalogue.get("bitcoin-regtest").confirmations + 1)
+    _point_payram_at(monkeypatch, node.url)
+    try:
+        yield node
+    finally:
         monkeypatch.delenv("PAYRAM_RPC_BITCOIN_REGTEST", raising=False)
+        from chain import catalogue
+
         catalogue.reload()
 
 
