@@ -1094,6 +1094,11 @@ class RegtestNode:
         """Mine blocks; the first takes the mempool."""
         return self.node_rpc.call("generatetoaddress", blocks, self.miner_address)
 
+    def mine_to(self, address: str, blocks: int = 1) -> list[str]:
+        """Mine blocks whose coinbase pays `address` (e.g. a payram deposit address, for
+        coinbase maturity); the first takes the mempool."""
+        return self.node_rpc.call("generatetoaddress", blocks, address)
+
     def mine_empty(self, blocks: int = 1) -> list[str]:
         """Mine blocks that leave the mempool alone."""
         return [self.node_rpc.call("generateblock", self.miner_address, [])["hash"] for _ in range(blocks)]
@@ -1265,29 +1270,37 @@ def bitcoind_session() -> Iterator[BitcoindNode]:
 
 @pytest.fixture
 def bitcoind(bitcoind_session: BitcoindNode, monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
-    """A real bitcoind -regtest with a funded wallet, payram pointed at it (the
-    session's node: started again if an earlier test stopped it, its mempool mined so
-    each test starts from an empty one). Skipped without BITCOIND.
+    """A real bitcoind -regtest with a funded wallet ("payer"), payram pointed at it:
+    the session's node (started again if an earlier test stopped it), with a few blocks
+    mined first (the mempool included). Skipped without BITCOIND; bin/test sets BITCOIND
+    where ../shared/bitcoin-core-31 exists, so in CI this runs.
 
-    For real-node tests, take this fixture (or `regtest`, which also runs the test on
-    the Core-format fake):
+    Take this fixture for real-node-only tests (or `regtest`, which runs a test on the
+    Core-format fake too), marked `bitcoind`:
 
-        @pytest.mark.bitcoind
-        def test_something(bitcoind, deposit_address):
-            txid = bitcoind.send(address, "0.001")     # from the funded wallet "payer"
-            [block_hash] = bitcoind.mine()              # to the wallet's own address
-            bitcoind.reorg(1)                           # invalidateblock + longer empty branch
+        pytestmark = [pytest.mark.django_db, pytest.mark.bitcoind]
+
+        def test_something(bitcoind, project):
+            wallet_set(project=project, family="bitcoin-regtest", xpub=VPUB)  # or a descriptor
+            to = address_allocate(project=project, family="bitcoin-regtest")
+            txid = bitcoind.send(to.address, "0.001")     # from "payer"; waits in the mempool
+            [block_hash] = bitcoind.mine()                 # 1 block to "payer"'s own address
+            bitcoind.mine_to(to.address, 1)                # a coinbase paying payram (matures 100 blocks later)
+            bitcoind.reorg(1)                              # invalidateblock + a longer branch of empty blocks
             bitcoind.node_rpc.call("invalidateblock", bitcoind.block_hash(bitcoind.height))
-            bitcoind.node_rpc.call("generateblock", bitcoind.miner_address, [])  # empty block
-            bitcoind.wallet_rpc.call("getbalance")      # any wallet RPC of the "payer" wallet
-            bitcoind.rpc_for_wallet("merchant")         # another wallet (create it first)
+            bitcoind.node_rpc.call("generateblock", bitcoind.miner_address, [])  # an empty replacement tip
+            bitcoind.node_rpc.call("getblockheader", block_hash)["time"]         # the block's timestamp
+            bitcoind.wallet_rpc.call("gettransaction", txid)                     # any "payer" wallet RPC
+            bitcoind.node_rpc.call("createwallet", "merchant")
+            bitcoind.rpc_for_wallet("merchant").call("listdescriptors")          # another wallet's RPC
+            bitcoind.stop(); bitcoind.start()              # the node down, then back (same datadir, ports)
 
-    PAYRAM_RPC_BITCOIN_REGTEST points at the node and the catalogue is reloaded. The
-    chain is shared by the session: never assume a height or a coinbase count, read
-    `bitcoind.height`; each test starts a few blocks above the previous test's payments,
-    out of reach of a new cursor (which starts its threshold under the tip); mining to another wallet's address spends nothing of "payer".
-    Mining takes well under a second per block, so 100 blocks for coinbase maturity
-    are fine now and then, not in every test."""
+    PAYRAM_RPC_BITCOIN_REGTEST points at the node and the catalogue is reloaded for the
+    test. The chain is shared by the session: read `bitcoind.height` rather than assume
+    one. Each test starts a few blocks above the previous test's payments, out of reach
+    of a new cursor (which starts its confirmation threshold under the tip), so reusing
+    a test key's addresses is safe. Blocks take milliseconds: 100 for coinbase maturity
+    are fine in a test now and then. The datadir is a temporary directory."""
     node = bitcoind_session
     if node.process is not None and node.process.poll() is not None:
         node.process = None  # it died: start a new one on the same datadir
