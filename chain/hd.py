@@ -575,7 +575,9 @@ def parse_descriptor(text: str, family: str) -> AccountDescriptor:
     value = "".join((text or "").split())
     if params.evm:
         raise KeyRefused("EVM wallets take the xpub of the account m/44'/60'/0', not a Bitcoin descriptor.")
-    if re.search(r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{20,}", value):
+    if re.search(r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{20,}", value) or any(
+        _looks_like_wif(token) for token in re.split(r"[^1-9A-HJ-NP-Za-km-z]", value)
+    ):
         raise KeyRefused(PRIVATE_DESCRIPTOR_MESSAGE, private=True)
     body, hash_mark, checksum = value.partition("#")
     if not hash_mark:

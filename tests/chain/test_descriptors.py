@@ -99,7 +99,9 @@ def test_a_wrong_checksum_is_refused():
 
 
 def test_a_private_descriptor_is_refused_like_a_private_key():
-    for text in (with_checksum(f"tr({BIP86_ACCOUNT_XPRV}/0/*)"), f"wpkh({BIP86_ACCOUNT_XPRV}/0/*)#aaaaaaaa"):
+    wif = "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1"  # a mainnet WIF (private key)
+    for text in (with_checksum(f"tr({BIP86_ACCOUNT_XPRV}/0/*)"), f"wpkh({BIP86_ACCOUNT_XPRV}/0/*)#aaaaaaaa",
+                 with_checksum(f"wpkh({wif})"), f"pkh([{FINGERPRINT}/44h/0h/0h]{wif})"):
         error = refused(text)
         assert error.private and "private key" in error.message
 
