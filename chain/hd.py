@@ -9,7 +9,9 @@ that could spend money (an xprv, a WIF or hex private key, a seed phrase) is ref
 BIP32 public derivation, base58check and bech32 (BIP173, witness v0) are implemented
 here on top of fastecdsa's secp256k1 rather than through bitcoinlib, because the
 version bytes decide the family and address type, and bitcoinlib's regtest version
-bytes differ from Bitcoin Core's (Core uses the testnet tpub for regtest too).
+bytes differ from Bitcoin Core's (Core uses the testnet tpub for regtest too). Taproot
+(BIP86) too: bitcoinlib 0.7's p2tr address encodes the untweaked key (for BIP86's first
+vector it gives bc1p68utl…, not bc1p5cyxn…), so the BIP341 tweak is done here.
 """
 
 from __future__ import annotations
