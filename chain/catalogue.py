@@ -43,10 +43,18 @@ class Asset:
     decimals: int
     contract: str | None = None  # ERC-20 contract; None for the native coin
     stable_usd: bool = False  # 1:1 with USD for quoting
+    # Not issued by the token's issuer on this network but minted by a bridge against
+    # tokens locked elsewhere: only from a chains file, and shown as such to the customer.
+    bridged: bool = False
 
     @property
     def is_native(self) -> bool:
         return self.contract is None
+
+    @property
+    def label(self) -> str:
+        """What a customer reads: "USDT", or "USDT (bridged)" for a bridged token."""
+        return f"{self.symbol} (bridged)" if self.bridged else self.symbol
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,12 @@ def _usdt(contract: str) -> Asset:
     return Asset("USDT", "Tether USD", 6, contract, stable_usd=True)
 
 
+# Built-in tokens are only those their issuer publishes for the network: USDC from
+# Circle's list (developers.circle.com, "USDC contract addresses"), USDT from Tether's
+# (tether.to, "Supported Protocols"), whose EVM chains are Ethereum, Avalanche, Celo and
+# Kava. Tokens a bridge mints on other networks (USDT on Base, Arbitrum and Polygon PoS)
+# are not Tether's and are not built in: a merchant who wants one adds it in the chains
+# file with `bridged = true`.
 BTC = Asset("BTC", "Bitcoin", 8)
 ETH = Asset("ETH", "Ether", 18)
 
@@ -161,14 +175,14 @@ BUILTIN: tuple[Network, ...] = (
             tokens=(_usdc("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"), _usdt("0xdAC17F958D2ee523a2206206994597C13D831ec7")),
             explorer_tx="https://etherscan.io/tx/{txid}", explorer_address="https://etherscan.io/address/{address}"),
     Network("base", "Base", EVM, "evm", ETH, chain_id=8453, confirmations=20, block_time=2,
-            tokens=(_usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"), _usdt("0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2")),
+            tokens=(_usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),),
             explorer_tx="https://basescan.org/tx/{txid}", explorer_address="https://basescan.org/address/{address}"),
     Network("polygon", "Polygon PoS", EVM, "evm", Asset("POL", "Polygon Ecosystem Token", 18), chain_id=137,
             confirmations=128, block_time=2,
-            tokens=(_usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"), _usdt("0xc2132D05D31c914a87C6611C10748AEb04B58e8F")),
+            tokens=(_usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"),),
             explorer_tx="https://polygonscan.com/tx/{txid}", explorer_address="https://polygonscan.com/address/{address}"),
     Network("arbitrum", "Arbitrum One", EVM, "evm", ETH, chain_id=42161, confirmations=20, block_time=0.25,
-            tokens=(_usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831"), _usdt("0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9")),
+            tokens=(_usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831"),),
             explorer_tx="https://arbiscan.io/tx/{txid}", explorer_address="https://arbiscan.io/address/{address}"),
     Network("sepolia", "Ethereum Sepolia", EVM, "evm", Asset("ETH", "Sepolia Ether", 18), chain_id=11155111,
             confirmations=3, block_time=12, testnet=True,
@@ -203,7 +217,10 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
     contract = raw.get("contract")
     if contract is not None and not (isinstance(contract, str) and contract.startswith("0x") and len(contract) == 42):
         raise ConfigError(f"{where}: contract must be a 0x-prefixed 20-byte address, not {contract!r}")
-    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)))
+    bridged = raw.get("bridged", False)
+    if not isinstance(bridged, bool):
+        raise ConfigError(f"{where}: bridged must be true or false, not {bridged!r}")
+    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), bridged)
 
 
 def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Network]:

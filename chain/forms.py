@@ -20,7 +20,7 @@ class SecretSafeTextInput(forms.TextInput):
 
 class WalletKeyForm(forms.Form):
     xpub = forms.CharField(
-        label="Extended public key",
+        label="Extended public key or output descriptor",
         max_length=300,
         strip=True,
         widget=SecretSafeTextInput(
@@ -37,7 +37,7 @@ class WalletKeyForm(forms.Form):
         label="Address type",
         required=False,
         choices=[("", "As the key's prefix says (recommended)"), *hd.BITCOIN_SCRIPT_TYPES.items()],
-        help_text="Only if your wallet exports an “xpub” for a SegWit account: compare the 3 addresses after saving.",
+        help_text="Only if your wallet exports an “xpub” for a SegWit or Taproot account: compare the 3 addresses after saving. A descriptor sets the type itself.",
     )
 
     def __init__(self, *args, family: str, **kwargs) -> None:

@@ -9,7 +9,9 @@ that could spend money (an xprv, a WIF or hex private key, a seed phrase) is ref
 BIP32 public derivation, base58check and bech32 (BIP173, witness v0) are implemented
 here on top of fastecdsa's secp256k1 rather than through bitcoinlib, because the
 version bytes decide the family and address type, and bitcoinlib's regtest version
-bytes differ from Bitcoin Core's (Core uses the testnet tpub for regtest too).
+bytes differ from Bitcoin Core's (Core uses the testnet tpub for regtest too). Taproot
+(BIP86) too: bitcoinlib 0.7's p2tr address encodes the untweaked key (for BIP86's first
+vector it gives bc1p68utl…, not bc1p5cyxn…), so the BIP341 tweak is done here.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from fastecdsa.point import Point
 P2PKH = "p2pkh"
 P2SH_P2WPKH = "p2sh-p2wpkh"
 P2WPKH = "p2wpkh"
+P2TR = "p2tr"
 EVM_SCRIPT = "evm"
 BITCOIN_SCRIPT_TYPES: dict[str, str] = {
     P2WPKH: "Native SegWit (BIP84)",
     P2SH_P2WPKH: "Nested SegWit (BIP49)",
     P2PKH: "Legacy (BIP44)",
+    P2TR: "Taproot (BIP86)",
 }
 SCRIPT_TYPE_LABELS: dict[str, str] = {**BITCOIN_SCRIPT_TYPES, EVM_SCRIPT: "EVM account (0x…, m/44'/60'/0')"}
 
@@ -213,12 +217,40 @@ def _convertbits(data: bytes, frombits: int, tobits: int) -> list[int]:
     return out
 
 
-def segwit_v0_address(hrp: str, program: bytes) -> str:
-    """BIP173 bech32 address for a witness v0 program (v1+ would need bech32m)."""
-    data = [0] + _convertbits(program, 8, 5)
-    polymod = _bech32_polymod(_bech32_hrp_expand(hrp) + data + [0] * 6) ^ 1
+_BECH32M_CONST = 0x2BC830A3
+
+
+def segwit_address(hrp: str, version: int, program: bytes) -> str:
+    """A segwit address: bech32 (BIP173) for witness v0, bech32m (BIP350) for v1+ (Taproot)."""
+    data = [version] + _convertbits(program, 8, 5)
+    const = 1 if version == 0 else _BECH32M_CONST
+    polymod = _bech32_polymod(_bech32_hrp_expand(hrp) + data + [0] * 6) ^ const
     checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
     return hrp + "1" + "".join(_BECH32[d] for d in data + checksum)
+
+
+def segwit_v0_address(hrp: str, program: bytes) -> str:
+    """BIP173 bech32 address for a witness v0 program."""
+    return segwit_address(hrp, 0, program)
+
+
+def tagged_hash(tag: str, data: bytes) -> bytes:
+    """BIP340 tagged hash: sha256(sha256(tag) || sha256(tag) || data)."""
+    tag_hash = hashlib.sha256(tag.encode()).digest()
+    return hashlib.sha256(tag_hash + tag_hash + data).digest()
+
+
+def taproot_output_key(point: Point) -> bytes:
+    """BIP86/BIP341: the x-only output key of a key-path-only Taproot output for the
+    internal key `point`: Q = lift_x(P) + int(hash_TapTweak(x(P)))·G, with no script
+    tree (the tweak commits to the internal key alone)."""
+    internal = point if point.y % 2 == 0 else Point(point.x, _P - point.y, curve=secp256k1)  # lift_x: even y
+    x_only = internal.x.to_bytes(32, "big")
+    tweak = int.from_bytes(tagged_hash("TapTweak", x_only), "big")
+    if tweak >= _N:  # probability below 2**-127
+        raise ValueError("this key's Taproot tweak is out of range; use the next index")
+    output = internal + secp256k1.G * tweak
+    return output.x.to_bytes(32, "big")
 
 
 # ---------------------------------------------------------------- keys
@@ -427,6 +459,8 @@ def address_for_point(point: Point, family: str, script_type: str) -> str:
 
         return to_checksum_address(keccak(_sec_uncompressed_body(point))[-20:])
     pubkey_hash = hash160(sec_compressed(point))
+    if script_type == P2TR:
+        return segwit_address(params.hrp, 1, taproot_output_key(point))
     if script_type == P2WPKH:
         return segwit_v0_address(params.hrp, pubkey_hash)
     if script_type == P2SH_P2WPKH:
@@ -455,3 +489,150 @@ def derive_address(*, family: str, xpub: str, index: int, script_type: str | Non
 def shorten(xpub: str, keep: int = 8) -> str:
     """zpub6rFR7y…AGutZYs: enough to recognise a key on a page."""
     return xpub if len(xpub) <= 2 * keep + 1 else f"{xpub[:keep + 2]}…{xpub[-keep:]}"
+
+
+# ---------------------------------------------------------------- output descriptors
+#
+# What Bitcoin Core's `listdescriptors` and Sparrow export for a single-signature account:
+#   wpkh([d34db33f/84h/1h/0h]tpubDC…/0/*)#checksum     (also pkh, sh(wpkh(…)), tr(…))
+#   wpkh([d34db33f/84'/0'/0']xpub6C…/<0;1>/*)#checksum  (receive and change in one, BIP389)
+# The descriptor names the address type, so no guess from the key's prefix is needed.
+
+DESCRIPTOR_SCRIPT_TYPES: dict[tuple[str, ...], str] = {
+    ("pkh",): P2PKH,
+    ("sh", "wpkh"): P2SH_P2WPKH,
+    ("wpkh",): P2WPKH,
+    ("tr",): P2TR,
+}
+DESCRIPTOR_FORMS = "wpkh(…), sh(wpkh(…)), pkh(…) or tr(…)"
+PRIVATE_DESCRIPTOR_MESSAGE = (
+    "That descriptor holds a private key — payram never needs it. "
+    "Paste the public descriptor instead (Bitcoin Core: `listdescriptors` without `true`), and keep the private one offline."
+)
+
+# BIP380 descriptor checksum.
+_DESC_INPUT_CHARSET = "0123456789()[],'/*abcdefgh@:$%{}IJKLMNOPQRSTUVWXYZ&+-.;<=>?!^_|~ijklmnopqrstuvwxyzABCDEFGH`#\"\\ "
+_DESC_GENERATOR = (0xF5DEE51989, 0xA9FDCA3312, 0x1BAB10E32D, 0x3706B1677A, 0x644D626FFD)
+
+
+def _descsum_polymod(symbols: list[int]) -> int:
+    chk = 1
+    for value in symbols:
+        top = chk >> 35
+        chk = (chk & 0x7FFFFFFFF) << 5 ^ value
+        for i in range(5):
+            chk ^= _DESC_GENERATOR[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def descriptor_checksum(body: str) -> str:
+    """The 8-character BIP380 checksum of a descriptor (the text before '#')."""
+    symbols: list[int] = []
+    groups: list[int] = []
+    for c in body:
+        v = _DESC_INPUT_CHARSET.find(c)
+        if v < 0:
+            raise ValueError(f"character {c!r} cannot appear in a descriptor")
+        symbols.append(v & 31)
+        groups.append(v >> 5)
+        if len(groups) == 3:
+            symbols.append(groups[0] * 9 + groups[1] * 3 + groups[2])
+            groups = []
+    if len(groups) == 1:
+        symbols.append(groups[0])
+    elif len(groups) == 2:
+        symbols.append(groups[0] * 3 + groups[1])
+    checksum = _descsum_polymod(symbols + [0] * 8) ^ 1
+    return "".join(_BECH32[(checksum >> (5 * (7 - i))) & 31] for i in range(8))
+
+
+def looks_like_descriptor(text: str) -> bool:
+    return bool(re.match(r"^\s*[a-z]+\(", text or ""))
+
+
+@dataclass(frozen=True)
+class AccountDescriptor:
+    """A validated single-key descriptor: the account key and the address type it names."""
+
+    key: AccountKey
+    script_type: str
+    origin: str  # "[fingerprint/84h/1h/0h]" as pasted, or ""
+
+
+_KEY_EXPRESSION = re.compile(
+    r"^(?P<origin>\[[^\]]*\])?(?P<key>[1-9A-HJ-NP-Za-km-z]+)(?P<path>(?:/[^/]*)*)$"
+)
+_ORIGIN = re.compile(r"^\[[0-9a-fA-F]{8}(?:/[0-9]+[h'H]?)*\]$")
+
+
+def parse_descriptor(text: str, family: str) -> AccountDescriptor:
+    """Validate an output descriptor of one account key, as wallets export it.
+
+    Accepts pkh(KEY), sh(wpkh(KEY)), wpkh(KEY) and tr(KEY) (BIP86: key path only), where
+    KEY is an account-level extended public key with an optional key origin and the
+    receive path /0/* or /<0;1>/*, followed by its BIP380 checksum. Refuses, with a
+    message that never repeats the value: private keys inside, a wrong or missing
+    checksum, change-only descriptors (/1/*), script trees, multisig and anything else."""
+    params = family_params(family)
+    value = "".join((text or "").split())
+    if params.evm:
+        raise KeyRefused("EVM wallets take the xpub of the account m/44'/60'/0', not a Bitcoin descriptor.")
+    if re.search(r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{20,}", value) or any(
+        _looks_like_wif(token) for token in re.split(r"[^1-9A-HJ-NP-Za-km-z]", value)
+    ):
+        raise KeyRefused(PRIVATE_DESCRIPTOR_MESSAGE, private=True)
+    body, hash_mark, checksum = value.partition("#")
+    if not hash_mark:
+        raise KeyRefused(
+            "That descriptor has no checksum (the 8 characters after #). Copy the whole descriptor as your wallet exports it."
+        )
+    try:
+        expected = descriptor_checksum(body)
+    except ValueError:
+        raise KeyRefused("That descriptor contains a character descriptors never use. Copy it again from your wallet.") from None
+    if checksum != expected:
+        raise KeyRefused(
+            "That descriptor's checksum does not match: a character is missing or mistyped. Copy it again from your wallet."
+        )
+    functions: list[str] = []
+    inner = body
+    while (m := re.fullmatch(r"([a-z]+)\((.*)\)", inner)) is not None:
+        functions.append(m.group(1))
+        inner = m.group(2)
+    if functions == ["tr"] and "," in inner:
+        raise KeyRefused(
+            "That Taproot descriptor has a script tree; payram derives key-path-only Taproot addresses (BIP86, tr(KEY))."
+        )
+    script_type = DESCRIPTOR_SCRIPT_TYPES.get(tuple(functions))
+    if script_type is None:
+        shown = "(".join(functions) + "(…" + ")" * len(functions) if functions else "that"
+        if any(f in ("multi", "sortedmulti", "wsh") for f in functions) or "," in inner:
+            raise KeyRefused(
+                f"That is a multisig or script descriptor ({shown}); payram derives single-signature addresses: "
+                f"{DESCRIPTOR_FORMS}."
+            )
+        raise KeyRefused(f"payram does not take {shown} descriptors. Paste one of {DESCRIPTOR_FORMS}.")
+    m = _KEY_EXPRESSION.fullmatch(inner)
+    if m is None:
+        raise KeyRefused(f"That descriptor does not hold an extended public key. Paste one of {DESCRIPTOR_FORMS} with your account's key.")
+    origin, path = m.group("origin") or "", m.group("path")
+    if origin and not _ORIGIN.fullmatch(origin):
+        raise KeyRefused("That descriptor's key origin ([fingerprint/path]) is malformed. Copy it again from your wallet.")
+    steps = path.split("/")[1:]
+    if steps and steps[-1] in ("*h", "*'", "*H"):
+        raise KeyRefused("That descriptor derives hardened addresses (/*h), which need the private key. Export the receive descriptor (/0/*).")
+    branch = steps[0] if len(steps) == 2 and steps[1] == "*" else None
+    if branch is not None and branch.startswith("<"):
+        options = branch[1:-1].split(";") if branch.endswith(">") else []
+        branch = options[0] if len(options) >= 2 else None
+    if branch == "1":
+        raise KeyRefused(
+            "That is the change descriptor (/1/*). payram hands out receive addresses (/0/i): paste the receive "
+            "descriptor, ending in /0/* (Bitcoin Core: the one with \"internal\": false)."
+        )
+    if branch != "0":
+        raise KeyRefused(
+            "payram needs the account's receive descriptor, ending in /0/* (or /<0;1>/*) after the key."
+        )
+    key = parse_account_key(m.group("key"), family)
+    return AccountDescriptor(key=key, script_type=script_type, origin=origin)

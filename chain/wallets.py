@@ -76,13 +76,26 @@ def key_reference(xpub: str, family: str) -> str:
 
 def _parse(family: str, xpub: str, script_type: str | None) -> tuple[hd.AccountKey, str]:
     """The validation setting and replacing share: a public account key of the family's
-    network (private keys, seeds, other networks refused) and a known address type."""
+    network (private keys, seeds, other networks refused) and a known address type.
+    `xpub` may also be an output descriptor (wpkh(…), sh(wpkh(…)), pkh(…), tr(…)), whose
+    function then gives the address type; the wallet stores its bare account key."""
     if family not in catalogue.FAMILIES:
         raise WalletError(f"Unknown chain family {family!r}.")
     try:
-        key = hd.parse_account_key(xpub, family)
+        if hd.looks_like_descriptor(xpub):
+            descriptor = hd.parse_descriptor(xpub, family)
+        else:
+            descriptor, key = None, hd.parse_account_key(xpub, family)
     except hd.KeyRefused as exc:
         raise WalletError(exc.message, private=exc.private) from None  # `from None`: no traceback holding the value
+    if descriptor is not None:
+        # The descriptor names the address type: no guess from the key's prefix.
+        if script_type not in (None, "", descriptor.script_type):
+            raise WalletError(
+                f"That descriptor is for {hd.BITCOIN_SCRIPT_TYPES[descriptor.script_type]} addresses, not "
+                f"{hd.BITCOIN_SCRIPT_TYPES.get(script_type, script_type)}: leave the address type on automatic."
+            )
+        return descriptor.key, descriptor.script_type
     if script_type in (None, ""):
         script_type = key.script_type
     elif family == "evm" or script_type not in hd.BITCOIN_SCRIPT_TYPES:

@@ -20,7 +20,7 @@ from chain.adapters.base import NodeError
 from chain.adapters.bitcoin import BitcoinCoreAdapter, WrongChainError
 from tests.support.bitcoin_core import RPC_PASSWORD, FakeNode, RegtestNode
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "bitcoin-core"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitcoin-core"  # Core 31 recordings
 
 
 def regtest_adapter(**kwargs) -> BitcoinCoreAdapter:

@@ -1,6 +1,7 @@
 """The Core-format test server against Bitcoin Core 31's own recordings
-(shared/fixtures/bitcoin-core/): if the server drifted from what Core answers, the
-adapter tests would be testing against fiction.
+(tests/fixtures/bitcoin-core/, a copy of shared/fixtures/bitcoin-core/ kept in the
+repository so that every clone checks against them): if the server drifted from what
+Core answers, the adapter tests would be testing against fiction.
 
 Two checks:
 1. Byte for byte: the recorded raw block and transactions, decoded and written back by
@@ -36,12 +37,24 @@ from tests.support.bitcoin_core import (
     sha256d,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "bitcoin-core"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bitcoin-core"
+SHARED_RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "bitcoin-core"
 ALL = sorted(FIXTURES.glob("[0-9][0-9]-*.json"))
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX = re.compile(r"^(?:[0-9a-f]{2})*$")
 
-pytestmark = pytest.mark.skipif(not ALL, reason=f"no Bitcoin Core recordings at {FIXTURES}")
+
+def test_the_recordings_are_in_the_repository():
+    """No silent skip: a clone outside the shared layout still checks against Core."""
+    assert len(ALL) == 41, f"expected the 41 Bitcoin Core recordings in {FIXTURES}"
+
+
+@pytest.mark.skipif(not SHARED_RECORDINGS.is_dir(), reason=f"no shared recordings at {SHARED_RECORDINGS} to compare with")
+def test_the_repository_copy_is_the_shared_recordings_byte_for_byte():
+    shared = sorted(p.name for p in SHARED_RECORDINGS.iterdir())
+    assert sorted(p.name for p in FIXTURES.iterdir()) == shared
+    for name in shared:
+        assert (FIXTURES / name).read_bytes() == (SHARED_RECORDINGS / name).read_bytes(), name
 
 
 def recording(name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from chain.models import Cursor, Deposit, ScannedBlock
-from chain.scanner import claim_lease, scan_network
+from chain.scanner import DeepReorg, claim_lease, scan_network
 from tests.support.anvil import stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +90,48 @@ def test_bad_reset_requests_are_refused_with_a_reason(devnet):
     with pytest.raises(CommandError, match="unknown network 'nope'"):
         resetscan("--network", "nope", "--height", "3")
     assert Cursor.objects.get(network="devnet").height == head
+
+
+@pytest.mark.django_db
+def test_a_node_restarted_on_a_brand_new_chain_is_scanned_again_after_a_reset_to_0(devnet_rpc, evm_address):
+    """A devnet whose state was lost restarts from a new genesis: every block hash payram
+    kept belongs to a chain that no longer exists. `--height 0` forgets them all, the old
+    genesis included, and scanning follows the new chain."""
+    from tests.support.anvil import free_port, start_anvil
+
+    port = free_port()
+    old = start_anvil(port=port)
+    try:
+        devnet_rpc(old.url)
+        scan_network("devnet")
+        before = evm_address()
+        old.send_eth(before.address, 11)
+        old.mine(4)
+        assert scan_network("devnet").ok and Deposit.objects.filter(address=before).exists()
+        old_genesis = old.block_hash(0)
+    finally:
+        stop_process(old.process)
+    time.sleep(1.1)  # anvil's genesis carries its start time: a new second, a new chain
+    new = start_anvil(port=port)
+    try:
+        assert new.block_hash(0) != old_genesis
+        new.mine(2)
+        with pytest.raises(DeepReorg, match="forks below"):
+            scan_network("devnet")
+
+        out = resetscan("--network", "devnet", "--height", "0", "--recheck")
+        assert "scanning resumes at block 1" in out
+        assert Deposit.objects.get(address=before).orphaned  # its chain is gone
+
+        after = evm_address()
+        new.send_eth(after.address, 22)
+        result = scan_network("devnet")
+        assert result.ok, Cursor.objects.get(network="devnet").last_error
+        assert [int(d.value) for d in Deposit.objects.filter(address=after)] == [22]
+        assert Cursor.objects.get(network="devnet").block_hash == new.block_hash(new.head())
+        assert scan_network("devnet").ok  # and it keeps following the new chain
+    finally:
+        stop_process(new.process)
 
 
 # -- bin/reset-scanning under the embedded default, end to end ----------------------------

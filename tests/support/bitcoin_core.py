@@ -5,7 +5,7 @@
   as JSON numbers with 8 decimals), over a real in-memory chain: transactions and blocks
   are serialized as Core would, so txids, block hashes, merkle roots, sizes, weights,
   proof of work and descriptor checksums are computed, not made up.
-  The recordings in shared/fixtures/bitcoin-core/ are the reference
+  The recordings in tests/fixtures/bitcoin-core/ (from shared/fixtures/) are the reference
   (tests/chain/test_bitcoin_core_fixtures.py compares the two).
 - `bitcoind`: a real `bitcoind -regtest` when the environment variable BITCOIND names its
   binary; skipped otherwise.
@@ -1121,6 +1121,11 @@ class RegtestNode:
         """Mine blocks; the first takes the mempool."""
         return self.node_rpc.call("generatetoaddress", blocks, self.miner_address)
 
+    def mine_to(self, address: str, blocks: int = 1) -> list[str]:
+        """Mine blocks whose coinbase pays `address` (e.g. a payram deposit address, for
+        coinbase maturity); the first takes the mempool."""
+        return self.node_rpc.call("generatetoaddress", blocks, address)
+
     def mine_empty(self, blocks: int = 1) -> list[str]:
         """Mine blocks that leave the mempool alone."""
         return [self.node_rpc.call("generateblock", self.miner_address, [])["hash"] for _ in range(blocks)]
@@ -1137,6 +1142,10 @@ class RegtestNode:
 
     def mempool(self) -> list[str]:
         return self.node_rpc.call("getrawmempool")
+
+    def rpc_for_wallet(self, name: str):
+        """An RPC client for another wallet of this node (createwallet it first)."""
+        return _rpc_client(f"{self.url}/wallet/{name}")
 
     def stop(self) -> None:
         raise NotImplementedError
@@ -1256,28 +1265,87 @@ def bitcoin_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNode]:
         catalogue.reload()
 
 
-@pytest.fixture
-def bitcoind(monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
-    """A real bitcoind -regtest at height 101 with a funded wallet; skipped without BITCOIND."""
-    from chain import catalogue
-
+def bitcoind_binary() -> str | None:
+    """The bitcoind BITCOIND names (bin/test sets it from ../shared/bitcoin-core-31 when
+    that folder exists), or None when it is unset."""
     binary = os.environ.get("BITCOIND", "").strip()
     if not binary:
-        pytest.skip(SKIP_BITCOIND)
+        return None
     resolved = shutil.which(binary)
     if resolved is None:
         pytest.fail(f"BITCOIND={binary!r} is not an executable")
+    return resolved
+
+
+@pytest.fixture(scope="session")
+def bitcoind_session() -> Iterator[BitcoindNode]:
+    """One real `bitcoind -regtest` for the whole test session (starting a node and
+    mining its first 101 blocks costs seconds; tests share it and only ever look at
+    heights relative to its tip). Its datadir is a temporary directory. Skipped without
+    BITCOIND."""
+    binary = bitcoind_binary()
+    if binary is None:
+        pytest.skip(SKIP_BITCOIND)
     datadir = tempfile.mkdtemp(prefix="payram-bitcoind-")
-    node = BitcoindNode(resolved, datadir)
+    node = BitcoindNode(binary, datadir)
     try:
         node.start()
         node.mine(101)
-        _point_payram_at(monkeypatch, node.url)
         yield node
     finally:
         node.stop()
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture
+def bitcoind(bitcoind_session: BitcoindNode, monkeypatch: pytest.MonkeyPatch) -> Iterator[BitcoindNode]:
+    """A real bitcoind -regtest with a funded wallet ("payer"), payram pointed at it:
+    the session's node (started again if an earlier test stopped it), with a few blocks
+    mined first (the mempool included). Skipped without BITCOIND; bin/test sets BITCOIND
+    where ../shared/bitcoin-core-31 exists, so in CI this runs.
+
+    Take this fixture for real-node-only tests (or `regtest`, which runs a test on the
+    Core-format fake too), marked `bitcoind`:
+
+        pytestmark = [pytest.mark.django_db, pytest.mark.bitcoind]
+
+        def test_something(bitcoind, project):
+            wallet_set(project=project, family="bitcoin-regtest", xpub=VPUB)  # or a descriptor
+            to = address_allocate(project=project, family="bitcoin-regtest")
+            txid = bitcoind.send(to.address, "0.001")     # from "payer"; waits in the mempool
+            [block_hash] = bitcoind.mine()                 # 1 block to "payer"'s own address
+            bitcoind.mine_to(to.address, 1)                # a coinbase paying payram (matures 100 blocks later)
+            bitcoind.reorg(1)                              # invalidateblock + a longer branch of empty blocks
+            bitcoind.node_rpc.call("invalidateblock", bitcoind.block_hash(bitcoind.height))
+            bitcoind.node_rpc.call("generateblock", bitcoind.miner_address, [])  # an empty replacement tip
+            bitcoind.node_rpc.call("getblockheader", block_hash)["time"]         # the block's timestamp
+            bitcoind.wallet_rpc.call("gettransaction", txid)                     # any "payer" wallet RPC
+            bitcoind.node_rpc.call("createwallet", "merchant")
+            bitcoind.rpc_for_wallet("merchant").call("listdescriptors")          # another wallet's RPC
+            bitcoind.stop(); bitcoind.start()              # the node down, then back (same datadir, ports)
+
+    PAYRAM_RPC_BITCOIN_REGTEST points at the node and the catalogue is reloaded for the
+    test. The chain is shared by the session: read `bitcoind.height` rather than assume
+    one. Each test starts a few blocks above the previous test's payments, out of reach
+    of a new cursor (which starts its confirmation threshold under the tip), so reusing
+    a test key's addresses is safe. Blocks take milliseconds: 100 for coinbase maturity
+    are fine in a test now and then. The datadir is a temporary directory."""
+    node = bitcoind_session
+    if node.process is not None and node.process.poll() is not None:
+        node.process = None  # it died: start a new one on the same datadir
+    node.start()
+    # Earlier tests paid the same test keys' addresses: mine their payments (and the
+    # mempool) below where a new cursor starts (its confirmation threshold under the tip).
+    from chain import catalogue
+
+    node.mine(catalogue.get("bitcoin-regtest").confirmations + 1)
+    _point_payram_at(monkeypatch, node.url)
+    try:
+        yield node
+    finally:
         monkeypatch.delenv("PAYRAM_RPC_BITCOIN_REGTEST", raising=False)
+        from chain import catalogue
+
         catalogue.reload()
 
 

@@ -7,7 +7,10 @@ cursor so blocks from a given height are processed again.
 
 Rewinding never loses anything: deposits already recorded stay, and seeing them again
 changes nothing. With --recheck, deposits above the height are marked orphaned until the
-rescan finds them again (for a fork deeper than the blocks the scanner keeps).
+rescan finds them again (for a fork deeper than the blocks the scanner keeps). Block
+hashes kept above the height are forgotten; at --height 0 the genesis hash too, so a node
+restarted on a brand-new chain (a devnet that lost its state, a wiped regtest) is
+followed from its block 1.
 """
 
 from __future__ import annotations
@@ -69,13 +72,19 @@ class Command(BaseCommand):
             if height is None:
                 self.stdout.write(f"cleared {cleared} scan lock(s)")
                 return
-            kept = ScannedBlock.objects.filter(network=network, height=height).first()
             cursor, _ = Cursor.objects.get_or_create(network=network)
             before = cursor.height
             if before is not None and height > before:
                 raise CommandError(f"{network} is processed up to {before}; moving it forward to {height} would skip blocks")
+            # Every hash above the height is forgotten. At 0 the genesis hash goes too: a
+            # node restarted on a brand-new chain (a devnet that lost its state, a wiped
+            # regtest) shares no block with the old one, and a kept old genesis would make
+            # every scan fail again with "forks below". Above 0 the hash at the height
+            # stays, so a rewind that is not below the fork is caught at once.
+            forgotten = ScannedBlock.objects.filter(network=network, height__gte=height if height == 0 else height + 1)
+            forgotten.delete()
+            kept = ScannedBlock.objects.filter(network=network, height=height).first()
             Cursor.objects.filter(network=network).update(height=height, block_hash=kept.block_hash if kept else "")
-            ScannedBlock.objects.filter(network=network, height__gt=height).delete()
             orphaned, address_ids = 0, set()
             if recheck:
                 above = Deposit.objects.filter(network=network, orphaned=False, block_height__gt=height)
@@ -87,4 +96,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{network}: cursor rewound from {before if before is not None else 'unset'} to {height}; scanning resumes at block {height + 1}"
             + (f"; {orphaned} deposit(s) above it marked orphaned until found again" if recheck else "")
+            + ("; every stored block hash forgotten, genesis included (a node restarted on a new chain is followed)" if height == 0 else "")
         )
+        if height > 0:
+            self.stdout.write(
+                f"if the node was restarted on a brand-new chain (lost devnet state, wiped regtest), "
+                f"use --height 0 --recheck instead: no block of the old chain is kept then"
+            )
