@@ -83,7 +83,8 @@ def test_every_output_paying_an_address_is_reported_with_its_index(regtest: Regt
         assert by_n[transfer.index] == address
     coinbase_outputs = [t for t in block.transfers if t.to_address == regtest.miner_address]
     assert len(coinbase_outputs) == 1 and coinbase_outputs[0].index == 0
-    assert coinbase_outputs[0].value >= 25 * 100_000_000  # subsidy plus fees
+    subsidy = (50 * 100_000_000) >> (regtest.height // 150)  # regtest halves every 150 blocks
+    assert coinbase_outputs[0].value >= subsidy and coinbase_outputs[0].coinbase  # subsidy plus fees
     assert all(t.to_address for t in block.transfers)
     assert all(t.asset == "BTC" for t in block.transfers)
 

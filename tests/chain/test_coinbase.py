@@ -19,13 +19,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_block_reward_to_a_deposit_address_counts_only_once_mature(regtest: RegtestNode, btc_link, client):  # noqa: F811
-    to, link = btc_link(amount_due=100_000_000)  # 1 BTC; a regtest block pays 50
+    to, link = btc_link(amount_due=100_000)  # 0.001 BTC; a regtest block pays far more
     scan_network(NETWORK)
     regtest.node_rpc.call("generatetoaddress", 1, to.address)
     scan_network(NETWORK)
 
     reward = Deposit.objects.get(address=to)
-    assert reward.coinbase and reward.confirmations == 1 and int(reward.value) == 50 * 10**8
+    subsidy = (50 * 10**8) >> (reward.block_height // 150)  # regtest halves every 150 blocks
+    assert reward.coinbase and reward.confirmations == 1 and int(reward.value) == subsidy
     state = derive_status(link)
     assert (state.detail, state.maturing, state.confirmations, state.confirmations_required) == ("confirming", True, 1, 100)
     page = client.get(f"/pay/{link.code}/").content.decode()

@@ -1338,7 +1338,9 @@ def bitcoind(bitcoind_session: BitcoindNode, monkeypatch: pytest.MonkeyPatch) ->
     # mempool) below where a new cursor starts (its confirmation threshold under the tip).
     from chain import catalogue
 
-    node.mine(catalogue.get("bitcoin-regtest").confirmations + 1)
+    # A new cursor's first block is head - confirmations; the mempool goes into the first
+    # block mined here, so mine one more than that reach.
+    node.mine(catalogue.get("bitcoin-regtest").confirmations + 2)
     _point_payram_at(monkeypatch, node.url)
     try:
         yield node
