@@ -120,7 +120,7 @@ OPENAPI: dict = {
                         "name": "cursor",
                         "in": "query",
                         "required": False,
-                        "description": "`next_cursor` from the previous page.",
+                        "description": "`next_cursor` from the previous page: an opaque token signed for this project (an altered or made-up one is a 400).",
                         "schema": {"type": "string"},
                     },
                 ],
