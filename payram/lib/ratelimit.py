@@ -102,11 +102,11 @@ def _window(name: str) -> tuple[int, int, int, int]:
     return count, seconds, window, retry_after
 
 
-def hit(name: str, ident: str) -> Verdict:
-    """Count one hit against the limit; refuse when it is over."""
+def _count(name: str, ident: str) -> tuple[Verdict, str | None]:
+    """Count one hit; the verdict and the counter's key (None when nothing was counted)."""
     count, seconds, window, retry_after = _window(name)
     if count <= 0:
-        return ALLOWED
+        return ALLOWED, None
     key = _key(name, ident, window)
     try:
         cache.add(key, 0, timeout=seconds + 1)
@@ -117,8 +117,47 @@ def hit(name: str, ident: str) -> Verdict:
             value = 1
     except Exception:  # noqa: BLE001 - the cache is down: allow, say so
         log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
-        return ALLOWED
-    return ALLOWED if value <= count else Verdict(False, name, retry_after)
+        return ALLOWED, None
+    return (ALLOWED if value <= count else Verdict(False, name, retry_after)), key
+
+
+def hit(name: str, ident: str) -> Verdict:
+    """Count one hit against the limit; refuse when it is over."""
+    return _count(name, ident)[0]
+
+
+@dataclass
+class Reservation:
+    """Hits counted before the work they limit, to be handed back if it went well."""
+
+    verdict: Verdict
+    keys: list[str]
+
+    def release(self) -> None:
+        """Take the hits back (a limit on failures does not count a success)."""
+        for key in self.keys:
+            try:
+                cache.decr(key)
+            except ValueError:  # the window ended meanwhile: nothing left to take back
+                pass
+            except Exception:  # noqa: BLE001
+                log.warning("rate limit counter not released: the cache is unavailable", exc_info=True)
+        self.keys = []
+
+
+def reserve(*limits: tuple[str, str]) -> Reservation:
+    """Count the attempt against each (name, ident) *before* doing it, stopping at the
+    first refusal. The increment is atomic, so however many attempts arrive at once, no
+    more than COUNT of them are allowed per window; release() when the attempt turned out
+    not to count (a limit on failed sign-ins and a right password)."""
+    keys: list[str] = []
+    for name, ident in limits:
+        verdict, key = _count(name, ident)
+        if key is not None:
+            keys.append(key)
+        if not verdict.allowed:
+            return Reservation(verdict, keys)
+    return Reservation(ALLOWED, keys)
 
 
 def peek(name: str, ident: str) -> Verdict:

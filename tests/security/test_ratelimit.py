@@ -175,3 +175,39 @@ def test_admin_sign_in_is_limited_too(merchant, limits):
         assert guesser.post("/admin/login/", {"username": "merchant", "password": f"g{i}"}).status_code == 200
     refused = guesser.post("/admin/login/", {"username": "merchant", "password": "g9"})
     assert refused.status_code == 429 and "Retry-After" in refused
+
+
+LOOK_ALIKES = ["ｍerchant", "𝐦erchant", "merchanｔ", "MERCHANT", " merchant ", "ᵐerchant", "ｍｅｒｃｈａｎｔ"]
+
+
+def test_look_alike_usernames_share_the_limit(merchant, password, limits):
+    """Django's sign-in form reads a username with NFKC: 'ｍerchant' signs in as 'merchant',
+    so it is the same limit, not a fresh one."""
+    from django.contrib.auth.forms import UsernameField
+
+    assert all(UsernameField().to_python(v).strip().lower() == "merchant" for v in LOOK_ALIKES)
+    guesser = customer("203.0.113.60")
+    for i in range(3):
+        assert guesser.post("/login/", {"username": "merchant", "password": f"guess-{i}"}).status_code == 200
+    for spelling in LOOK_ALIKES:
+        elsewhere = customer("198.51.100.60")  # another address: only the username limit applies
+        assert elsewhere.post("/login/", {"username": spelling, "password": "guess"}).status_code == 429, spelling
+        assert elsewhere.post("/login/", {"username": spelling, "password": password}).status_code == 429, spelling
+        assert elsewhere.post("/admin/login/", {"username": spelling, "password": password}).status_code == 429, spelling
+
+
+def test_look_alike_guesses_count_against_the_account(merchant, password, limits):
+    for i, spelling in enumerate(LOOK_ALIKES[:3]):
+        assert customer(f"198.51.100.{70 + i}").post("/login/", {"username": spelling, "password": "nope"}).status_code == 200
+    assert customer("198.51.100.80").post("/login/", {"username": "merchant", "password": password}).status_code == 429
+
+
+def test_a_successful_sign_in_gives_its_slot_back(merchant, password, limits):
+    c = customer("203.0.113.61")
+    for _ in range(2):
+        c.post("/login/", {"username": "merchant", "password": "nope"})
+    for _ in range(3):  # right passwords between wrong ones do not use up the limit
+        assert c.post("/login/", {"username": "merchant", "password": password}).status_code == 302
+        c.logout()
+    assert c.post("/login/", {"username": "merchant", "password": "nope"}).status_code == 200
+    assert c.post("/login/", {"username": "merchant", "password": "nope"}).status_code == 429
