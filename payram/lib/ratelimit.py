@@ -25,13 +25,21 @@ from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
 
+# Budgets are per client address and per link. One address is often many customers (a
+# carrier-grade NAT, an office, a hotel): per-address budgets are set so that a hundred
+# customers behind one address, each loading the page, picking a coin or two and
+# polling, never reach them; the per-link ones (one link is one customer) are tighter.
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
-    # The pay page: picking a coin creates a quote (and may allocate an address).
-    "pay_quote_ip": (10, 60),
+    # The pay page: picking a coin creates a quote (a price lookup, maybe an address).
+    "pay_quote_ip": (300, 60),
     "pay_quote_link": (30, 60),
-    # The pay page and its status poll (every 3 s while open = 20 a minute per tab).
-    "pay_poll_ip": (120, 60),
-    "pay_poll_link": (240, 60),
+    # Loading the pay page, or a status poll whose answer changed (a rendered page or fragment).
+    "pay_page_ip": (600, 60),
+    "pay_page_link": (120, 60),
+    # Status polls that answer "nothing changed" (204, every 3 s per open page = 20 a
+    # minute): never limited for a customer; only a flood from one address is stopped.
+    "pay_poll_ip": (6000, 60),
+    "pay_poll_link": (0, 60),  # off: a link watched from many addresses costs no more
     # Sign-in: failed attempts only.
     "login_ip": (20, 300),
     "login_username": (5, 300),

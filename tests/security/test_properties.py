@@ -103,7 +103,7 @@ def test_dashboard_lists_and_search_never_fail(world, query):
 
 @pytest.fixture
 def no_rate_limits(settings):
-    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_poll_ip", "pay_poll_link")}
+    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_page_ip", "pay_page_link", "pay_poll_ip")}
 
 
 @BOUNDED
