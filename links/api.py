@@ -127,7 +127,7 @@ def _json_body(request: HttpRequest) -> dict:
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise ApiError(400, {NON_FIELD: ["The body is too large."]}) from None
+        raise ApiError(413, {NON_FIELD: ["The body is too large."]}) from None
     if not raw.strip():
         return {}
     try:

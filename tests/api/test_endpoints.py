@@ -178,11 +178,12 @@ def test_brackets_inside_strings_are_not_nesting(api, project):
     assert response.status_code == 201
 
 
-def test_a_body_past_the_upload_limit_is_400(api, project, settings):
+def test_a_body_past_the_upload_limit_is_413(api, project, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = _create(api, description="x" * 2000)
-    assert response.status_code == 400
-    assert documented(response, LINKS, "post")["errors"] == {"non_field_errors": ["The body is too large."]}
+    assert response.status_code == 413
+    assert documented(response, LINKS, "post")["errors"] == {
+        "non_field_errors": ["Request too large: payram takes bodies of at most 1000 bytes."]}
 
 
 # Read one link
