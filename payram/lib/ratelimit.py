@@ -168,19 +168,6 @@ def reserve(*limits: tuple[str, str]) -> Reservation:
     return Reservation(ALLOWED, keys)
 
 
-def peek(name: str, ident: str) -> Verdict:
-    """Whether the limit is already used up, without counting (for limits on failures)."""
-    count, _, window, retry_after = _window(name)
-    if count <= 0:
-        return ALLOWED
-    try:
-        value = cache.get(_key(name, ident, window), 0)
-    except Exception:  # noqa: BLE001
-        log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
-        return ALLOWED
-    return ALLOWED if value < count else Verdict(False, name, retry_after)
-
-
 def check(*limits: tuple[str, str]) -> Verdict:
     """hit() each (name, ident) in order and stop at the first refusal: put the per-client
     limit first, so a client already refused does not use up the shared per-link one."""
