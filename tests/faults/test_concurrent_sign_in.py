@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,15 +25,17 @@ def counters(request, settings):
     if request.param == "redis":
         location = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
-                                       "KEY_PREFIX": f"concurrent-sign-in-{os.getpid()}"}}
+                                       "KEY_PREFIX": f"concurrent-sign-in-{os.getpid()}-{time.time_ns()}"}}
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sign-in"}}
     settings.PAYRAM_RATE_LIMITS = {"login_username": (LIMIT, 300), "login_ip": (20, 300)}
     from django.core.cache import cache
 
-    cache.clear()
+    if request.param == "locmem":
+        cache.clear()  # Redis: counters of this process's own prefix only, never a FLUSHDB of a shared database
     yield request.param
-    cache.clear()
+    if request.param == "locmem":
+        cache.clear()
 
 
 def test_concurrent_guesses_never_exceed_the_limit(counters, merchant, password):
