@@ -120,8 +120,15 @@ def _derives_the_same(wallet: Wallet, key: hd.AccountKey, script_type: str) -> b
 def _vet(*, project, family: str, key: hd.AccountKey, script_type: str, active: Wallet | None) -> None:
     """Refuse a key that would be shared with another project, that this project retired,
     or that the database's one-project-per-key rule would refuse with the active key."""
-    if _used_by_another_project(project=project, key=key, script_type=script_type):
-        raise WalletError("That key is already used by another project. Each project needs its own account key.")
+    if (holder := _used_by_another_project(project=project, key=key, script_type=script_type)) is not None:
+        # Only the merchant's own project is named: whether someone else on this server
+        # uses a key is their business (and would reveal who holds it).
+        if holder.owners.filter(pk__in=project.owners.values("pk")).exists():
+            raise WalletError(f"That key is already used by your project “{holder.name}”. Each project needs its own account key.")
+        raise WalletError(
+            "That key can't be used for this project. Each project needs its own account key: "
+            "export another account from your wallet (for example the next one) and paste its key."
+        )
     retired = Wallet.objects.filter(project=project, family=family, retired_at__isnull=False).order_by("-retired_at")
     for old in retired:
         if old.xpub == key.xpub or _derives_the_same(old, key, script_type):
@@ -278,21 +285,21 @@ def _audit(action: str, wallet: Wallet, *, by=None, old: str = "", retired: Wall
         logger.info("wallet key set by %s: project %s %s: wallet %s (%s)", who, wallet.project_id, wallet.family, wallet.pk, new)
 
 
-def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -> bool:
+def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -> "Project | None":
     """The same account under another prefix (an xpub and a zpub with the same address
     type) derives the same addresses, so compare the key itself, not the text. Retired
-    keys count: a key never serves two projects."""
-    others = Wallet.objects.filter(family=key.family).exclude(project=project).values_list("xpub", "script_type")
-    for xpub, other_script_type in others:
-        if xpub == key.xpub:
-            return True
+    keys count: a key never serves two projects. The project that holds it, or None."""
+    others = Wallet.objects.filter(family=key.family).exclude(project=project).select_related("project")
+    for other_wallet in others.only("xpub", "script_type", "project__name"):
+        if other_wallet.xpub == key.xpub:
+            return other_wallet.project
         try:
-            other = hd.parse_account_key(xpub, key.family)
+            other = hd.parse_account_key(other_wallet.xpub, key.family)
         except hd.KeyRefused:
             continue  # a stored value that no longer parses (edited by hand) derives nothing
-        if other.node == key.node and other_script_type == script_type:
-            return True
-    return False
+        if other.node == key.node and other_wallet.script_type == script_type:
+            return other_wallet.project
+    return None
 
 
 def address_allocate(*, project, family: str, link=None, purpose: str = "payment link") -> DepositAddress:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import wraps
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -126,7 +127,7 @@ def _json_body(request: HttpRequest) -> dict:
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise ApiError(400, {NON_FIELD: ["The body is too large."]}) from None
+        raise ApiError(413, {NON_FIELD: ["The body is too large."]}) from None
     if not raw.strip():
         return {}
     try:
@@ -336,21 +337,34 @@ def _link_create(request: HttpRequest, project: Project) -> JsonResponse:
     return JsonResponse(_link_full(link), status=201)
 
 
-def _encode_cursor(link: PaymentLink) -> str:
-    raw = json.dumps([link.created_at.isoformat(), link.pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+_CURSOR_INVALID = "This cursor is not valid: pass next_cursor from the previous page."
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _cursor_signer(project: Project) -> signing.Signer:
+    # Salted per project: one project's cursor is no use to another's key.
+    return signing.Signer(salt=f"payram.api.links-cursor.{project.pk}", sep=".")
+
+
+def _encode_cursor(project: Project, link: PaymentLink) -> str:
+    """An opaque, signed token for "the links older than this one"."""
+    created = link.created_at.astimezone(dt_timezone.utc).isoformat()
+    payload = base64.urlsafe_b64encode(json.dumps([created, link.pk]).encode()).decode().rstrip("=")
+    return _cursor_signer(project).sign(payload)
+
+
+def _decode_cursor(project: Project, cursor: str) -> tuple[datetime, int]:
+    """Only a cursor this server signed for this project is read; anything else is a 400
+    before any query, so no client-made value reaches the database."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = _cursor_signer(project).unsign(cursor)
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         created, pk = json.loads(raw.decode())
         when = parse_datetime(created)
         if when is None or when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool) or pk < 1:
             raise ValueError
-        return when, pk
-    except (binascii.Error, UnicodeError, ValueError, TypeError, RecursionError):
-        raise ApiError(400, {"cursor": ["This cursor is not valid: pass next_cursor from the previous page."]}) from None
+        return when.astimezone(dt_timezone.utc), pk
+    except (signing.BadSignature, binascii.Error, UnicodeError, ValueError, TypeError, RecursionError, OverflowError):
+        raise ApiError(400, {"cursor": [_CURSOR_INVALID]}) from None
 
 
 def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
@@ -380,7 +394,7 @@ def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
     cursor = params.get("cursor", "")
     if cursor:
         try:
-            created, pk = _decode_cursor(cursor)
+            created, pk = _decode_cursor(project, cursor)
         except ApiError as exc:
             errors.update(exc.errors)
         else:
@@ -393,7 +407,7 @@ def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
     page = page[:limit]
     return JsonResponse({
         "data": [_link_summary(link) for link in page],
-        "next_cursor": _encode_cursor(page[-1]) if more else None,
+        "next_cursor": _encode_cursor(project, page[-1]) if more else None,
     })
 
 

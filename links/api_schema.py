@@ -14,6 +14,7 @@ _TIME = {"type": "string", "format": "date-time"}
 _ERRORS_REF = {"$ref": "#/components/responses/Errors"}
 _UNAUTHORIZED_REF = {"$ref": "#/components/responses/Unauthorized"}
 _NOT_FOUND_REF = {"$ref": "#/components/responses/NotFound"}
+_TOO_LARGE_REF = {"$ref": "#/components/responses/TooLarge"}
 
 
 def _json(schema_ref: str, description: str) -> dict:
@@ -69,6 +70,7 @@ OPENAPI: dict = {
                     "201": _json("#/components/schemas/Member", "The member was added"),
                     "400": _ERRORS_REF,
                     "401": _UNAUTHORIZED_REF,
+                    "413": _TOO_LARGE_REF,
                 },
             }
         },
@@ -90,6 +92,7 @@ OPENAPI: dict = {
                     "201": _json("#/components/schemas/Link", "The link was created; send its `url` to the customer"),
                     "400": _ERRORS_REF,
                     "401": _UNAUTHORIZED_REF,
+                    "413": _TOO_LARGE_REF,
                 },
             },
             "get": {
@@ -120,7 +123,7 @@ OPENAPI: dict = {
                         "name": "cursor",
                         "in": "query",
                         "required": False,
-                        "description": "`next_cursor` from the previous page.",
+                        "description": "`next_cursor` from the previous page: an opaque token signed for this project (an altered or made-up one is a 400).",
                         "schema": {"type": "string"},
                     },
                 ],
@@ -154,6 +157,7 @@ OPENAPI: dict = {
                     "401": _UNAUTHORIZED_REF,
                     "404": _NOT_FOUND_REF,
                     "409": _json("#/components/schemas/Errors", "The link was already paid"),
+                    "413": _TOO_LARGE_REF,
                 },
             }
         },
@@ -170,6 +174,7 @@ OPENAPI: dict = {
             "Errors": _json("#/components/schemas/Errors", "Bad input: each field with its messages"),
             "Unauthorized": _json("#/components/schemas/Errors", "No key, an unknown key or a revoked key"),
             "NotFound": _json("#/components/schemas/Errors", "No such link in this key's project"),
+            "TooLarge": _json("#/components/schemas/Errors", "The body is larger than the server takes (1 MiB by default)"),
         },
         "schemas": {
             "Errors": {

@@ -52,7 +52,9 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _rate_limited(request: HttpRequest, code: str, *, scope: str) -> HttpResponse | None:
     """Per client first, then per link: nobody exhausts a project's addresses or hammers
-    the database through one link. None when the request may go on."""
+    the database through one link. None when the request may go on. Scopes: pay_quote
+    (a coin picked), pay_page (a page or fragment rendered), pay_poll (every status poll;
+    only a flood guard, see payram.lib.ratelimit.DEFAULT_LIMITS)."""
     verdict = ratelimit.check((f"{scope}_ip", ratelimit.client_ip(request)), (f"{scope}_link", code))
     if verdict.allowed:
         return None
@@ -163,7 +165,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
 
 @require_GET
 def pay_page(request: HttpRequest, code: str) -> HttpResponse:
-    if limited := _rate_limited(request, code, scope="pay_poll"):
+    if limited := _rate_limited(request, code, scope="pay_page"):
         return limited
     link = _find_link(code)
     if link is None:
@@ -173,7 +175,9 @@ def pay_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def pay_status(request: HttpRequest, code: str) -> HttpResponse:
-    """The checkout fragment for htmx polling (and anyone who opens it)."""
+    """The checkout fragment for htmx polling (and anyone who opens it). "Nothing changed"
+    is cheap and counts only against the flood guard, so customers sharing one address
+    poll as long as their pages are open; a rendered fragment counts as a page load."""
     if limited := _rate_limited(request, code, scope="pay_poll"):
         return limited
     link = _find_link(code)
@@ -182,6 +186,8 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     snap = _snapshot(request, link, now=timezone.now())
     if request.htmx and request.GET.get("v") == snap.key:
         return HttpResponse(status=204)  # nothing changed: htmx swaps nothing (no QR drawn, no query more)
+    if limited := _rate_limited(request, code, scope="pay_page"):
+        return limited
     return render(request, "links/_checkout.html", _checkout_context(request, link, snap=snap))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import timezone as dt_timezone
 
 from django.contrib import messages
@@ -65,12 +66,16 @@ class _Echo:
         return value
 
 
+# A formula starter at the start of a cell, or after any character a spreadsheet may be
+# told to split on (comma, semicolon, tab, pipe, a line break) when it ignores quotes.
+_FORMULA_START = re.compile(r"(^|[,;\t|\r\n])([ ]*)([=+\-@\t\r])")
+
+
 def _csv_cell(value) -> str:
-    """Everything as text; a leading = + - @ would run as a formula in a spreadsheet."""
+    """Everything as text, with a ' before each = + - @ that could start a cell: a
+    spreadsheet in a semicolon locale splits 'Order 1;=1+1' and would run '=1+1'."""
     text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return _FORMULA_START.sub(r"\1\2'\3", text)
 
 
 CSV_HEADER = [
@@ -89,7 +94,7 @@ def _iso(value) -> str:
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, filters = _filters(request)
     links = selectors.payments_for_user(request.user, filters)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)  # quoted: a separator inside a field stays inside
 
     def rows():
         yield writer.writerow(CSV_HEADER)

@@ -28,6 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from links.webhook_models import (
     EVENT_TYPES,
@@ -91,10 +93,55 @@ def allow_private() -> bool:
     return bool(value)
 
 
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT ::ffff:0:a.b.c.d
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # an operator's own translator: never public
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries and that some host or translator on
+    the way may connect to instead: mapped, compatible, translated, NAT64, 6to4, Teredo
+    (server and client) and ISATAP interface identifiers."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped:
+        found.append(ip.ipv4_mapped)
+    if ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED or ip in _NAT64_WELL_KNOWN:
+        found.append(low32)
+    if ip.sixtofour:
+        found.append(ip.sixtofour)
+    if ip.teredo:
+        found.extend(ip.teredo)
+    if (int(ip) >> 32) & 0xFDFFFFFF == 0x00005EFE:  # ISATAP: ::0:5efe:a.b.c.d or ::200:5efe:a.b.c.d
+        found.append(low32)
+    return found
+
+
 def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return True
+        if any(_forbidden_ip(inner) for inner in _embedded_ipv4(ip)):
+            return True
     return not ip.is_global or ip.is_multicast
+
+
+def _unambiguous(url: str, parts) -> None:
+    """Refuse a URL whose host is not read the same way by every parser on its way: Python's
+    urlsplit (this check) and urllib3 (the request) disagree about backslashes, and user
+    info ('user@') lets the host hide behind what looks like one."""
+    if any(ch == "\\" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ForbiddenAddress("the URL contains a backslash, a space or a control character")
+    if "@" in parts.netloc:
+        raise ForbiddenAddress("the URL may not contain a user name or password (the signing secret authenticates payram)")
+    try:
+        port = parts.port
+        other = parse_url(url)
+    except (ValueError, LocationParseError):
+        raise ForbiddenAddress("the URL's host or port is not valid") from None
+    if (other.host or "").strip("[]").lower() != (parts.hostname or "").lower() or (other.port or None) != port:
+        raise ForbiddenAddress("the URL's host is ambiguous")
 
 
 def check_ip(address: str) -> None:
@@ -102,7 +149,9 @@ def check_ip(address: str) -> None:
         return
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if _forbidden_ip(ip):
-        raise ForbiddenAddress(f"{ip} is a loopback, private, link-local or reserved address")
+        inner = [str(v4) for v4 in _embedded_ipv4(ip) if _forbidden_ip(v4)] if ip.version == 6 else []
+        carries = f" (it carries {inner[0]})" if inner else ""
+        raise ForbiddenAddress(f"{ip}{carries} is a loopback, private, link-local or reserved address")
 
 
 def check_url(url: str) -> None:
@@ -113,6 +162,7 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ForbiddenAddress("the URL must start with http:// or https:// and name a host")
+    _unambiguous(url, parts)
     if allow_private():
         return
     try:

@@ -1,11 +1,19 @@
 """Sign-in with a limit on failed attempts, per client address and per username, so
-passwords cannot be guessed at speed. Successful sign-ins are not counted."""
+passwords cannot be guessed at speed. Successful sign-ins are not counted.
+
+Each attempt takes a slot (an atomic increment) before its password is checked and gives
+it back when the password was right: however many guesses arrive at once, at most the
+limit's count are ever evaluated. The username is keyed as Django's sign-in form reads it
+(NFKC, as UsernameField does, then trimmed and lower-cased), so look-alike spellings that
+sign in as the same account share its limit."""
 
 from __future__ import annotations
 
 import logging
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import UsernameField
+from django.forms.utils import ErrorDict
 from django.http import HttpResponse
 
 from payram.lib import ratelimit
@@ -13,28 +21,34 @@ from payram.lib import ratelimit
 log = logging.getLogger(__name__)
 
 
+def username_key(raw: str) -> str:
+    """The account a typed username signs in as, for the per-username limit."""
+    normalised = UsernameField(required=False).to_python(raw or "") or ""
+    return normalised.strip().lower()[:150]
+
+
+def sign_in_limits(request) -> list[tuple[str, str]]:
+    return [("login_ip", ratelimit.client_ip(request)), ("login_username", username_key(request.POST.get("username", "")))]
+
+
 class RateLimitedLoginView(auth_views.LoginView):
-    def _limits(self) -> list[tuple[str, str]]:
-        username = (self.request.POST.get("username") or "").strip().lower()[:150]
-        return [("login_ip", ratelimit.client_ip(self.request)), ("login_username", username)]
-
     def post(self, request, *args, **kwargs) -> HttpResponse:
-        for name, ident in self._limits():
-            verdict = ratelimit.peek(name, ident)
-            if not verdict.allowed:
-                log.warning("sign-in refused by rate limit %s", name)  # never the username or address
-                form = self.get_form()
-                form.errors.clear()
-                form.add_error(None, f"Too many failed sign-in attempts. Please wait {verdict.retry_after} seconds and try again.")
-                response = self.render_to_response(self.get_context_data(form=form), status=429)
-                response["Retry-After"] = str(verdict.retry_after)
-                return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form) -> HttpResponse:
-        for name, ident in self._limits():
-            ratelimit.hit(name, ident)
-        return super().form_invalid(form)
+        reservation = ratelimit.reserve(*sign_in_limits(request))
+        verdict = reservation.verdict
+        if not verdict.allowed:
+            log.warning("sign-in refused by rate limit %s", verdict.limit_name)  # never the username or address
+            form = self.get_form()
+            # Errors set by hand: reading form.errors would validate the form, and so check
+            # the password this refusal is about.
+            form._errors, form.cleaned_data = ErrorDict(), {}
+            form.add_error(None, f"Too many failed sign-in attempts. Please wait {verdict.retry_after} seconds and try again.")
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 200:  # signed in (a redirect): this attempt does not count
+            reservation.release()
+        return response
 
 
 def admin_login(request, extra_context=None) -> HttpResponse:
@@ -42,20 +56,20 @@ def admin_login(request, extra_context=None) -> HttpResponse:
     from django.contrib import admin
     from django.utils.html import escape
 
-    limits = RateLimitedLoginView(request=request)._limits() if request.method == "POST" else []
-    for name, ident in limits:
-        verdict = ratelimit.peek(name, ident)
-        if not verdict.allowed:
-            log.warning("admin sign-in refused by rate limit %s", name)
-            response = HttpResponse(
-                "<!doctype html><title>Too many attempts</title><h1>Too many failed sign-in attempts</h1>"
-                f"<p>Please wait {escape(verdict.retry_after)} seconds and try again.</p>",
-                status=429,
-            )
-            response["Retry-After"] = str(verdict.retry_after)
-            return response
+    if request.method != "POST":
+        return admin.site.login(request, extra_context)
+    reservation = ratelimit.reserve(*sign_in_limits(request))
+    verdict = reservation.verdict
+    if not verdict.allowed:
+        log.warning("admin sign-in refused by rate limit %s", verdict.limit_name)
+        response = HttpResponse(
+            "<!doctype html><title>Too many attempts</title><h1>Too many failed sign-in attempts</h1>"
+            f"<p>Please wait {escape(verdict.retry_after)} seconds and try again.</p>",
+            status=429,
+        )
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
     response = admin.site.login(request, extra_context)
-    if limits and response.status_code == 200:
-        for name, ident in limits:
-            ratelimit.hit(name, ident)
+    if response.status_code != 200:  # only the form shown again is a failed attempt
+        reservation.release()
     return response

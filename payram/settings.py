@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "payram.lib.security.ContentSecurityPolicyMiddleware",
+    "payram.lib.security.RequestSizeLimitMiddleware",  # before anything reads a body
     "payram.lib.security.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,6 +167,9 @@ PAYRAM_CSP = envstr(
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
 )
+# The largest request body taken (forms and API bodies are a few KB): larger is a 413.
+# A proxy in front should refuse the same (nginx: client_max_body_size 1m, its default).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("PAYRAM_MAX_BODY_KB", 1024, minimum=16, maximum=100 * 1024) * 1024
 # Reverse proxies in front that append to X-Forwarded-For; the client address is the hop
 # the outermost of them added. 0 = use REMOTE_ADDR (X-Forwarded-For is ignored).
 PAYRAM_TRUSTED_PROXIES = envint("PAYRAM_TRUSTED_PROXIES", 1 if BEHIND_HTTPS_PROXY else 0, minimum=0, maximum=10)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from payram.auth_views import RateLimitedLoginView, admin_login
@@ -9,7 +10,11 @@ urlpatterns = [
     path("admin/login/", admin_login, name="admin_login"),  # before admin.site.urls: failed attempts are limited
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),  # before auth.urls: failed attempts are limited
-    path("", include("django.contrib.auth.urls")),
+    # Of django.contrib.auth.urls only sign-out and the signed-in password change: no
+    # self-service reset by email (the operator resets: README, "Security").
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("pay/", include("links.pay_urls")),  # the public pay page: no login
     path("", include("links.urls")),  # the dashboard: Payments
     path("members/", include("members.urls")),

@@ -25,13 +25,21 @@ from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
 
+# Budgets are per client address and per link. One address is often many customers (a
+# carrier-grade NAT, an office, a hotel): per-address budgets are set so that a hundred
+# customers behind one address, each loading the page, picking a coin or two and
+# polling, never reach them; the per-link ones (one link is one customer) are tighter.
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
-    # The pay page: picking a coin creates a quote (and may allocate an address).
-    "pay_quote_ip": (10, 60),
+    # The pay page: picking a coin creates a quote (a price lookup, maybe an address).
+    "pay_quote_ip": (300, 60),
     "pay_quote_link": (30, 60),
-    # The pay page and its status poll (every 3 s while open = 20 a minute per tab).
-    "pay_poll_ip": (120, 60),
-    "pay_poll_link": (240, 60),
+    # Loading the pay page, or a status poll whose answer changed (a rendered page or fragment).
+    "pay_page_ip": (600, 60),
+    "pay_page_link": (120, 60),
+    # Status polls that answer "nothing changed" (204, every 3 s per open page = 20 a
+    # minute): never limited for a customer; only a flood from one address is stopped.
+    "pay_poll_ip": (6000, 60),
+    "pay_poll_link": (0, 60),  # off: a link watched from many addresses costs no more
     # Sign-in: failed attempts only.
     "login_ip": (20, 300),
     "login_username": (5, 300),
@@ -102,11 +110,11 @@ def _window(name: str) -> tuple[int, int, int, int]:
     return count, seconds, window, retry_after
 
 
-def hit(name: str, ident: str) -> Verdict:
-    """Count one hit against the limit; refuse when it is over."""
+def _count(name: str, ident: str) -> tuple[Verdict, str | None]:
+    """Count one hit; the verdict and the counter's key (None when nothing was counted)."""
     count, seconds, window, retry_after = _window(name)
     if count <= 0:
-        return ALLOWED
+        return ALLOWED, None
     key = _key(name, ident, window)
     try:
         cache.add(key, 0, timeout=seconds + 1)
@@ -117,21 +125,47 @@ def hit(name: str, ident: str) -> Verdict:
             value = 1
     except Exception:  # noqa: BLE001 - the cache is down: allow, say so
         log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
-        return ALLOWED
-    return ALLOWED if value <= count else Verdict(False, name, retry_after)
+        return ALLOWED, None
+    return (ALLOWED if value <= count else Verdict(False, name, retry_after)), key
 
 
-def peek(name: str, ident: str) -> Verdict:
-    """Whether the limit is already used up, without counting (for limits on failures)."""
-    count, _, window, retry_after = _window(name)
-    if count <= 0:
-        return ALLOWED
-    try:
-        value = cache.get(_key(name, ident, window), 0)
-    except Exception:  # noqa: BLE001
-        log.warning("rate limit %s not checked: the cache is unavailable", name, exc_info=True)
-        return ALLOWED
-    return ALLOWED if value < count else Verdict(False, name, retry_after)
+def hit(name: str, ident: str) -> Verdict:
+    """Count one hit against the limit; refuse when it is over."""
+    return _count(name, ident)[0]
+
+
+@dataclass
+class Reservation:
+    """Hits counted before the work they limit, to be handed back if it went well."""
+
+    verdict: Verdict
+    keys: list[str]
+
+    def release(self) -> None:
+        """Take the hits back (a limit on failures does not count a success)."""
+        for key in self.keys:
+            try:
+                cache.decr(key)
+            except ValueError:  # the window ended meanwhile: nothing left to take back
+                pass
+            except Exception:  # noqa: BLE001
+                log.warning("rate limit counter not released: the cache is unavailable", exc_info=True)
+        self.keys = []
+
+
+def reserve(*limits: tuple[str, str]) -> Reservation:
+    """Count the attempt against each (name, ident) *before* doing it, stopping at the
+    first refusal. The increment is atomic, so however many attempts arrive at once, no
+    more than COUNT of them are allowed per window; release() when the attempt turned out
+    not to count (a limit on failed sign-ins and a right password)."""
+    keys: list[str] = []
+    for name, ident in limits:
+        verdict, key = _count(name, ident)
+        if key is not None:
+            keys.append(key)
+        if not verdict.allowed:
+            return Reservation(verdict, keys)
+    return Reservation(ALLOWED, keys)
 
 
 def check(*limits: tuple[str, str]) -> Verdict:

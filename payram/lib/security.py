@@ -56,6 +56,55 @@ class SecretSafeExceptionReporterFilter(SafeExceptionReporterFilter):
     )
 
 
+class RequestSizeLimitMiddleware:
+    """A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, decided from Content-Length
+    before anything reads it. The body is read and dropped first (up to DRAIN_LIMIT):
+    answering without reading it leaves it in the socket, and closing a socket with
+    unread data resets the connection, which a proxy in front still sending the body
+    turns into a 502. Past DRAIN_LIMIT the answer says Connection: close without reading
+    (the proxy's own limit, client_max_body_size, is meant to stop those first)."""
+
+    DRAIN_LIMIT = 32 * 1024 * 1024
+    CHUNK = 64 * 1024
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is None or length <= limit:
+            return self.get_response(request)
+        drained = self._drain(request, length) if length <= self.DRAIN_LIMIT else False
+        most = f"{limit // 1024} KB" if limit >= 1024 else f"{limit} bytes"
+        message = f"Request too large: payram takes bodies of at most {most}."
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse({"errors": {"non_field_errors": [message]}}, status=413)
+        else:
+            response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        if not drained:
+            response["Connection"] = "close"
+        return response
+
+    def _drain(self, request: HttpRequest, length: int) -> bool:
+        stream = request.META.get("wsgi.input")
+        if stream is None:
+            return False
+        left = length
+        try:
+            while left > 0:
+                chunk = stream.read(min(self.CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:  # the client went away mid-body
+            return False
+        return left == 0
+
+
 class RefuseNulBytesMiddleware:
     """A NUL byte in the path, the query string or a form field is never valid input, and
     PostgreSQL refuses it even in a lookup (DataError, a 500). Refuse it up front with a

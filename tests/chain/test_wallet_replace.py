@@ -156,7 +156,7 @@ def test_a_retired_bitcoin_account_under_another_prefix_cannot_come_back(project
 def test_a_retired_key_still_belongs_to_its_project(project, other_project):
     old = used_evm_wallet(project, 1)
     wallets.wallet_replace(project=project, family="evm", xpub=EVM_XPUB_1, current=old.pk)
-    with pytest.raises(wallets.WalletError, match="another project"):
+    with pytest.raises(wallets.WalletError, match="can't be used for this project"):
         wallets.wallet_set(project=other_project, family="evm", xpub=EVM_XPUB)
 
 

@@ -45,9 +45,22 @@ def test_wallet_set_keeps_a_key_that_has_handed_out_addresses(project):
 
 def test_a_key_used_by_another_project_is_refused(project, other_project):
     wallets.wallet_set(project=other_project, family="evm", xpub=EVM_XPUB)
-    with pytest.raises(wallets.WalletError, match="another project"):
+    with pytest.raises(wallets.WalletError, match="can't be used for this project") as refused:
         wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
     assert not Wallet.objects.filter(project=project).exists()
+    # Another merchant's key: refused without saying that someone else on the server has it.
+    message = str(refused.value)
+    assert "another project" not in message and "already used" not in message and other_project.name not in message
+
+
+def test_a_key_used_by_the_merchants_own_other_project_names_it(project, merchant):
+    from members.models import Project
+
+    second = Project.objects.create(name="Second Shop")
+    second.owners.add(merchant)
+    wallets.wallet_set(project=second, family="evm", xpub=EVM_XPUB)
+    with pytest.raises(wallets.WalletError, match="already used by your project \u201cSecond Shop\u201d"):
+        wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
 
 
 def test_the_same_account_under_another_prefix_is_refused_for_another_project(project, other_project):
@@ -55,7 +68,7 @@ def test_the_same_account_under_another_prefix_is_refused_for_another_project(pr
     from chain.management.commands.xpub_from_seed import PrivateNode, mnemonic_to_seed
 
     same_as_zpub = PrivateNode.from_seed(mnemonic_to_seed(MNEMONIC)).derive("m/44'/0'/0'").extended_public_key("zpub")
-    with pytest.raises(wallets.WalletError, match="another project"):
+    with pytest.raises(wallets.WalletError, match="can't be used for this project"):
         wallets.wallet_set(project=project, family="bitcoin", xpub=same_as_zpub)
     # The same account for a different address type derives different addresses: allowed.
     wallets.wallet_set(project=project, family="bitcoin", xpub=same_as_zpub, script_type="p2pkh")

@@ -138,6 +138,26 @@ def test_csv_cells_cannot_run_as_formulas(merchant_client, project):
     assert row[5] == "5.00"
 
 
+def test_csv_is_safe_in_semicolon_and_other_locales(merchant_client, project, member):
+    """Every field quoted, and no formula starts after any separator a spreadsheet may
+    split on, even one that ignores the quotes."""
+    for description in ("Order 1;=1+1", "a,@SUM(1)", "b\t-2+3", "c|=cmd", "d; +1", "e\n=2"):
+        link_create(project=project, member=member, amount=Decimal("5"), description=description)
+    text = b"".join(merchant_client.get("/payments/export.csv").streaming_content).decode()
+    rows = _csv_from_text(text)
+    assert sorted(row[7] for row in rows[1:]) == ["Order 1;'=1+1", "a,'@SUM(1)", "b\t'-2+3", "c|'=cmd", "d; '+1", "e\n'=2"]
+    requoted = io.StringIO()
+    csv.writer(requoted, quoting=csv.QUOTE_ALL).writerows(rows)
+    assert text == requoted.getvalue()  # every field quoted
+    for separator in (",", ";", "\t", "|", "\n"):
+        for piece in text.split(separator):
+            assert not piece.strip(' "\r').startswith(("=", "+", "-", "@")), (separator, piece)
+
+
+def _csv_from_text(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
 def test_a_new_merchant_is_pointed_to_create_a_project(merchant_client):
     body = merchant_client.get("/payments/").content.decode()
     assert "Start by" in body and 'href="/members/projects/">creating a project' in body

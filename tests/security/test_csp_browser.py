@@ -82,7 +82,7 @@ def test_pay_page_in_every_state_runs_under_the_csp(world, live_server, new_cont
 
 
 def test_rate_limited_pay_page_runs_under_the_csp(world, live_server, new_context, settings):
-    settings.PAYRAM_RATE_LIMITS = {"pay_poll_ip": (1, 60)}
+    settings.PAYRAM_RATE_LIMITS = {"pay_page_ip": (1, 60)}
     cache.clear()
     page = new_context().new_page()
     console = _watch(page)

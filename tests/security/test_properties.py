@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
 
 from tests.security.conftest import a_state, row_counts
 
@@ -103,7 +103,7 @@ def test_dashboard_lists_and_search_never_fail(world, query):
 
 @pytest.fixture
 def no_rate_limits(settings):
-    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_poll_ip", "pay_poll_link")}
+    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_page_ip", "pay_page_link", "pay_poll_ip")}
 
 
 @BOUNDED
@@ -192,3 +192,74 @@ def test_nul_bytes_anywhere_are_refused_without_a_500(world, no_rate_limits):
             if response.status_code >= 500:
                 failures.append(f"GET {url}?{name}=NUL -> {response.status_code}")
     assert not failures, failures
+
+
+# The REST API: its query parameters and headers.
+
+
+def _b64(value) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+_offsets = st.builds(lambda sign, hh, mm: f"{sign}{hh:02d}:{mm:02d}", st.sampled_from("+-"), st.integers(0, 30), st.sampled_from([0, 30, 59, 60, 99]))
+_timestamps = st.builds(lambda year, offset: f"{year:04d}-01-01T00:00:00{offset}", st.integers(1, 9999), _offsets)
+# What a client could make of a cursor: the old token's shape (base64 of [time, id]) with
+# any offset, year or id, plus anything at all.
+_cursors = st.one_of(
+    values,
+    st.builds(lambda when, pk: _b64([when, pk]), _timestamps, st.one_of(st.integers(1, 2**70), st.integers(-(2**70), 2**70), values)),
+    st.builds(lambda when, pk, sig: f"{_b64([when, pk])}.{sig}", _timestamps, st.integers(1, 2**40), st.text("abcdefXYZ0189-_", max_size=43)),
+)
+_header_values = st.one_of(values, st.text(alphabet=st.characters(max_codepoint=255), max_size=200))
+
+
+@pytest.fixture
+def api_key_a(world):
+    from members.services import api_key_create
+
+    return api_key_create(project=world.project_a, name="properties")[1]
+
+
+@BOUNDED
+@example(query={"cursor": "WyIyMDMwLTAxLTAxVDAwOjAwOjAwKzE2OjAwIiwgNV0"}, headers={}, authorization="valid")  # a 500 once
+@given(
+    query=st.fixed_dictionaries({}, optional={"status": values, "member_email": values, "limit": values, "cursor": _cursors}),
+    headers=st.fixed_dictionaries({}, optional={
+        "HTTP_ACCEPT": _header_values, "HTTP_X_FORWARDED_FOR": _header_values, "HTTP_CONTENT_TYPE": _header_values,
+        "HTTP_ACCEPT_ENCODING": _header_values, "HTTP_IF_NONE_MATCH": _header_values,
+    }),
+    authorization=st.one_of(st.just("valid"), st.builds(lambda v: f"Bearer {v}", _header_values), _header_values),
+)
+def test_api_list_query_and_headers_never_fail(world, api_key_a, query, headers, authorization):
+    before = row_counts()
+    auth = f"Bearer {api_key_a}" if authorization == "valid" else authorization
+    response = Client(raise_request_exception=False).get("/api/v1/links", query, HTTP_AUTHORIZATION=auth, **headers)
+    assert response.status_code in (200, 400, 401), (query, headers, auth, response.status_code)
+    if authorization != "valid":
+        assert response.status_code != 200, "only the project's own key lists links"
+    assert response["Content-Type"].startswith("application/json")
+    assert row_counts() == before
+
+
+@BOUNDED
+@given(
+    code=st.one_of(st.just("A"), values),
+    headers=st.fixed_dictionaries({}, optional={"HTTP_ACCEPT": _header_values, "HTTP_X_FORWARDED_FOR": _header_values}),
+    authorization=st.one_of(st.just("valid"), _header_values),
+    method=st.sampled_from(["get", "post", "put", "delete", "head", "options"]),
+)
+def test_api_link_endpoints_never_fail(world, api_key_a, code, headers, authorization, method):
+    from urllib.parse import quote
+
+    code = world.link_a.code if code == "A" else code
+    auth = f"Bearer {api_key_a}" if authorization == "valid" else authorization
+    client = Client(raise_request_exception=False)
+    before = row_counts() if method != "post" else None
+    for path in (f"/api/v1/links/{quote(code, safe='')}", f"/api/v1/links/{quote(code, safe='')}/cancel"):
+        response = getattr(client, method)(path, HTTP_AUTHORIZATION=auth, **headers)
+        assert response.status_code < 500, (path, method, headers, auth, response.status_code)
+    if before is not None:
+        assert row_counts() == before

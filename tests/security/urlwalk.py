@@ -14,10 +14,6 @@ PUBLIC = {
     "login",
     "admin_login",
     "logout",
-    "password_reset",
-    "password_reset_done",
-    "password_reset_confirm",
-    "password_reset_complete",
 }
 PUBLIC_NAMESPACES = {"pay"}  # the customer's pay page: only a 128-bit code opens it
 ADMIN_NAMESPACES = {"admin"}  # staff only; Django's admin checks that itself

@@ -202,12 +202,35 @@ def test_a_claimed_attempt_is_not_sent_twice(shop, member, endpoint, receiver, c
     "http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://192.168.1.10/hook",
     "http://172.16.0.5/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://[fd00::1]/hook",
     "http://0.0.0.0/hook", "http://[::ffff:127.0.0.1]/hook", "ftp://example.com/hook",
+    # IPv6 forms that carry 127.0.0.1: IPv4-compatible, NAT64, 6to4, SIIT, ISATAP, Teredo.
+    "http://[::127.0.0.1]:8407/", "http://[64:ff9b::7f00:1]:8407/", "http://[2002:7f00:1::1]:8407/",
+    "http://[::ffff:0:7f00:1]/hook", "http://[2a00:1450::5efe:7f00:1]/hook", "http://[64:ff9b:1::5db8:d70e]/hook",
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+    # Hosts that Python's URL parser and the HTTP client read differently, or hidden behind user info.
+    "http://127.0.0.1:8407\\@1.1.1.1/", "http://1.1.1.1\\@127.0.0.1:8407/", "http://user:pw@1.1.1.1/hook",
+    "http://1.1.1.1@127.0.0.1/", "http://1.1.1.1:99999/hook", "http://1.1.1.1 /hook",
 ])
 def test_endpoints_may_not_point_at_private_addresses(shop, settings, url):
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = False
     with pytest.raises(ValidationError) as error:
         webhooks.endpoint_create(project=shop, url=url, events=["link.created"])
     assert "url" in error.value.message_dict
+
+
+def test_ambiguous_urls_are_refused_even_where_private_addresses_are_allowed(shop, settings):
+    settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True
+    for url in ("http://127.0.0.1:8407\\@1.1.1.1/", "http://user@127.0.0.1/hook"):
+        with pytest.raises(ValidationError):
+            webhooks.endpoint_create(project=shop, url=url, events=["link.created"])
+    assert webhooks.endpoint_create(project=shop, url="http://127.0.0.1:8407/hook", events=["link.created"]).pk
+
+
+def test_an_ipv6_form_of_a_public_ipv4_address_is_accepted(shop, settings):
+    settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = False
+    for address in ("64:ff9b::5db8:d70e", "2002:5db8:d70e::1"):  # NAT64 and 6to4 of 93.184.215.14
+        webhooks.check_ip(address)
+    with pytest.raises(webhooks.ForbiddenAddress, match="carries 127.0.0.1"):
+        webhooks.check_ip("::127.0.0.1")
 
 
 def test_public_address_is_accepted(shop, settings):
