@@ -1,0 +1,391 @@
+"""A Tron test node: no java-tron can be installed here, so this in-process server answers
+the FullNode HTTP API methods payram uses, shaped as java-tron answers them, over a real
+in-memory chain the tests drive: TRX transfers, TRC-10 transfers, TRC-20 transfers that
+succeed or fail (REVERT, OUT_OF_ENERGY), empty blocks, and reorgs.
+
+The wire format is in one place, the `*_json` functions below, each with the page its
+shape comes from, so it can be checked against a real java-tron later (point
+`TronNode`'s callers at a node's URL and compare the answers field by field). Sources:
+
+- tronprotocol documentation (java-tron's own API reference, from the servlets):
+  https://tronprotocol.github.io/documentation-en/api/http/block-and-tx-query/getblockbylimitnext/
+  https://tronprotocol.github.io/documentation-en/api/http/block-and-tx-query/gettransactioninfobyblocknum/
+  https://tronprotocol.github.io/documentation-en/api/http/block-and-tx-query/getblock/
+  https://tronprotocol.github.io/documentation-zh/api/http/block-and-tx-query/getblockbylatestnum/
+- TransferContract transaction as a block lists it:
+  https://trondao.medium.com/tron-developer-guide-trc10-trx-transfer-in-exchanges-a2cd89518d07
+  (example reproduced at https://www.maxssl.com/article/16715/)
+- TransactionInfo fields (receipt.result, log[].address without 41, result "FAILED"):
+  https://developers.tron.network/reference/gettransactioninfobyid
+  https://www.dwellir.com/docs/tron/wallet-gettransactioninfobyid (a USDT Transfer's info)
+
+Conventions the format keeps, as java-tron prints protobuf JSON: int64 fields are JSON
+numbers and are omitted when 0 (the genesis block has no `number` or `timestamp`; a block
+without transactions has no `transactions`); addresses in transactions are "41"+40 hex
+(no `visible`); log addresses and topics are bare hex without 0x or 41; block ids are
+8 bytes of height followed by 24 bytes of hash; a servlet error is HTTP 200 with
+{"Error": "class <exception> : <message>"}; a missing block is {}.
+
+Not real: `raw_data_hex`, `signature` and `txTrieRoot` are the right shape (hex of the
+right length) but not protobuf serializations or signatures; payram reads none of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from chain import tron
+
+MAINNET_GENESIS_ID = "00000000000000001ebf88508a03865c71d452e25f4d51194196a1d22b6653dc"
+MAINNET_CHAIN_ID = 0x2B6653DC
+GENESIS_TIMESTAMP_MS = 0
+FIRST_BLOCK_TIMESTAMP_MS = 1_777_445_121_000  # a 2026 timestamp, as in the documentation's examples
+BLOCK_INTERVAL_MS = 3000
+TRANSFER_TOPIC = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+TRANSFER_SELECTOR = "a9059cbb"  # transfer(address,uint256)
+USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+
+
+def random_address() -> str:
+    """A T… address of nobody's wallet."""
+    return tron.from_account_bytes(secrets.token_bytes(20))
+
+
+def _hex41(address: str) -> str:
+    return tron.to_hex(address)
+
+
+def _word(value: int) -> str:
+    return f"{value:064x}"
+
+
+# -- the wire format ---------------------------------------------------------------------
+
+
+@dataclass
+class Tx:
+    """One transaction as the test built it; its JSON comes from transaction_json."""
+
+    kind: str  # TransferContract, TransferAssetContract, TriggerSmartContract
+    owner: str
+    to: str  # recipient (TRX/TRC-10) or called contract (TriggerSmartContract)
+    amount: int = 0
+    asset_name: str = ""  # TRC-10 id
+    data: str = ""  # call data (TriggerSmartContract)
+    result: str = "SUCCESS"  # contractRet: SUCCESS, REVERT, OUT_OF_ENERGY
+    logs: list[dict] = field(default_factory=list)  # emitted only when result is SUCCESS
+    timestamp_ms: int = 0
+    tx_id: str = field(default_factory=lambda: secrets.token_hex(32))
+
+
+def transaction_json(tx: Tx) -> dict:
+    """A transaction as /wallet/getblockbynum and getblockbylimitnext list it."""
+    if tx.kind == "TransferContract":
+        value: dict[str, Any] = {"amount": tx.amount, "owner_address": _hex41(tx.owner), "to_address": _hex41(tx.to)}
+    elif tx.kind == "TransferAssetContract":
+        value = {"amount": tx.amount, "asset_name": tx.asset_name.encode().hex(), "owner_address": _hex41(tx.owner),
+                 "to_address": _hex41(tx.to)}
+    elif tx.kind == "TriggerSmartContract":
+        value = {"data": tx.data, "owner_address": _hex41(tx.owner), "contract_address": _hex41(tx.to)}
+    else:  # pragma: no cover - a test's typo
+        raise ValueError(tx.kind)
+    raw_data: dict[str, Any] = {
+        "contract": [{
+            "parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{tx.kind}"},
+            "type": tx.kind,
+        }],
+        "ref_block_bytes": "0bc9",
+        "ref_block_hash": "78471e96bbb26ab2",
+        "expiration": tx.timestamp_ms + 60_000,
+    }
+    if tx.kind == "TriggerSmartContract":
+        raw_data["fee_limit"] = 100_000_000
+    raw_data["timestamp"] = tx.timestamp_ms
+    return {
+        "ret": [{"contractRet": tx.result}],
+        "signature": [secrets.token_hex(65)],
+        "txID": tx.tx_id,
+        "raw_data": raw_data,
+        "raw_data_hex": hashlib.sha256(json.dumps(raw_data, sort_keys=True).encode()).hexdigest() * 4,
+    }
+
+
+def transaction_info_json(tx: Tx, height: int, block_timestamp_ms: int) -> dict:
+    """A TransactionInfo as /wallet/gettransactioninfobyblocknum lists it: fees and a
+    bandwidth receipt for system contracts; for contract calls an energy receipt with
+    `result`, the contract address, and logs only when the call succeeded; a failed call
+    has "result": "FAILED" and a hex resMessage."""
+    info: dict[str, Any] = {"id": tx.tx_id, "fee": 267000, "blockNumber": height, "blockTimeStamp": block_timestamp_ms}
+    if tx.kind != "TriggerSmartContract":
+        info["contractResult"] = [""]
+        info["receipt"] = {"net_fee": 267000}
+        return info
+    info["contractResult"] = ["0" * 64 if tx.result == "SUCCESS" else ""]
+    info["contract_address"] = _hex41(tx.to)
+    receipt = {"energy_fee": 6_000_000, "energy_usage_total": 64285, "net_usage": 345, "result": tx.result}
+    info["receipt"] = receipt
+    if tx.result == "SUCCESS":
+        info["log"] = tx.logs
+    else:
+        info["result"] = "FAILED"
+        info["resMessage"] = b"REVERT opcode executed".hex() if tx.result == "REVERT" else b"Not enough energy".hex()
+    return info
+
+
+def transfer_log(contract: str, sender: str, to: str, amount: int) -> dict:
+    """A TRC-20 Transfer event in a TransactionInfo's `log`."""
+    return {
+        "address": tron.to_account_bytes(contract).hex(),
+        "topics": [TRANSFER_TOPIC, _word(int.from_bytes(tron.to_account_bytes(sender), "big")),
+                   _word(int.from_bytes(tron.to_account_bytes(to), "big"))],
+        "data": _word(amount),
+    }
+
+
+@dataclass
+class TronBlock:
+    height: int
+    block_id: str
+    parent_id: str
+    timestamp_ms: int
+    txs: list[Tx]
+    witness: str = "41b2f713d57dbcec679d93a8849fa0cd0e4db594ba"
+
+
+def block_json(block: TronBlock) -> dict:
+    """A block as /wallet/getnowblock, getblockbynum and getblockbylimitnext answer it."""
+    raw_data: dict[str, Any] = {}
+    if block.height:
+        raw_data["number"] = block.height
+    raw_data["txTrieRoot"] = hashlib.sha256(b"".join(t.tx_id.encode() for t in block.txs)).hexdigest()
+    raw_data["witness_address"] = block.witness
+    raw_data["parentHash"] = block.parent_id
+    if block.height:
+        raw_data["version"] = 34
+    if block.timestamp_ms:
+        raw_data["timestamp"] = block.timestamp_ms
+    answer: dict[str, Any] = {
+        "blockID": block.block_id,
+        "block_header": {"raw_data": raw_data, "witness_signature": secrets.token_hex(65)},
+    }
+    if block.txs:
+        answer["transactions"] = [transaction_json(t) for t in block.txs]
+    return answer
+
+
+def error_json(exception: str, message: str) -> dict:
+    """What a servlet answers (HTTP 200) when it cannot: {"Error": "class <exception> : <message>"}."""
+    return {"Error": f"class {exception} : {message}"}
+
+
+# -- the chain -----------------------------------------------------------------------------
+
+
+class TronChain:
+    """An in-memory chain from a genesis block whose id ends in the network's chain id."""
+
+    def __init__(self, chain_id: int = MAINNET_CHAIN_ID) -> None:
+        self.lock = threading.RLock()
+        genesis_id = MAINNET_GENESIS_ID if chain_id == MAINNET_CHAIN_ID else "0" * 16 + secrets.token_hex(20) + f"{chain_id:08x}"
+        self.blocks: list[TronBlock] = [TronBlock(0, genesis_id, secrets.token_hex(32), GENESIS_TIMESTAMP_MS, [])]
+        self.pending: list[Tx] = []
+        self._salt = itertools.count()
+
+    @property
+    def height(self) -> int:
+        return len(self.blocks) - 1
+
+    def mine(self, count: int = 1, *, include_pending: bool = True) -> list[TronBlock]:
+        made = []
+        with self.lock:
+            for i in range(count):
+                parent = self.blocks[-1]
+                height = parent.height + 1
+                txs = self.pending if include_pending and i == 0 else []
+                if txs is self.pending:
+                    self.pending = []
+                digest = hashlib.sha256(f"{parent.block_id}:{height}:{next(self._salt)}:{secrets.token_hex(8)}".encode()).hexdigest()
+                block = TronBlock(height, f"{height:016x}" + digest[16:], parent.block_id,
+                                  FIRST_BLOCK_TIMESTAMP_MS + (height - 1) * BLOCK_INTERVAL_MS, txs)
+                for tx in txs:
+                    tx.timestamp_ms = block.timestamp_ms - 1500
+                self.blocks.append(block)
+                made.append(block)
+        return made
+
+    def reorg(self, depth: int, length: int | None = None, *, keep_transactions: bool = False) -> list[TronBlock]:
+        """Replace the top `depth` blocks by `length` (default depth + 1) new ones. The
+        dropped blocks' transactions vanish (a fork that never had them), unless
+        keep_transactions puts them back in the pool for the first new block."""
+        with self.lock:
+            dropped = self.blocks[-depth:]
+            del self.blocks[-depth:]
+            if keep_transactions:
+                self.pending = [t for b in dropped for t in b.txs] + self.pending
+            return self.mine(depth + 1 if length is None else length)
+
+    def block(self, height: int) -> TronBlock | None:
+        with self.lock:
+            return self.blocks[height] if 0 <= height < len(self.blocks) else None
+
+
+# -- the HTTP API ----------------------------------------------------------------------------
+
+
+class TronNode:
+    """The FullNode HTTP API over a TronChain, on a free loopback port. A test drives the
+    chain (send_trx, send_trc20, mine, reorg) and may require an API key, fail the next
+    answers, or read the requests the node received."""
+
+    def __init__(self, chain_id: int = MAINNET_CHAIN_ID) -> None:
+        self.chain = TronChain(chain_id)
+        self.api_key: str | None = None  # when set, requests without TRON-PRO-API-KEY get HTTP 401
+        self.requests: list[tuple[str, dict, dict]] = []  # (path, body, headers)
+        self.fail_next: list[tuple[int, bytes]] = []  # (HTTP status, body) answered before anything else
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # what a test does
+
+    @property
+    def height(self) -> int:
+        return self.chain.height
+
+    def send_trx(self, to: str, sun: int, *, sender: str | None = None) -> str:
+        tx = Tx("TransferContract", sender or random_address(), to, amount=sun)
+        self.chain.pending.append(tx)
+        return tx.tx_id
+
+    def send_trc10(self, to: str, amount: int, *, asset_name: str = "1002000") -> str:
+        tx = Tx("TransferAssetContract", random_address(), to, amount=amount, asset_name=asset_name)
+        self.chain.pending.append(tx)
+        return tx.tx_id
+
+    def send_trc20(self, to: str, units: int, *, contract: str = USDT, result: str = "SUCCESS", sender: str | None = None) -> str:
+        """A `transfer(to, units)` call to the token contract; REVERT or OUT_OF_ENERGY makes
+        it fail on chain (it is still in the block, with a failed receipt and no logs)."""
+        sender = sender or random_address()
+        data = TRANSFER_SELECTOR + _word(int.from_bytes(tron.to_account_bytes(to), "big")) + _word(units)
+        tx = Tx("TriggerSmartContract", sender, contract, data=data, result=result,
+                logs=[transfer_log(contract, sender, to, units)])
+        self.chain.pending.append(tx)
+        return tx.tx_id
+
+    def mine(self, count: int = 1) -> list[str]:
+        return [b.block_id for b in self.chain.mine(count)]
+
+    def reorg(self, depth: int, length: int | None = None, *, keep_transactions: bool = False) -> list[str]:
+        return [b.block_id for b in self.chain.reorg(depth, length, keep_transactions=keep_transactions)]
+
+    def paths(self) -> list[str]:
+        return [p for p, _, _ in self.requests]
+
+    # the API
+
+    def answer(self, path: str, body: dict) -> Any:
+        chain = self.chain
+        with chain.lock:
+            if path == "/wallet/getnowblock":
+                return block_json(chain.blocks[-1])
+            if path in ("/wallet/getblockbynum", "/wallet/gettransactioninfobyblocknum"):
+                num = body.get("num")
+                if not isinstance(num, int):
+                    return error_json("com.alibaba.fastjson.JSONException", "syntax error, expect int")
+                block = chain.block(num)
+                if path == "/wallet/getblockbynum":
+                    return block_json(block) if block is not None else {}
+                if num <= 0:
+                    return {}
+                if block is None:
+                    return []
+                return [transaction_info_json(t, block.height, block.timestamp_ms) for t in block.txs]
+            if path == "/wallet/getblockbylimitnext":
+                start, end = body.get("startNum"), body.get("endNum")
+                if not isinstance(start, int) or not isinstance(end, int) or not 0 < end - start <= 100:
+                    return {}
+                blocks = [b for b in (chain.block(h) for h in range(start, end)) if b is not None]
+                return {"block": [block_json(b) for b in blocks]} if blocks else {}
+        return None  # unknown path: 404
+
+    # the server
+
+    def start(self) -> None:
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = None
+                node.requests.append((self.path, body if isinstance(body, dict) else {}, dict(self.headers)))
+                if node.fail_next:
+                    status, payload = node.fail_next.pop(0)
+                    return self._reply(status, payload)
+                if node.api_key is not None and self.headers.get("TRON-PRO-API-KEY") != node.api_key:
+                    return self._reply(401, json.dumps({"Error": "ApiKey not exists"}).encode())
+                if not isinstance(body, dict):
+                    return self._reply(200, json.dumps(error_json("com.alibaba.fastjson.JSONException", "illegal input")).encode())
+                answer = node.answer(self.path, body)
+                if answer is None:
+                    return self._reply(404, b"<html><body><h2>404 Not found</h2></body></html>", "text/html")
+                self._reply(200, json.dumps(answer).encode())
+
+            do_GET = do_POST
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def tron_node(monkeypatch: pytest.MonkeyPatch) -> Iterator[TronNode]:
+    """A Tron mainnet-format test node (genesis and chain id as mainnet's, USDT at Tether's
+    contract) at height 1, payram's `tron` network pointed at it."""
+    from chain import catalogue
+
+    node = TronNode()
+    node.start()
+    node.mine()
+    monkeypatch.setenv("PAYRAM_RPC_TRON", node.url)
+    catalogue.reload()
+    try:
+        yield node
+    finally:
+        node.stop()
+        monkeypatch.delenv("PAYRAM_RPC_TRON", raising=False)
+        catalogue.reload()
