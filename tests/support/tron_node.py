@@ -199,6 +199,7 @@ class TronChain:
         genesis_id = MAINNET_GENESIS_ID if chain_id == MAINNET_CHAIN_ID else "0" * 16 + secrets.token_hex(20) + f"{chain_id:08x}"
         self.blocks: list[TronBlock] = [TronBlock(0, genesis_id, secrets.token_hex(32), GENESIS_TIMESTAMP_MS, [])]
         self.pending: list[Tx] = []
+        self.dropped: dict[str, Tx] = {}  # transactions of blocks a reorg replaced, by id
         self._salt = itertools.count()
 
     @property
@@ -230,6 +231,7 @@ class TronChain:
         with self.lock:
             dropped = self.blocks[-depth:]
             del self.blocks[-depth:]
+            self.dropped.update({t.tx_id: t for b in dropped for t in b.txs})
             if keep_transactions:
                 self.pending = [t for b in dropped for t in b.txs] + self.pending
             return self.mine(depth + 1 if length is None else length)
@@ -286,6 +288,10 @@ class TronNode:
 
     def reorg(self, depth: int, length: int | None = None, *, keep_transactions: bool = False) -> list[str]:
         return [b.block_id for b in self.chain.reorg(depth, length, keep_transactions=keep_transactions)]
+
+    def resend(self, tx_id: str) -> None:
+        """Put a transaction a reorg dropped back in the pool (mined again by the next block)."""
+        self.chain.pending.append(self.chain.dropped.pop(tx_id))
 
     def paths(self) -> list[str]:
         return [p for p, _, _ in self.requests]
@@ -389,3 +395,33 @@ def tron_node(monkeypatch: pytest.MonkeyPatch) -> Iterator[TronNode]:
         node.stop()
         monkeypatch.delenv("PAYRAM_RPC_TRON", raising=False)
         catalogue.reload()
+
+
+@pytest.fixture
+def tron_chain(tron_node, db) -> TronNode:
+    """The test node with payram's `tron` cursor at its current head (as `devnet` does for anvil)."""
+    from chain.models import Cursor, ScannedBlock
+
+    head = tron_node.chain.blocks[-1]
+    Cursor.objects.update_or_create(network="tron", defaults={"height": head.height, "block_hash": head.block_id})
+    ScannedBlock.objects.update_or_create(network="tron", height=head.height, defaults={"block_hash": head.block_id, "parent_hash": ""})
+    return tron_node
+
+
+@pytest.fixture
+def tron_address(project):
+    """Factory: a watched Tron deposit address of `project` (a fresh random one unless given)."""
+    from chain.models import DepositAddress, Wallet
+
+    def make(address: str | None = None, *, of_project=None) -> DepositAddress:
+        owner = of_project or project
+        wallet, _ = Wallet.objects.active().get_or_create(
+            project=owner, family="tron", defaults={"xpub": f"test-tron-xpub-{owner.pk}", "script_type": "tron"})
+        index = wallet.next_index
+        wallet.next_index = index + 1
+        wallet.save(update_fields=["next_index"])
+        return DepositAddress.objects.create(
+            project=owner, wallet=wallet, family="tron", index=index, address=address or random_address(), purpose="test"
+        )
+
+    return make
