@@ -26,14 +26,15 @@ without transactions has no `transactions`); addresses in transactions are "41"+
 8 bytes of height followed by 24 bytes of hash; a servlet error is HTTP 200 with
 {"Error": "class <exception> : <message>"}; a missing block is {}.
 
-Not real: `raw_data_hex`, `signature` and `txTrieRoot` are the right shape (hex of the
-right length) but not protobuf serializations or signatures; payram reads none of them.
+Computed as java-tron does: `raw_data_hex` (the protobuf bytes of raw_data), `txID`
+(their sha256) and `blockID` (height + sha256 of the header's protobuf bytes), checked
+against published ones. Not real: `signature`, `witness_signature` and `txTrieRoot` have
+the right shape but are stand-ins; payram reads none of them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import secrets
 import threading
@@ -70,6 +71,76 @@ def _word(value: int) -> str:
 
 
 # -- the wire format ---------------------------------------------------------------------
+#
+# Transaction and block-header bytes are the protobuf serializations java-tron hashes
+# (protocol/src/main/protos/core/Tron.proto and contract/*.proto): a transaction's txID is
+# sha256(raw_data), its raw_data_hex those bytes; a block's blockID is its height as 8
+# bytes followed by sha256(header raw_data)[8:]. tests/chain/test_tron_wire_format.py
+# checks both against published transactions and blocks.
+
+CONTRACT_TYPES = {"TransferContract": 1, "TransferAssetContract": 2, "TriggerSmartContract": 31}
+# field numbers of each contract's parameter message, in order
+_CONTRACT_FIELDS = {
+    "TransferContract": (("owner_address", 1, "bytes"), ("to_address", 2, "bytes"), ("amount", 3, "int")),
+    "TransferAssetContract": (("asset_name", 1, "bytes"), ("owner_address", 2, "bytes"), ("to_address", 3, "bytes"),
+                              ("amount", 4, "int")),
+    "TriggerSmartContract": (("owner_address", 1, "bytes"), ("contract_address", 2, "bytes"), ("call_value", 3, "int"),
+                             ("data", 4, "bytes")),
+}
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb_int(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value) if value else b""  # proto3 omits 0
+
+
+def _pb_bytes(number: int, value: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(value)) + value if value else b""
+
+
+def transaction_raw_bytes(raw_data: dict) -> bytes:
+    """protocol.Transaction.raw of a transaction's JSON raw_data."""
+    contracts = b""
+    for contract in raw_data["contract"]:
+        kind, param = contract["type"], contract["parameter"]
+        value = b"".join(
+            _pb_bytes(number, bytes.fromhex(param["value"][name])) if kind_ == "bytes" else _pb_int(number, param["value"].get(name, 0))
+            for name, number, kind_ in _CONTRACT_FIELDS[kind] if name in param["value"] or kind_ == "int"
+        )
+        any_message = _pb_bytes(1, param["type_url"].encode()) + _pb_bytes(2, value)
+        contracts += _pb_bytes(11, _pb_int(1, CONTRACT_TYPES[kind]) + _pb_bytes(2, any_message))
+    return (
+        _pb_bytes(1, bytes.fromhex(raw_data["ref_block_bytes"]))
+        + _pb_bytes(4, bytes.fromhex(raw_data["ref_block_hash"]))
+        + _pb_int(8, raw_data["expiration"])
+        + contracts
+        + _pb_int(14, raw_data.get("timestamp", 0))
+        + _pb_int(18, raw_data.get("fee_limit", 0))
+    )
+
+
+def header_raw_bytes(raw_data: dict) -> bytes:
+    """protocol.BlockHeader.raw of a block header's JSON raw_data."""
+    return (
+        _pb_int(1, raw_data.get("timestamp", 0))
+        + _pb_bytes(2, bytes.fromhex(raw_data["txTrieRoot"]))
+        + _pb_bytes(3, bytes.fromhex(raw_data["parentHash"]))
+        + _pb_int(7, raw_data.get("number", 0))
+        + _pb_bytes(9, bytes.fromhex(raw_data["witness_address"]))
+        + _pb_int(10, raw_data.get("version", 0))
+    )
+
+
+def block_id(raw_data: dict) -> str:
+    return f"{raw_data.get('number', 0):016x}" + hashlib.sha256(header_raw_bytes(raw_data)).hexdigest()[16:]
 
 
 @dataclass
@@ -85,38 +156,46 @@ class Tx:
     result: str = "SUCCESS"  # contractRet: SUCCESS, REVERT, OUT_OF_ENERGY
     logs: list[dict] = field(default_factory=list)  # emitted only when result is SUCCESS
     timestamp_ms: int = 0
-    tx_id: str = field(default_factory=lambda: secrets.token_hex(32))
+    ref_block: str = MAINNET_GENESIS_ID  # the block id its TaPoS reference names
+    tx_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.tx_id = hashlib.sha256(transaction_raw_bytes(self.raw_data())).hexdigest()
+
+    def raw_data(self) -> dict:
+        if self.kind == "TransferContract":
+            value: dict[str, Any] = {"amount": self.amount, "owner_address": _hex41(self.owner), "to_address": _hex41(self.to)}
+        elif self.kind == "TransferAssetContract":
+            value = {"amount": self.amount, "asset_name": self.asset_name.encode().hex(), "owner_address": _hex41(self.owner),
+                     "to_address": _hex41(self.to)}
+        elif self.kind == "TriggerSmartContract":
+            value = {"data": self.data, "owner_address": _hex41(self.owner), "contract_address": _hex41(self.to)}
+        else:  # pragma: no cover - a test's typo
+            raise ValueError(self.kind)
+        raw_data: dict[str, Any] = {
+            "contract": [{
+                "parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{self.kind}"},
+                "type": self.kind,
+            }],
+            "ref_block_bytes": self.ref_block[12:16],  # the reference block's height, low 2 bytes
+            "ref_block_hash": self.ref_block[16:32],  # bytes 8..16 of its id
+            "expiration": self.timestamp_ms + 60_000,
+        }
+        if self.kind == "TriggerSmartContract":
+            raw_data["fee_limit"] = 100_000_000
+        raw_data["timestamp"] = self.timestamp_ms
+        return raw_data
 
 
 def transaction_json(tx: Tx) -> dict:
     """A transaction as /wallet/getblockbynum and getblockbylimitnext list it."""
-    if tx.kind == "TransferContract":
-        value: dict[str, Any] = {"amount": tx.amount, "owner_address": _hex41(tx.owner), "to_address": _hex41(tx.to)}
-    elif tx.kind == "TransferAssetContract":
-        value = {"amount": tx.amount, "asset_name": tx.asset_name.encode().hex(), "owner_address": _hex41(tx.owner),
-                 "to_address": _hex41(tx.to)}
-    elif tx.kind == "TriggerSmartContract":
-        value = {"data": tx.data, "owner_address": _hex41(tx.owner), "contract_address": _hex41(tx.to)}
-    else:  # pragma: no cover - a test's typo
-        raise ValueError(tx.kind)
-    raw_data: dict[str, Any] = {
-        "contract": [{
-            "parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{tx.kind}"},
-            "type": tx.kind,
-        }],
-        "ref_block_bytes": "0bc9",
-        "ref_block_hash": "78471e96bbb26ab2",
-        "expiration": tx.timestamp_ms + 60_000,
-    }
-    if tx.kind == "TriggerSmartContract":
-        raw_data["fee_limit"] = 100_000_000
-    raw_data["timestamp"] = tx.timestamp_ms
+    raw_data = tx.raw_data()
     return {
         "ret": [{"contractRet": tx.result}],
-        "signature": [secrets.token_hex(65)],
+        "signature": [hashlib.sha512(tx.tx_id.encode()).hexdigest() + "00"],  # 65 bytes, not a real signature
         "txID": tx.tx_id,
         "raw_data": raw_data,
-        "raw_data_hex": hashlib.sha256(json.dumps(raw_data, sort_keys=True).encode()).hexdigest() * 4,
+        "raw_data_hex": transaction_raw_bytes(raw_data).hex(),
     }
 
 
@@ -130,7 +209,7 @@ def transaction_info_json(tx: Tx, height: int, block_timestamp_ms: int) -> dict:
         info["contractResult"] = [""]
         info["receipt"] = {"net_fee": 267000}
         return info
-    info["contractResult"] = ["0" * 64 if tx.result == "SUCCESS" else ""]
+    info["contractResult"] = ["0" * 63 + "1" if tx.result == "SUCCESS" else ""]
     info["contract_address"] = _hex41(tx.to)
     receipt = {"energy_fee": 6_000_000, "energy_usage_total": 64285, "net_usage": 345, "result": tx.result}
     info["receipt"] = receipt
@@ -152,31 +231,52 @@ def transfer_log(contract: str, sender: str, to: str, amount: int) -> dict:
     }
 
 
+WITNESSES = ("41b2f713d57dbcec679d93a8849fa0cd0e4db594ba", "416606973497a56dcfcedb684e60a2386f2ae39db5")
+
+
 @dataclass
 class TronBlock:
-    height: int
-    block_id: str
-    parent_id: str
-    timestamp_ms: int
+    header: dict  # the header's JSON raw_data
     txs: list[Tx]
-    witness: str = "41b2f713d57dbcec679d93a8849fa0cd0e4db594ba"
+    genesis_id: str = ""  # the genesis block's id is given, not computed
+
+    def __post_init__(self) -> None:
+        self.block_id = self.genesis_id or block_id(self.header)
+
+    @property
+    def height(self) -> int:
+        return self.header.get("number", 0)
+
+    @property
+    def parent_id(self) -> str:
+        return self.header["parentHash"]
+
+    @property
+    def timestamp_ms(self) -> int:
+        return self.header.get("timestamp", 0)
+
+
+def make_header(height: int, parent_id: str, timestamp_ms: int, txs: list[Tx], witness: str) -> dict:
+    """A header's raw_data as java-tron prints it (0-valued fields omitted). txTrieRoot is
+    zeros for an empty block, else a stand-in (payram does not check it)."""
+    raw_data: dict[str, Any] = {}
+    if height:
+        raw_data["number"] = height
+    raw_data["txTrieRoot"] = hashlib.sha256(b"".join(bytes.fromhex(t.tx_id) for t in txs)).hexdigest() if txs else "0" * 64
+    raw_data["witness_address"] = witness
+    raw_data["parentHash"] = parent_id
+    if height:
+        raw_data["version"] = 34
+    if timestamp_ms:
+        raw_data["timestamp"] = timestamp_ms
+    return raw_data
 
 
 def block_json(block: TronBlock) -> dict:
     """A block as /wallet/getnowblock, getblockbynum and getblockbylimitnext answer it."""
-    raw_data: dict[str, Any] = {}
-    if block.height:
-        raw_data["number"] = block.height
-    raw_data["txTrieRoot"] = hashlib.sha256(b"".join(t.tx_id.encode() for t in block.txs)).hexdigest()
-    raw_data["witness_address"] = block.witness
-    raw_data["parentHash"] = block.parent_id
-    if block.height:
-        raw_data["version"] = 34
-    if block.timestamp_ms:
-        raw_data["timestamp"] = block.timestamp_ms
     answer: dict[str, Any] = {
         "blockID": block.block_id,
-        "block_header": {"raw_data": raw_data, "witness_signature": secrets.token_hex(65)},
+        "block_header": {"raw_data": dict(block.header), "witness_signature": hashlib.sha512(block.block_id.encode()).hexdigest() + "00"},
     }
     if block.txs:
         answer["transactions"] = [transaction_json(t) for t in block.txs]
@@ -197,10 +297,12 @@ class TronChain:
     def __init__(self, chain_id: int = MAINNET_CHAIN_ID) -> None:
         self.lock = threading.RLock()
         genesis_id = MAINNET_GENESIS_ID if chain_id == MAINNET_CHAIN_ID else "0" * 16 + secrets.token_hex(20) + f"{chain_id:08x}"
-        self.blocks: list[TronBlock] = [TronBlock(0, genesis_id, secrets.token_hex(32), GENESIS_TIMESTAMP_MS, [])]
+        genesis_header = make_header(0, "957dc2d350daecc7bb6a38f3938ebde0a0c1cedafe15f0edae4256a2907449f6",
+                                     GENESIS_TIMESTAMP_MS, [], WITNESSES[0])
+        self.blocks: list[TronBlock] = [TronBlock(genesis_header, [], genesis_id)]
         self.pending: list[Tx] = []
         self.dropped: dict[str, Tx] = {}  # transactions of blocks a reorg replaced, by id
-        self._salt = itertools.count()
+        self.forks = 0  # a fork's blocks come from another witness, so their ids differ
 
     @property
     def height(self) -> int:
@@ -215,11 +317,9 @@ class TronChain:
                 txs = self.pending if include_pending and i == 0 else []
                 if txs is self.pending:
                     self.pending = []
-                digest = hashlib.sha256(f"{parent.block_id}:{height}:{next(self._salt)}:{secrets.token_hex(8)}".encode()).hexdigest()
-                block = TronBlock(height, f"{height:016x}" + digest[16:], parent.block_id,
-                                  FIRST_BLOCK_TIMESTAMP_MS + (height - 1) * BLOCK_INTERVAL_MS, txs)
-                for tx in txs:
-                    tx.timestamp_ms = block.timestamp_ms - 1500
+                timestamp = FIRST_BLOCK_TIMESTAMP_MS + (height - 1) * BLOCK_INTERVAL_MS
+                witness = WITNESSES[self.forks % len(WITNESSES)]
+                block = TronBlock(make_header(height, parent.block_id, timestamp, txs, witness), txs)
                 self.blocks.append(block)
                 made.append(block)
         return made
@@ -231,6 +331,7 @@ class TronChain:
         with self.lock:
             dropped = self.blocks[-depth:]
             del self.blocks[-depth:]
+            self.forks += 1
             self.dropped.update({t.tx_id: t for b in dropped for t in b.txs})
             if keep_transactions:
                 self.pending = [t for b in dropped for t in b.txs] + self.pending
@@ -263,25 +364,28 @@ class TronNode:
     def height(self) -> int:
         return self.chain.height
 
-    def send_trx(self, to: str, sun: int, *, sender: str | None = None) -> str:
-        tx = Tx("TransferContract", sender or random_address(), to, amount=sun)
-        self.chain.pending.append(tx)
+    def _submit(self, kind: str, owner: str, to: str, **fields) -> str:
+        """A transaction signed now: its timestamp and TaPoS reference from the head."""
+        with self.chain.lock:
+            head = self.chain.blocks[-1]
+            tx = Tx(kind, owner, to, timestamp_ms=(head.timestamp_ms or FIRST_BLOCK_TIMESTAMP_MS) + 1500,
+                    ref_block=head.block_id, **fields)
+            self.chain.pending.append(tx)
         return tx.tx_id
 
+    def send_trx(self, to: str, sun: int, *, sender: str | None = None) -> str:
+        return self._submit("TransferContract", sender or random_address(), to, amount=sun)
+
     def send_trc10(self, to: str, amount: int, *, asset_name: str = "1002000") -> str:
-        tx = Tx("TransferAssetContract", random_address(), to, amount=amount, asset_name=asset_name)
-        self.chain.pending.append(tx)
-        return tx.tx_id
+        return self._submit("TransferAssetContract", random_address(), to, amount=amount, asset_name=asset_name)
 
     def send_trc20(self, to: str, units: int, *, contract: str = USDT, result: str = "SUCCESS", sender: str | None = None) -> str:
         """A `transfer(to, units)` call to the token contract; REVERT or OUT_OF_ENERGY makes
         it fail on chain (it is still in the block, with a failed receipt and no logs)."""
         sender = sender or random_address()
         data = TRANSFER_SELECTOR + _word(int.from_bytes(tron.to_account_bytes(to), "big")) + _word(units)
-        tx = Tx("TriggerSmartContract", sender, contract, data=data, result=result,
-                logs=[transfer_log(contract, sender, to, units)])
-        self.chain.pending.append(tx)
-        return tx.tx_id
+        return self._submit("TriggerSmartContract", sender, contract, data=data, result=result,
+                            logs=[transfer_log(contract, sender, to, units)])
 
     def mine(self, count: int = 1) -> list[str]:
         return [b.block_id for b in self.chain.mine(count)]
