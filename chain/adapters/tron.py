@@ -16,6 +16,10 @@ Per batch of up to 100 blocks:
   SUCCESS (REVERT, OUT_OF_ENERGY, …) is never a deposit, whatever its logs say. A log's
   index is its position among the block's logs, as java-tron's JSON-RPC numbers them.
 
+The head and single block hashes come from `/wallet/getblock` with "detail": false (the
+header only; java-tron 4.7.2 and later), or, from a node without it, `getnowblock` and
+`getblockbynum` (whole blocks: on mainnet a few hundred kB each).
+
 Hosted endpoints that want an API key get it as the `TRON-PRO-API-KEY` header (TronGrid's
 name for it) from PAYRAM_TRON_API_KEY_<SLUG>; it is never logged or shown. The network is
 checked once against the catalogue: java-tron's "chain id" is the last 4 bytes of the
@@ -51,6 +55,8 @@ _SUCCESS = "SUCCESS"
 # Block.timestamp arrives with the lead's change to chain/adapters/base.py; until then
 # the Tron blocks are built without it.
 _BLOCK_HAS_TIMESTAMP = "timestamp" in getattr(Block, "__dataclass_fields__", {})
+# Node URL -> whether it answers /wallet/getblock (remembered across scans: one probe each).
+_HEADER_ONLY: dict[str, bool] = {}
 
 
 def api_key_env_var(network: Network) -> str:
@@ -102,6 +108,7 @@ class TronAdapter:
         if api_key:
             self._headers[API_KEY_HEADER] = api_key
         self._chain_checked = False
+        self._header_only = _HEADER_ONLY.get(self.base_url, True)  # does the node answer /wallet/getblock?
         # token contract, 40 hex digits as logs name it -> asset symbol
         self.tokens: dict[str, str] = {
             tron.to_account_bytes(t.contract).hex(): t.symbol for t in network.tokens if t.contract
@@ -146,7 +153,7 @@ class TronAdapter:
 
     def chain_id(self) -> int:
         """The last 4 bytes of the genesis block's hash, as java-tron's eth_chainId reports them."""
-        genesis = self._block_by_num(0)
+        genesis = self._block_header(0)
         return int(_block_id(_field(genesis, "blockID", "block"), "genesis block id")[-8:], 16)
 
     def check_chain(self) -> None:
@@ -164,14 +171,36 @@ class TronAdapter:
 
     # -- the ChainAdapter protocol -------------------------------------------------------
 
+    def _block_header(self, height: int | None) -> dict:
+        """A block without its transactions where the node can (`getblock`, detail false),
+        else the whole block; `height` None is the head."""
+        if self._header_only:
+            body: dict = {"detail": False} if height is None else {"id_or_num": str(height), "detail": False}
+            try:
+                raw = self._post("/wallet/getblock", body)
+            except NodeError as exc:
+                # Only "no such method" falls back; a refused key or a node in trouble is an error.
+                if not any(f"HTTP {code} " in str(exc) for code in (400, 404, 405)):
+                    raise
+                self._header_only = _HEADER_ONLY[self.base_url] = False  # an older java-tron
+            else:
+                _HEADER_ONLY[self.base_url] = True
+                if not isinstance(raw, dict):
+                    raise NodeError("node answered /wallet/getblock with something that is not a block")
+                if not raw:
+                    raise NodeError(f"node has no block {height}")
+                return raw
+        if height is None:
+            return self._post("/wallet/getnowblock", {})
+        return self._block_by_num(height)
+
     def head(self) -> int:
         self.check_chain()
-        raw = self._post("/wallet/getnowblock", {})
-        return self._header(raw)[0]
+        return self._header(self._block_header(None))[0]
 
     def block_hash(self, height: int) -> str:
         self.check_chain()
-        return self._header(self._block_by_num(height))[1]
+        return self._header(self._block_header(height))[1]
 
     def blocks(self, start: int, end: int) -> list[Block]:
         if end < start:

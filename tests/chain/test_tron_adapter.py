@@ -81,6 +81,27 @@ def test_a_range_is_read_in_one_block_call_and_only_blocks_with_contract_calls_g
     assert all(found[i].parent_hash == found[i - 1].hash for i in range(1, len(found)))
 
 
+def test_the_head_is_read_without_transactions_and_an_older_node_still_answers(tron_node):
+    from chain.adapters import tron as tron_adapter
+
+    tron_node.send_trx(random_address(), 1)
+    tron_node.mine()
+    adapter_for(catalogue.get("tron")).check_chain()
+    tron_node.requests.clear()
+    adapter = adapter_for(catalogue.get("tron"))
+    assert adapter.head() == 2 and adapter.block_hash(2) == tron_node.chain.blocks[2].block_id
+    assert tron_node.paths() == ["/wallet/getblock"] * 3  # genesis check, head, hash: headers only
+
+    tron_node.has_getblock = False  # java-tron before 4.7.2
+    tron_adapter._HEADER_ONLY.clear()
+    tron_node.requests.clear()
+    adapter = adapter_for(catalogue.get("tron"))
+    adapter._chain_checked = True
+    assert adapter.head() == 2 and adapter.block_hash(2) == tron_node.chain.blocks[2].block_id
+    assert tron_node.paths() == ["/wallet/getblock", "/wallet/getnowblock", "/wallet/getblockbynum"]
+    tron_adapter._HEADER_ONLY.clear()
+
+
 def test_the_node_of_another_network_is_refused_before_anything_is_read(monkeypatch):
     nile = TronNode(chain_id=0xCD8690DC)
     nile.start()

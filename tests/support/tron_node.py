@@ -352,6 +352,7 @@ class TronNode:
 
     def __init__(self, chain_id: int = MAINNET_CHAIN_ID) -> None:
         self.chain = TronChain(chain_id)
+        self.has_getblock = True  # java-tron 4.7.2+; False: an older node, /wallet/getblock is 404
         self.api_key: str | None = None  # when set, requests without TRON-PRO-API-KEY get HTTP 401
         self.requests: list[tuple[str, dict, dict]] = []  # (path, body, headers)
         self.fail_next: list[tuple[int, bytes]] = []  # (HTTP status, body) answered before anything else
@@ -419,6 +420,21 @@ class TronNode:
                 if block is None:
                     return []
                 return [transaction_info_json(t, block.height, block.timestamp_ms) for t in block.txs]
+            if path == "/wallet/getblock" and self.has_getblock:
+                # https://tronprotocol.github.io/documentation-zh/api/http/block-and-tx-query/getblock/
+                wanted = str(body.get("id_or_num", "") or "")
+                if not wanted:
+                    block = chain.blocks[-1]
+                elif wanted.isdigit():
+                    block = chain.block(int(wanted))
+                else:
+                    block = next((b for b in chain.blocks if b.block_id == wanted.lower()), None)
+                if block is None:
+                    return {}
+                answer = block_json(block)
+                if not body.get("detail"):
+                    answer.pop("transactions", None)
+                return answer
             if path == "/wallet/getblockbylimitnext":
                 start, end = body.get("startNum"), body.get("endNum")
                 if not isinstance(start, int) or not isinstance(end, int) or not 0 < end - start <= 100:
@@ -487,7 +503,9 @@ def tron_node(monkeypatch: pytest.MonkeyPatch) -> Iterator[TronNode]:
     """A Tron mainnet-format test node (genesis and chain id as mainnet's, USDT at Tether's
     contract) at height 1, payram's `tron` network pointed at it."""
     from chain import catalogue
+    from chain.adapters import tron as tron_adapter
 
+    tron_adapter._HEADER_ONLY.clear()  # a port may be reused: each node is probed afresh
     node = TronNode()
     node.start()
     node.mine()
