@@ -52,8 +52,8 @@ _BLOCK_ID = re.compile(r"^[0-9a-f]{64}$")
 _WORD = re.compile(r"^[0-9a-fA-F]{64}$")
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _SUCCESS = "SUCCESS"
-# Block.timestamp arrives with the lead's change to chain/adapters/base.py; until then
-# the Tron blocks are built without it.
+# Blocks carry their header's timestamp (unix seconds) where chain.adapters.base.Block
+# has the field; a Block without it is built without it.
 _BLOCK_HAS_TIMESTAMP = "timestamp" in getattr(Block, "__dataclass_fields__", {})
 # Node URL -> whether it answers /wallet/getblock (remembered across scans: one probe each).
 _HEADER_ONLY: dict[str, bool] = {}

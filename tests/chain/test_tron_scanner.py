@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from chain import catalogue
 from chain.adapters.base import NodeError
@@ -140,7 +141,7 @@ def test_a_new_tron_network_starts_the_solidified_depth_below_the_head(tron_node
     assert Cursor.objects.get(network="tron").height == tron_node.height
 
 
-def test_health_chainhealth_and_resetscan_work_for_tron(tron_chain, tron_address):
+def test_health_chainhealth_and_resetscan_work_for_tron(tron_chain, tron_address, merchant_client):
     to = tron_address()
     tron_chain.send_trc20(to.address, 7)
     tron_chain.mine(3)
@@ -149,6 +150,9 @@ def test_health_chainhealth_and_resetscan_work_for_tron(tron_chain, tron_address
     assert network_is_healthy("tron")
     row = next(r for r in network_health(live=True) if r.slug == "tron")
     assert (row.status, row.node_head, row.height) == ("ok", tron_chain.height, tron_chain.height)
+
+    html = merchant_client.get(reverse("chain:health")).content.decode()
+    assert "Tron" in html and tron_chain.url in html
 
     out = StringIO()
     try:
