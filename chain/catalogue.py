@@ -26,6 +26,7 @@ from payram.lib.env import ConfigError, envbool, redact_url
 
 BITCOIN = "bitcoin"
 EVM = "evm"
+TRON = "tron"
 
 # family -> what a merchant sees when pasting the key for it
 FAMILIES: dict[str, str] = {
@@ -33,6 +34,7 @@ FAMILIES: dict[str, str] = {
     "bitcoin-testnet": "Bitcoin testnet (testnet4, signet)",
     "bitcoin-regtest": "Bitcoin regtest",
     "evm": "EVM (Ethereum, Base, Polygon, Arbitrum and other EVM chains)",
+    "tron": "Tron (mainnet, Nile and Shasta)",
 }
 
 
@@ -41,7 +43,7 @@ class Asset:
     symbol: str
     name: str
     decimals: int
-    contract: str | None = None  # ERC-20 contract; None for the native coin
+    contract: str | None = None  # ERC-20 contract (0x…), TRC-20 contract (T…); None for the native coin
     stable_usd: bool = False  # 1:1 with USD for quoting
     # Not issued by the token's issuer on this network but minted by a bridge against
     # tokens locked elsewhere: only from a chains file, and shown as such to the customer.
@@ -61,7 +63,7 @@ class Asset:
 class Network:
     slug: str
     name: str
-    kind: str  # BITCOIN or EVM
+    kind: str  # BITCOIN, EVM or TRON
     family: str
     native: Asset
     tokens: tuple[Asset, ...] = ()
@@ -160,6 +162,15 @@ ETH = Asset("ETH", "Ether", 18)
 # chain, so its address is deterministic (bin/run and the tests do exactly that).
 DEVNET_TOKEN_ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
+# Tether's USD₮ on Tron (TRC-20), as Tether's supported-protocols page and Tronscan give it.
+TRON_USDT_CONTRACT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+# Tron's "chain id" is what java-tron's eth_chainId answers: the last 4 bytes of the
+# network's genesis block hash (mainnet 0x2b6653dc, Nile 0xcd8690dc, Shasta 0x94a9059e).
+# A block is irreversible once solidified: confirmed by 2/3 of the 27 super
+# representatives, 19 blocks.
+TRON_SOLIDIFIED_BLOCKS = 19
+TRX = Asset("TRX", "Tronix", 6)
+
 BUILTIN: tuple[Network, ...] = (
     Network("bitcoin", "Bitcoin", BITCOIN, "bitcoin", BTC, confirmations=3, block_time=600,
             explorer_tx="https://mempool.space/tx/{txid}", explorer_address="https://mempool.space/address/{address}"),
@@ -195,6 +206,16 @@ BUILTIN: tuple[Network, ...] = (
     Network("devnet", "Local devnet (anvil)", EVM, "evm", Asset("ETH", "Devnet Ether", 18), chain_id=31337,
             confirmations=3, block_time=1, testnet=True, internal_transfers=True,
             tokens=(Asset("USDC", "Devnet USD Coin", 6, DEVNET_TOKEN_ADDRESS, stable_usd=True),)),
+    # Tron test networks offer TRX only: no USD₮ contract on Nile or Shasta is Tether's.
+    Network("tron", "Tron", TRON, "tron", TRX, chain_id=0x2B6653DC, confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3,
+            tokens=(_usdt(TRON_USDT_CONTRACT),),
+            explorer_tx="https://tronscan.org/#/transaction/{txid}", explorer_address="https://tronscan.org/#/address/{address}"),
+    Network("tron-nile", "Tron Nile testnet", TRON, "tron", Asset("TRX", "Nile Tronix", 6), chain_id=0xCD8690DC,
+            confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3, testnet=True,
+            explorer_tx="https://nile.tronscan.org/#/transaction/{txid}", explorer_address="https://nile.tronscan.org/#/address/{address}"),
+    Network("tron-shasta", "Tron Shasta testnet", TRON, "tron", Asset("TRX", "Shasta Tronix", 6), chain_id=0x94A9059E,
+            confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3, testnet=True,
+            explorer_tx="https://shasta.tronscan.org/#/transaction/{txid}", explorer_address="https://shasta.tronscan.org/#/address/{address}"),
 )
 
 
@@ -221,6 +242,16 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
     if not isinstance(bridged, bool):
         raise ConfigError(f"{where}: bridged must be true or false, not {bridged!r}")
     return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), bridged)
+
+
+def _tron_token_from_toml(where: str, raw: dict) -> Asset:
+    """A TRC-20 token: its contract in the T… form Tronscan shows."""
+    from chain import tron
+
+    contract = raw.get("contract")
+    if not isinstance(contract, str) or not tron.is_address(contract):
+        raise ConfigError(f"{where}: a Tron token's contract must be a T… address, not {contract!r}")
+    return replace(_asset_from_toml(where, {**raw, "contract": None}), contract=contract)
 
 
 def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Network]:
@@ -258,9 +289,12 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
         if slug not in networks:
             raise ConfigError(f"{where}: unknown network {slug!r}")
         net = networks[slug]
-        if net.kind != EVM or not raw.get("contract"):
-            raise ConfigError(f"{where}: tokens need an EVM network and a contract")
-        token = _asset_from_toml(where, raw)
+        if net.kind == TRON and raw.get("contract"):
+            token = _tron_token_from_toml(where, raw)
+        elif net.kind != EVM or not raw.get("contract"):
+            raise ConfigError(f"{where}: tokens need an EVM or Tron network and a contract")
+        else:
+            token = _asset_from_toml(where, raw)
         others = tuple(t for t in net.tokens if t.symbol != token.symbol)
         networks[slug] = replace(net, tokens=(*others, token))
     for slug, url in (data.get("rpc") or {}).items():

@@ -44,8 +44,9 @@ class WalletKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.family = family
         params = hd.family_params(family)
-        self.fields["xpub"].widget.attrs["placeholder"] = "xpub6…" if params.evm else ("vpub5…" if params.testnet else "zpub6…")
-        if params.evm:
+        account_based = params.evm or params.tron
+        self.fields["xpub"].widget.attrs["placeholder"] = "xpub6…" if account_based else ("vpub5…" if params.testnet else "zpub6…")
+        if account_based:
             del self.fields["script_type"]
 
 

@@ -30,13 +30,18 @@ P2SH_P2WPKH = "p2sh-p2wpkh"
 P2WPKH = "p2wpkh"
 P2TR = "p2tr"
 EVM_SCRIPT = "evm"
+TRON_SCRIPT = "tron"
 BITCOIN_SCRIPT_TYPES: dict[str, str] = {
     P2WPKH: "Native SegWit (BIP84)",
     P2SH_P2WPKH: "Nested SegWit (BIP49)",
     P2PKH: "Legacy (BIP44)",
     P2TR: "Taproot (BIP86)",
 }
-SCRIPT_TYPE_LABELS: dict[str, str] = {**BITCOIN_SCRIPT_TYPES, EVM_SCRIPT: "EVM account (0x…, m/44'/60'/0')"}
+SCRIPT_TYPE_LABELS: dict[str, str] = {
+    **BITCOIN_SCRIPT_TYPES,
+    EVM_SCRIPT: "EVM account (0x…, m/44'/60'/0')",
+    TRON_SCRIPT: "Tron account (T…, m/44'/195'/0')",
+}
 
 ACCOUNT_DEPTH = 3
 HARDENED = 0x80000000
@@ -108,10 +113,16 @@ class FamilyParams:
     hrp: str = ""
     p2pkh_version: int = 0
     p2sh_version: int = 0
+    tron: bool = False  # Tron accounts: an xpub like EVM's, addresses in base58check T… form
+
+    @property
+    def account_path(self) -> str:
+        """The BIP44 account whose xpub an account-based family needs."""
+        return "m/44'/195'/0'" if self.tron else "m/44'/60'/0'"
 
     @property
     def key_prefixes(self) -> str:
-        if self.evm:
+        if self.evm or self.tron:
             return "xpub"
         return "tpub, upub or vpub" if self.testnet else "xpub, ypub or zpub"
 
@@ -121,6 +132,7 @@ FAMILY_PARAMS: dict[str, FamilyParams] = {
     "bitcoin-testnet": FamilyParams(evm=False, testnet=True, hrp="tb", p2pkh_version=0x6F, p2sh_version=0xC4),
     "bitcoin-regtest": FamilyParams(evm=False, testnet=True, hrp="bcrt", p2pkh_version=0x6F, p2sh_version=0xC4),
     "evm": FamilyParams(evm=True),
+    "tron": FamilyParams(evm=False, tron=True),
 }
 
 
@@ -352,10 +364,11 @@ def parse_account_key(text: str, family: str) -> AccountKey:
             f"That is a multisig key ({version.prefix}); payram derives single-signature addresses. "
             f"Paste a single-signature account's {params.key_prefixes}."
         )
-    if params.evm:
+    if params.evm or params.tron:
         if version.prefix != "xpub":
+            chains = "Tron" if params.tron else "EVM chains"
             raise KeyRefused(
-                f"That is a Bitcoin {version.prefix}. EVM chains need the xpub of the account m/44'/60'/0'."
+                f"That is a Bitcoin {version.prefix}. {chains} need the xpub of the account {params.account_path}."
             )
     elif version.testnet != params.testnet:
         network = "test-network" if version.testnet else "mainnet"
@@ -366,7 +379,7 @@ def parse_account_key(text: str, family: str) -> AccountKey:
     depth = raw[4]
     child_number = int.from_bytes(raw[9:13], "big")
     if depth != ACCOUNT_DEPTH:
-        path = "m/44'/60'/0'" if params.evm else "m/84'/0'/0'"
+        path = params.account_path if (params.evm or params.tron) else "m/84'/0'/0'"
         raise KeyRefused(
             f"That key is at depth {depth}; payram needs the account-level key (depth 3, like {path}). "
             "Export the account's extended public key, not the master key or an address's key."
@@ -379,7 +392,7 @@ def parse_account_key(text: str, family: str) -> AccountKey:
         family=family,
         xpub=value,
         prefix=version.prefix,
-        script_type=EVM_SCRIPT if params.evm else version.script_type,
+        script_type=EVM_SCRIPT if params.evm else TRON_SCRIPT if params.tron else version.script_type,
         depth=depth,
         child_number=child_number,
         node=PublicNode(point, raw[13:45]),
@@ -432,7 +445,7 @@ def _looks_like_wif(value: str) -> bool:
 def _refuse_other_things(value: str, params: FamilyParams) -> None:
     """Helpful messages for the usual wrong pastes: an address, a single public key."""
     wanted = params.key_prefixes
-    if re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+    if re.fullmatch(r"0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}", value):
         raise KeyRefused(f"That is an address, not an extended public key. Paste the account's {wanted}.")
     if re.fullmatch(r"(0x)?0[23][0-9a-fA-F]{64}|(0x)?04[0-9a-fA-F]{128}", value):
         raise KeyRefused(
@@ -458,6 +471,10 @@ def address_for_point(point: Point, family: str, script_type: str) -> str:
         from eth_utils import keccak, to_checksum_address
 
         return to_checksum_address(keccak(_sec_uncompressed_body(point))[-20:])
+    if params.tron:
+        from chain import tron
+
+        return tron.from_public_key(_sec_uncompressed_body(point))
     pubkey_hash = hash160(sec_compressed(point))
     if script_type == P2TR:
         return segwit_address(params.hrp, 1, taproot_output_key(point))

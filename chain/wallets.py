@@ -98,7 +98,7 @@ def _parse(family: str, xpub: str, script_type: str | None) -> tuple[hd.AccountK
         return descriptor.key, descriptor.script_type
     if script_type in (None, ""):
         script_type = key.script_type
-    elif family == "evm" or script_type not in hd.BITCOIN_SCRIPT_TYPES:
+    elif family in ("evm", "tron") or script_type not in hd.BITCOIN_SCRIPT_TYPES:
         raise WalletError(f"Unknown address type {script_type!r} for {catalogue.FAMILIES[family]}.")
     return key, script_type
 

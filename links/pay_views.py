@@ -28,7 +28,7 @@ from links.qr import qr_svg
 from chain.models import Deposit
 from chain.health import network_is_healthy
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
-from links.uris import payment_uri
+from links.uris import payment_uri, uri_carries_amount
 from payram.lib import ratelimit
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "selected_key": f"{quote.network}:{quote.asset}" if quote else "",
         "pay_amount": pay_amount,
         "payment_uri": uri,
+        "uri_carries_amount": network is None or uri_carries_amount(network),
         "qr_svg": qr,
         "deposits": deposits,
         "success_deposits": [d for d in deposits if d.counted],

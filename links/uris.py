@@ -3,6 +3,11 @@
 BIP21:   bitcoin:<address>?amount=<BTC as a plain decimal>
 EIP-681: ethereum:<address>@<chainId>?value=<wei>                                   (native coin)
          ethereum:<token>@<chainId>/transfer?address=<address>&uint256=<units>     (ERC-20)
+Tron:    the plain T… address. Tron has no payment URI standard: TronLink opens transfers
+         only through its whitelisted deep links, TokenPocket's receive QR is the bare
+         address (help.tokenpocket.pro, "QRCode Protocol"), and a `tron:` URI with an
+         amount is one processor's convention that wallets do not share. So the QR holds
+         what every Tron wallet reads, and the pay page asks the customer to type the amount.
 
 Amounts come in as integer base units and leave as exact integers (EIP-681) or an exact
 plain decimal (BIP21): never a float, never an exponent, so no wallet rounds away a unit.
@@ -10,7 +15,7 @@ plain decimal (BIP21): never a float, never an exponent, so no wallet rounds awa
 
 from __future__ import annotations
 
-from chain.catalogue import BITCOIN, EVM, Asset, Network
+from chain.catalogue import BITCOIN, EVM, TRON, Asset, Network
 from payram.lib.money import format_units
 
 BTC_DECIMALS = 8
@@ -38,4 +43,11 @@ def payment_uri(network: Network, asset: Asset, address: str, amount: int) -> st
         if asset.is_native:
             return eip681_native(address, network.chain_id, amount)
         return eip681_token(asset.contract, network.chain_id, address, amount)
+    if network.kind == TRON:
+        return address
     raise ValueError(f"no payment URI scheme for {network.kind} networks")
+
+
+def uri_carries_amount(network: Network) -> bool:
+    """Whether payment_uri's QR fills in the amount in the customer's wallet."""
+    return network.kind != TRON

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.anvil",
     "tests.support.bitcoin_core",
+    "tests.support.tron_node",
 ]
 
 

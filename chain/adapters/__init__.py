@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chain.catalogue import BITCOIN, EVM
+from chain.catalogue import BITCOIN, EVM, TRON
 
 if TYPE_CHECKING:
     from chain.adapters.base import ChainAdapter
@@ -22,4 +22,8 @@ def adapter_for(network: Network) -> ChainAdapter:
         from chain.adapters.evm import EvmAdapter
 
         return EvmAdapter(network)
+    if network.kind == TRON:
+        from chain.adapters.tron import TronAdapter
+
+        return TronAdapter(network)
     raise ValueError(f"no adapter for networks of kind {network.kind!r} ({network.slug})")

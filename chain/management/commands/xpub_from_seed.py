@@ -8,8 +8,8 @@ For merchants whose wallet does not show an xpub. Run it on an offline computer:
 
 It prints, for each account, the extended public key and its first 3 receive addresses:
 Bitcoin BIP84 m/84'/0'/0' (zpub), BIP49 m/49'/0'/0' (ypub), BIP44 m/44'/0'/0' (xpub),
-the test networks' BIP84 m/84'/1'/0' (vpub, for testnet4/signet and regtest) and EVM
-m/44'/60'/0' (xpub). Compare the addresses with your wallet before pasting a key.
+the test networks' BIP84 m/84'/1'/0' (vpub, for testnet4/signet and regtest), EVM
+m/44'/60'/0' (xpub) and Tron m/44'/195'/0' (xpub). Compare the addresses with your wallet before pasting a key.
 
 It reads the phrase from stdin (never from the command line, where it would land in
 the shell history and the process list), does not echo it, opens no database, sends
@@ -57,6 +57,7 @@ ACCOUNTS: tuple[Account, ...] = (
         note="the same vpub as the test networks; regtest addresses start bcrt1",
     ),
     Account("EVM (Ethereum, Base, Polygon, Arbitrum…) — paste into the EVM wallet", "m/44'/60'/0'", "xpub", "evm"),
+    Account("Tron (TronLink, Trust Wallet, Ledger's Tron app) — paste into the Tron wallet", "m/44'/195'/0'", "xpub", "tron"),
 )
 
 
@@ -162,7 +163,7 @@ def account_keys(phrase: str, passphrase: str = "") -> list[tuple[Account, str, 
 class Command(BaseCommand):
     help = (
         "OFFLINE helper: read a BIP39 seed phrase from stdin and print the account extended PUBLIC keys "
-        "(zpub, ypub, xpub, test vpub, EVM xpub) with their first 3 addresses. Stores and logs nothing."
+        "(zpub, ypub, xpub, test vpub, EVM xpub, Tron xpub) with their first 3 addresses. Stores and logs nothing."
     )
     requires_system_checks: list = []  # no database or settings checks: this runs offline
     requires_migrations_checks = False
