@@ -310,6 +310,8 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
 
 def _check_push_url(net: Network, url: str, where: str) -> str:
     """A ZMQ endpoint for Bitcoin (tcp://host:port), a WebSocket URL for EVM networks."""
+    if net.kind not in (BITCOIN, EVM):
+        raise ConfigError(f"{where}: push wake-ups are for Bitcoin Core (ZMQ) and EVM nodes (WebSocket), not {net.name}")
     parsed = urlparse(url.strip())
     schemes = ("tcp",) if net.kind == BITCOIN else ("ws", "wss")
     try:
@@ -344,7 +346,7 @@ def _load() -> tuple[dict[str, Network], dict[str, str]]:
             except ConfigError as exc:
                 found[slug] = replace(net, rpc_url="")
                 errors[slug] = str(exc)
-        push = os.environ.get(net.push_env_var, "").strip()
+        push = os.environ.get(net.push_env_var, "").strip() if net.kind in (BITCOIN, EVM) else ""
         if push:
             try:
                 found[slug] = replace(found[slug], push_url=_check_push_url(net, push, net.push_env_var))

@@ -40,6 +40,7 @@ from typing import Any
 import requests
 
 from chain import tron
+from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
 from chain.adapters.evm import TRANSFER_TOPIC, EvmAdapter, WrongChainError
 from chain.catalogue import Network
@@ -96,12 +97,12 @@ def _address(value: Any, what: str) -> str:
 class TronAdapter:
     """ChainAdapter for one Tron network over the FullNode HTTP API."""
 
-    def __init__(self, network: Network, *, timeout: float = 10.0, session: requests.Session | None = None) -> None:
+    def __init__(self, network: Network, *, timeout: float | None = None, session: requests.Session | None = None) -> None:
         if not network.rpc_url:
             raise NodeError(f"network {network.slug} has no node URL (set {network.rpc_env_var})")
         self.network = network
         self.base_url = network.rpc_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = base.NODE_TIMEOUT_SECONDS if timeout is None else timeout
         self.session = session or requests.Session()
         self._headers = {"Accept": "application/json"}
         api_key = os.environ.get(api_key_env_var(network), "").strip()
@@ -122,14 +123,15 @@ class TronAdapter:
             with self.session.post(self.base_url + path, json=body, headers=self._headers,
                                    timeout=self.timeout, stream=True) as response:
                 if response.status_code != 200:
-                    raise NodeError(f"node {where} answered HTTP {response.status_code} to {path}")
+                    error = base.NodeUnreachable if response.status_code >= 500 else NodeError
+                    raise error(f"node {where} answered HTTP {response.status_code} to {path}")
                 content = EvmAdapter._read_capped(response, where)
         except requests.Timeout:
-            raise NodeError(f"node {where} did not answer within {self.timeout:g} s") from None
+            raise base.NodeUnreachable(f"node {where} did not answer within {self.timeout:g} s") from None
         except requests.ConnectionError:
-            raise NodeError(f"node {where} is unreachable (connection failed)") from None
+            raise base.NodeUnreachable(f"node {where} is unreachable (connection failed)") from None
         except requests.RequestException as exc:
-            raise NodeError(f"node {where} request failed ({type(exc).__name__})") from None
+            raise base.NodeUnreachable(f"node {where} request failed ({type(exc).__name__})") from None
         if json_too_deep(content, NODE_ANSWER_MAX_DEPTH):
             raise NodeError(f"node {where} answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}")
         try:
