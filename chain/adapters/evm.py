@@ -22,7 +22,6 @@ names the node by its redacted URL only.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 from typing import Any
@@ -33,8 +32,9 @@ from eth_utils import to_checksum_address
 
 from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
+from chain.adapters.http import post_json
 from chain.catalogue import Network
-from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
+from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH
 
 # keccak256("Transfer(address,address,uint256)")
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -113,38 +113,8 @@ class EvmAdapter:
     # -- transport -------------------------------------------------------------------
 
     def _post(self, payload: Any, *, max_depth: int = NODE_ANSWER_MAX_DEPTH) -> Any:
-        where = self.network.display_rpc_url
-        try:
-            with self.session.post(self.network.rpc_url, json=payload, timeout=self.timeout, stream=True) as response:
-                if response.status_code != 200:
-                    error = base.NodeUnreachable if response.status_code >= 500 else NodeError
-                    raise error(f"node {where} answered HTTP {response.status_code}")
-                content = self._read_capped(response, where)
-        except requests.Timeout:
-            raise base.NodeUnreachable(f"node {where} did not answer within {self.timeout:g} s") from None
-        except requests.ConnectionError:
-            raise base.NodeUnreachable(f"node {where} is unreachable (connection failed)") from None
-        except requests.RequestException as exc:
-            raise base.NodeUnreachable(f"node {where} request failed ({type(exc).__name__})") from None
-        # json's C scanner would segfault the worker on pathological nesting: refuse it unparsed.
-        if json_too_deep(content, max_depth):
-            raise NodeError(f"node {where} answered JSON nested deeper than {max_depth}")
-        try:
-            return json.loads(content)
-        except (ValueError, RecursionError):
-            raise NodeError(f"node {where} answered malformed JSON") from None
-
-    @staticmethod
-    def _read_capped(response: requests.Response, where: str) -> bytes:
-        """The answer's body (decompressed), refused past NODE_ANSWER_MAX_BYTES."""
-        limit = base.NODE_ANSWER_MAX_BYTES
-        chunks, size = [], 0
-        for chunk in response.iter_content(chunk_size=1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise NodeError(f"node {where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return post_json(self.session, self.network.rpc_url, payload, where=self.network.display_rpc_url,
+                         timeout=self.timeout, max_depth=max_depth)
 
     def _result(self, answer: Any, method: str) -> Any:
         if not isinstance(answer, dict):

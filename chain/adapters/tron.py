@@ -32,7 +32,6 @@ serves, with the documentation each shape comes from.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
@@ -42,9 +41,9 @@ import requests
 from chain import tron
 from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
-from chain.adapters.evm import TRANSFER_TOPIC, EvmAdapter, WrongChainError
+from chain.adapters.http import post_json
+from chain.adapters.evm import TRANSFER_TOPIC, WrongChainError
 from chain.catalogue import Network
-from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_too_deep
 
 API_KEY_HEADER = "TRON-PRO-API-KEY"
 BLOCKS_PER_CALL = 100  # getblockbylimitnext answers at most 100 blocks
@@ -118,26 +117,8 @@ class TronAdapter:
     # -- transport -------------------------------------------------------------------
 
     def _post(self, path: str, body: dict) -> Any:
-        where = self.network.display_rpc_url
-        try:
-            with self.session.post(self.base_url + path, json=body, headers=self._headers,
-                                   timeout=self.timeout, stream=True) as response:
-                if response.status_code != 200:
-                    error = base.NodeUnreachable if response.status_code >= 500 else NodeError
-                    raise error(f"node {where} answered HTTP {response.status_code} to {path}")
-                content = EvmAdapter._read_capped(response, where)
-        except requests.Timeout:
-            raise base.NodeUnreachable(f"node {where} did not answer within {self.timeout:g} s") from None
-        except requests.ConnectionError:
-            raise base.NodeUnreachable(f"node {where} is unreachable (connection failed)") from None
-        except requests.RequestException as exc:
-            raise base.NodeUnreachable(f"node {where} request failed ({type(exc).__name__})") from None
-        if json_too_deep(content, NODE_ANSWER_MAX_DEPTH):
-            raise NodeError(f"node {where} answered JSON nested deeper than {NODE_ANSWER_MAX_DEPTH}")
-        try:
-            answer = json.loads(content)
-        except (ValueError, RecursionError):
-            raise NodeError(f"node {where} answered malformed JSON to {path}") from None
+        answer = post_json(self.session, self.base_url + path, body, where=self.network.display_rpc_url,
+                           timeout=self.timeout, headers=self._headers, what=path)
         if isinstance(answer, dict) and "Error" in answer:
             # java-tron's servlets answer HTTP 200 with {"Error": "class …Exception : message"}.
             raise NodeError(f"node refused {path}: {str(answer['Error'])[:200]}")
