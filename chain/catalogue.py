@@ -19,13 +19,19 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import urlparse
 
 from payram.lib.env import ConfigError, envbool, redact_url
+from payram.lib.money import to_base_units
 
 BITCOIN = "bitcoin"
 EVM = "evm"
+# Satoshi. Bitcoin Core refuses to create an output worth less ("Transaction amount too
+# small"): 546 is its dust threshold for the costliest standard output at the default
+# relay fee, so no wallet refuses an amount at or above it, whatever the address type.
+BITCOIN_DUST_LIMIT = 546
 
 # family -> what a merchant sees when pasting the key for it
 FAMILIES: dict[str, str] = {
@@ -43,10 +49,25 @@ class Asset:
     decimals: int
     contract: str | None = None  # ERC-20 contract; None for the native coin
     stable_usd: bool = False  # 1:1 with USD for quoting
+    # Amounts due are rounded up to a multiple of this many base units, a precision a
+    # wallet can type and an exchange withdraws; 0 picks the default (step_units).
+    step: int = 0
 
     @property
     def is_native(self) -> bool:
         return self.contract is None
+
+    @property
+    def step_units(self) -> int:
+        """The quoting step in base units: 0.01 for USD stablecoins, 0.000001 for an
+        18-decimal coin (ETH), else the smallest unit (whole satoshi)."""
+        if self.step:
+            return self.step
+        if self.stable_usd:
+            return 10 ** max(self.decimals - 2, 0)
+        if self.decimals >= 12:
+            return 10 ** (self.decimals - 6)
+        return 1
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,12 @@ class Network:
     @property
     def enabled(self) -> bool:
         return bool(self.rpc_url)
+
+    @property
+    def min_amount(self) -> int:
+        """The least a payment on this network may be, in base units: below it a wallet
+        refuses to send (Bitcoin's dust limit)."""
+        return BITCOIN_DUST_LIMIT if self.kind == BITCOIN else 1
 
     @property
     def display_rpc_url(self) -> str:
@@ -178,7 +205,15 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
     contract = raw.get("contract")
     if contract is not None and not (isinstance(contract, str) and contract.startswith("0x") and len(contract) == 42):
         raise ConfigError(f"{where}: contract must be a 0x-prefixed 20-byte address, not {contract!r}")
-    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)))
+    step = 0
+    if raw.get("step") is not None:
+        try:
+            step = to_base_units(Decimal(str(raw["step"])), decimals)
+        except (InvalidOperation, ValueError):
+            raise ConfigError(f"{where}: step must be a decimal such as \"0.01\" with at most {decimals} places") from None
+        if step <= 0:
+            raise ConfigError(f"{where}: step must be greater than zero")
+    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), step)
 
 
 def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Network]:

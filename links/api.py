@@ -114,6 +114,12 @@ def api_view(*methods: str) -> Callable:
     return decorate
 
 
+def _json_decimal(text: str) -> Decimal | str:
+    """A JSON number as Decimal; one written with an exponent (1e9) stays its text, which
+    the amount field refuses as the form refuses it typed."""
+    return text if "e" in text.lower() else Decimal(text)
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number")
 
@@ -133,7 +139,7 @@ def _json_body(request: HttpRequest) -> dict:
         text = raw.decode("utf-8")
         if json_too_deep(text, MAX_JSON_DEPTH):
             raise ApiError(400, {NON_FIELD: [f"The body nests deeper than {MAX_JSON_DEPTH} levels."]})
-        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(text, parse_float=_json_decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, {NON_FIELD: ["The body is not valid JSON."]}) from None
     if not isinstance(data, dict):
@@ -192,13 +198,15 @@ def _link_summary(link: PaymentLink) -> dict:
             "asset": link.received_asset,
             "amount_base_units": str(int(link.amount_received)),
             "amount": _coins(link.amount_received, link.received_network, link.received_asset),
+            "short_by_base_units": str(int(link.amount_short)) if link.amount_short else None,
+            "short_by": _coins(link.amount_short, link.received_network, link.received_asset) if link.amount_short else None,
         }
     return {
         "code": link.code,
         "url": selectors.public_url(link),
         "status": link.status,
         "detail": link.status_detail,
-        "detail_label": DETAIL_LABELS.get(link.status_detail, link.status_detail),
+        "detail_label": selectors.status_detail_words(link) or DETAIL_LABELS.get(link.status_detail, link.status_detail),
         "amount": f"{link.amount:.2f}",
         "currency": link.currency,
         "description": link.description,

@@ -220,6 +220,11 @@ OPENAPI: dict = {
                     "asset": {"type": "string"},
                     "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
                     "amount": {"type": ["string", "null"], "description": "In whole coins; null if the asset is no longer configured"},
+                    "short_by_base_units": {
+                        "type": ["string", "null"], "pattern": "^[0-9]+$",
+                        "description": "Detail paid_short: how far short of the amount due the payment accepted as paid fell",
+                    },
+                    "short_by": {"type": ["string", "null"], "description": "short_by_base_units in whole coins"},
                 },
             },
             "LinkSummary": {

@@ -89,6 +89,8 @@ def link_payload(link: PaymentLink, state=None) -> dict:
         "amount_due_base_units": None if state.amount_due is None else str(state.amount_due),
         "amount_received": _amount(state.amount_received, network, asset) if state.amount_received is not None else None,
         "amount_received_base_units": None if state.amount_received is None else str(state.amount_received),
+        "amount_short": _amount(state.amount_short, network, asset) if state.amount_short else None,
+        "amount_short_base_units": str(state.amount_short) if state.amount_short else None,
         "created": _iso(link.created_at),
         "expires_at": _iso(link.expires_at),
         "paid_at": _iso(state.paid_at),
@@ -152,7 +154,7 @@ def _savepoint():
 def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
     from links import emails
 
-    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail == "paid":
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail in ("paid", "paid_short"):
         emails.notify_payment_received(link, new)
     elif new.detail in ATTENTION_DETAILS and old.get("status_detail") != new.detail:
         emails.notify_needs_attention(link, new)

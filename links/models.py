@@ -47,6 +47,7 @@ class PaymentLink(models.Model):
     received_network = models.CharField(max_length=40, blank=True)
     received_asset = models.CharField(max_length=16, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    amount_short = BaseUnitsField(null=True, blank=True)  # detail paid_short: how far short, base units
     status_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

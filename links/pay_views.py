@@ -117,7 +117,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
     pay_amount = 0
     uri = qr = ""
     if show_payment and not quote_expired:
-        pay_amount = state.remaining if money_seen else int(quote.amount_due)
+        pay_amount = checkout.payable_amount(quote, state.remaining) if money_seen else int(quote.amount_due)
         uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
         qr = qr_svg(uri)
     choices = checkout.available_assets(link) if show_picker else []
@@ -138,6 +138,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "stable_choices": [c for c in choices if c.asset.stable_usd and c.available],
         "selected_key": f"{quote.network}:{quote.asset}" if quote else "",
         "pay_amount": pay_amount,
+        "remaining": checkout.payable_amount(quote, state.remaining) if quote is not None else 0,
         "payment_uri": uri,
         "qr_svg": qr,
         "deposits": deposits,

@@ -85,6 +85,8 @@ def status_detail_words(link: PaymentLink) -> str:
     detail = link.status_detail or ""
     if detail in _SAID_BY_THE_STATUS:
         return ""
+    if detail == Detail.PAID_SHORT and link.amount_short:
+        return f"Paid, short by {amount_short(link)}"
     return DETAIL_LABELS.get(detail) or detail.replace("_", " ").capitalize()
 
 
@@ -185,6 +187,19 @@ def amount_received_number(link: PaymentLink) -> str:
     except KeyError:
         return ""
     return format_units(link.amount_received, decimals)
+
+
+def _coins_of_received_asset(units, link: PaymentLink) -> str:
+    try:
+        decimals = catalogue.get(link.received_network).asset(link.received_asset).decimals
+    except KeyError:
+        return f"{int(units)} base units {link.received_asset}".rstrip()
+    return f"{format_units(units, decimals)} {link.received_asset}"
+
+
+def amount_short(link: PaymentLink) -> str:
+    """'0.000001 ETH': how far short a payment accepted as paid (detail paid_short) fell."""
+    return _coins_of_received_asset(link.amount_short, link) if link.amount_short else ""
 
 
 def amount_received(link: PaymentLink) -> str:

@@ -40,6 +40,9 @@ Statuses and details (PaymentLink.status / status_detail):
              underpaid          some money seen, less than due: received + remaining
              refund_due         paid after the monitoring window (link still open)
   Successful paid               confirmed amount == due
+             paid_short        confirmed amount short of due by no more than the project's
+                               underpayment tolerance, or by less than the network carries
+                               (links.tolerance); amount_short says by how much
              overpaid           confirmed amount > due; the excess is amount_received - due
              paid_late          completed after the quote expired, within the window
   Cancelled  cancelled          cancelled by the merchant, nothing received
@@ -58,6 +61,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from links.models import LinkStatus, PaymentLink, Quote
+from links.tolerance import allowed_shortfall
 
 FINAL_STATUSES = frozenset({LinkStatus.SUCCESSFUL, LinkStatus.CANCELLED, LinkStatus.EXPIRED})
 
@@ -70,6 +74,7 @@ class Detail:
     PAID = "paid"
     OVERPAID = "overpaid"
     PAID_LATE = "paid_late"
+    PAID_SHORT = "paid_short"
     REFUND_DUE = "refund_due"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -83,6 +88,7 @@ DETAIL_LABELS = {
     Detail.PAID: "Paid",
     Detail.OVERPAID: "Overpaid",
     Detail.PAID_LATE: "Paid late",
+    Detail.PAID_SHORT: "Paid, short",
     Detail.REFUND_DUE: "Refund due",
     Detail.CANCELLED: "Cancelled",
     Detail.EXPIRED: "Expired",
@@ -98,6 +104,7 @@ class LinkState:
     received_network: str = ""
     received_asset: str = ""
     paid_at: datetime | None = None
+    amount_short: int | None = None  # paid_short: base units the payment fell short by
     # For display only:
     quote: Quote | None = None  # newest quote of the counted pair (the current quote if no money yet)
     amount_due: int | None = None
@@ -231,15 +238,17 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
     on_time_until = min(quote_deadline, link.expires_at) if link.expires_at else quote_deadline
     late_until = on_time_until + window
 
-    if due > 0 and confirmed >= due:
-        done = _completing_deposit(confirmed_deposits, due)
+    enough = due - allowed_shortfall(link, network, due)  # links.tolerance
+    if due > 0 and confirmed >= enough:
+        done = _completing_deposit(confirmed_deposits, enough)
         seen_at = done.first_seen_at
+        short = due - confirmed if confirmed < due else None
         if seen_at <= late_until:
             if seen_at > on_time_until:
                 detail = Detail.PAID_LATE
             else:
-                detail = Detail.OVERPAID if confirmed > due else Detail.PAID
-            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at})
+                detail = Detail.OVERPAID if confirmed > due else Detail.PAID_SHORT if short else Detail.PAID
+            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at, "amount_short": short})
         status = LinkStatus.EXPIRED if link_expired else LinkStatus.PENDING
         return LinkState(status, Detail.REFUND_DUE, **common)
 
@@ -254,14 +263,14 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
 
     if not counted:
         return LinkState(LinkStatus.PENDING, Detail.AWAITING_PAYMENT, **common)
-    if received < due:
+    if received < enough:
         return LinkState(LinkStatus.PENDING, Detail.UNDERPAID, **common)
     if min(short) == 0:
         return LinkState(LinkStatus.PENDING, Detail.PAYMENT_SEEN, **common)
     return LinkState(LinkStatus.PENDING, Detail.CONFIRMING, **common)
 
 
-PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at")
+PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at", "amount_short")
 
 
 def _persisted(state: LinkState) -> dict:
@@ -272,6 +281,7 @@ def _persisted(state: LinkState) -> dict:
         "received_network": state.received_network,
         "received_asset": state.received_asset,
         "paid_at": state.paid_at,
+        "amount_short": state.amount_short,
     }
 
 
