@@ -239,5 +239,5 @@ def share_links(link: PaymentLink) -> dict[str, str]:
         "whatsapp": "https://wa.me/?text=" + quote(message, safe=""),
         "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}, quote_via=quote),
         "sms": "sms:?&body=" + quote(message, safe=""),
-        "email": "mailto:?" + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
+        "email": f"mailto:{quote(link.member.email, safe='@')}?" + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
     }

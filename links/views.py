@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -136,12 +138,29 @@ def link_create(request: HttpRequest) -> HttpResponse:
     return render(request, "links/create.html", context, status=400 if form.errors else 200)
 
 
+POLL_SECONDS = 3
+
+
+def _live_key(link, state, deposits) -> str:
+    """What decides whether the merchant's link page changed, for its polling."""
+    source = "|".join(map(str, (
+        state.status, state.detail, state.amount_received, state.confirmations, state.quote.pk if state.quote else "",
+        len(deposits), sum(d.deposit.orphaned for d in deposits),
+    )))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 @login_required
 @require_GET
 def link_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The merchant's page of one link. While the link can still change it polls itself
+    (?v=<key>): 204 while nothing changed, else the page, of which htmx takes #link-live."""
     link = selectors.link_for_user(request.user, code)
     state = refresh_link_state(link)  # an expiry may have passed; the state also says what is due
     deposits = link_deposits(link, state=state)
+    key = _live_key(link, state, deposits)
+    if request.htmx and request.GET.get("v") == key:
+        return HttpResponse(status=204)
     share = selectors.share_links(link)
     quote = selectors.quote_view(state.quote)
     context = {
@@ -160,6 +179,10 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "received": selectors.amount_received(link),
         "network": selectors.network_name(link.received_network),
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
+        "open_link": link.status == LinkStatus.PENDING,
+        "poll": not state.is_final,
+        "poll_url": reverse("links:detail", args=[link.code]) + f"?v={key}",
+        "poll_seconds": POLL_SECONDS,
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         "emails": emails_for_link(link),

@@ -33,6 +33,7 @@ class ProjectEditForm(ProjectForm):
         max_digits=4,
         decimal_places=2,
         initial=0,
+        required=False,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         help_text="Consider a payment paid if it is at most this percent short of the amount due (0: exact). "
         "The link shows it as “Paid, short by …”. A remainder smaller than the network can carry is always accepted.",

@@ -82,7 +82,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
 def member_create(request: HttpRequest) -> HttpResponse:
     projects = selectors.projects_for_user(request.user)
     initial = {"email": request.GET.get("email") or request.GET.get("member", ""), "project": request.GET.get("project") or None}
-    form = MemberForm(request.POST or None, projects=projects, initial=initial)
+    # In the pop-up its fields must not take the ids of the page's own (two #id_project).
+    auto_id = "new_member_%s" if request.htmx else "id_%s"
+    form = MemberForm(request.POST or None, projects=projects, initial=initial, auto_id=auto_id)
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_create(
