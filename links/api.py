@@ -30,7 +30,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from chain import catalogue
-from links import selectors, services
+from links import resolution, selectors, services
+from links.resolution import settlement_payload
 from links.api_schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
@@ -101,6 +102,7 @@ def api_view(*methods: str) -> Callable:
             api_key = member_services.api_key_authenticate(key)
             if api_key is None:
                 return _unauthorized("This API key is not valid or has been revoked.")
+            request.api_key = api_key  # who did it, for audit records (a settlement by key)
             try:
                 return view(request, api_key.project, *args, **kwargs)
             except ApiError as exc:
@@ -216,6 +218,7 @@ def _link_summary(link: PaymentLink) -> dict:
         "cancelled_at": _time(link.cancelled_at),
         "paid_at": _time(link.paid_at),
         "received": received,
+        "settlement": settlement_payload(link),
     }
 
 
@@ -415,6 +418,20 @@ def link_cancel_view(request: HttpRequest, project: Project, code: str) -> JsonR
         link = services.link_cancel(link=link)
     except services.LinkNotCancellable as exc:
         return _errors(409, {"status": [str(exc)]})
+    return JsonResponse(_link_full(link))
+
+
+@api_view("POST")
+def link_settle_view(request: HttpRequest, project: Project, code: str) -> JsonResponse:
+    link = _project_link(project, code)
+    data = _form_data(_json_body(request), text=("note",))
+    key = getattr(request, "api_key", None)
+    try:
+        resolution.link_settle(link=link, note=data.get("note", ""), by_name=f"API key {key.name}" if key else "API")
+    except resolution.ResolutionRefused as exc:
+        message = str(exc)
+        status = 400 if "note" in message.lower() else 409
+        return _errors(status, {"note" if status == 400 else "status": [message]})
     return JsonResponse(_link_full(link))
 
 

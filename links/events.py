@@ -51,6 +51,7 @@ def _iso(moment) -> str | None:
 
 def link_payload(link: PaymentLink, state=None) -> dict:
     """The `link` object of every event: amounts are strings, never floats."""
+    from links.resolution import settlement_payload
     from links.selectors import public_url
     from links.status import derive_status, link_deposits
 
@@ -96,6 +97,7 @@ def link_payload(link: PaymentLink, state=None) -> dict:
         "paid_at": _iso(state.paid_at),
         "cancelled_at": _iso(link.cancelled_at),
         "transactions": transactions,
+        "settlement": settlement_payload(link),
     }
 
 
@@ -114,6 +116,10 @@ def link_cancelled(link: PaymentLink) -> None:
     _emit(link, "link.cancelled")
 
 
+def link_settled(link: PaymentLink) -> None:
+    _emit(link, "link.settled")
+
+
 def event_types_for_change(old: Mapping, new) -> list[str]:
     """The events a change of derived state means, in the order they happened.
     `old` holds the persisted fields before (status, status_detail, amount_received);
@@ -123,8 +129,8 @@ def event_types_for_change(old: Mapping, new) -> list[str]:
     after = int(new.amount_received or 0)
     if after > before:
         types.append("payment.detected")
-    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
-        types.append("payment.confirmed")
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail != "settled":
+        types.append("payment.confirmed")  # a settlement by hand is announced as link.settled
     detail_event = DETAIL_EVENTS.get(new.detail)
     if detail_event and old.get("status_detail") != new.detail and detail_event not in types:
         types.append(detail_event)

@@ -81,3 +81,4 @@ class Quote(models.Model):
 
 from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)
 from links.email_models import *  # noqa: E402,F401,F403  (the email outbox, same app)
+from links.resolution_models import *  # noqa: E402,F401,F403  (settlements and refunds, same app)

@@ -45,6 +45,8 @@ Statuses and details (PaymentLink.status / status_detail):
                                (links.tolerance); amount_short says by how much
              overpaid           confirmed amount > due; the excess is amount_received - due
              paid_late          completed after the quote expired, within the window
+             settled            marked as paid by the merchant (links.resolution), whatever
+                                the deposits say; they are still shown, never changed
   Cancelled  cancelled          cancelled by the merchant, nothing received
              refund_due         money arrived for a cancelled link: recorded, flagged
   Expired    expired            the link's own expiry passed with nothing received
@@ -75,6 +77,7 @@ class Detail:
     OVERPAID = "overpaid"
     PAID_LATE = "paid_late"
     PAID_SHORT = "paid_short"
+    SETTLED = "settled"
     REFUND_DUE = "refund_due"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -89,6 +92,7 @@ DETAIL_LABELS = {
     Detail.OVERPAID: "Overpaid",
     Detail.PAID_LATE: "Paid late",
     Detail.PAID_SHORT: "Paid, short",
+    Detail.SETTLED: "Marked as paid",
     Detail.REFUND_DUE: "Refund due",
     Detail.CANCELLED: "Cancelled",
     Detail.EXPIRED: "Expired",
@@ -157,6 +161,12 @@ def _deposits(link: PaymentLink) -> list:
     return list(
         Deposit.objects.filter(address__link=link, orphaned=False).order_by("first_seen_at", "id")
     )
+
+
+def _settled_at(link: PaymentLink) -> datetime | None:
+    from links.models import LinkSettlement
+
+    return LinkSettlement.objects.filter(link=link).values_list("created_at", flat=True).first()
 
 
 def _counted_pair(quotes: list[Quote], deposits: list) -> tuple[str, str] | None:
@@ -229,6 +239,9 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
         confirmations_required=required,
         uncounted_deposits=uncounted,
     )
+
+    if settled_at := _settled_at(link):
+        return LinkState(LinkStatus.SUCCESSFUL, Detail.SETTLED, **{**common, "paid_at": settled_at})
 
     if link.cancelled_at:
         detail = Detail.REFUND_DUE if deposits else Detail.CANCELLED

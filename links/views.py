@@ -8,16 +8,17 @@ from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
-from links import selectors, services
+from links import resolution, selectors, services
 from links.emails import email_enabled, emails_for_link
 from links.forms import PaymentLinkForm
-from links.models import LinkStatus
+from links.models import LinkSettlement, LinkStatus
 from links.qr import qr_png, qr_svg
 from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
@@ -186,8 +187,37 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         "emails": emails_for_link(link),
+        "can_settle": not resolution.settle_reason(link, state) and resolution.may_resolve(request.user, link),
+        "settlement": LinkSettlement.objects.filter(link=link).first(),
     }
     return render(request, "links/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_settle(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: the "Mark as paid" form (a pop-up under htmx); POST settles with the note."""
+    link = selectors.link_for_user(request.user, code)
+    if not resolution.may_resolve(request.user, link):
+        raise Http404
+    error = ""
+    note = request.POST.get("note", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        try:
+            resolution.link_settle(link=link, note=note, user=request.user)
+        except resolution.ResolutionRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Marked as paid. The note and the state before are kept on this page.")
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("links:detail", args=[link.code]))
+            return redirect("links:detail", code=link.code)
+    else:
+        error = resolution.settle_reason(link)
+    context = {"link": link, "error": error, "note": note, "refused": bool(error) and request.method == "GET"}
+    template = "links/_settle_form.html" if request.htmx else "links/settle.html"
+    # htmx swaps only 2xx answers: a refused note goes back into the pop-up with 200.
+    return render(request, template, context, status=400 if error and not request.htmx else 200)
 
 
 @login_required

@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment.late": "Money arrived after the deadline (paid late, or after the link closed)",
     "link.cancelled": "The merchant cancelled the link",
     "link.expired": "The link expired",
+    "link.settled": "The merchant marked the link as paid by hand",
 }
 TEST_EVENT_TYPE = "webhook.test"
 

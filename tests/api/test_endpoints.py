@@ -214,7 +214,7 @@ def test_get_link_with_quotes_and_deposits(api, project, member, evm_address):
     assert quote["amount_due"] == "25"  # devnet USDC has 6 decimals
     [seen] = body["deposits"]
     assert (seen["tx_hash"], seen["value_base_units"], seen["value"], seen["counted"]) == (dep.tx_hash, "10000000", "10", True)
-    assert body["received"] == {"network": "devnet", "asset": "USDC", "amount_base_units": "10000000", "amount": "10"}
+    assert body["received"] == {"network": "devnet", "asset": "USDC", "amount_base_units": "10000000", "amount": "10", "short_by_base_units": None, "short_by": None}
 
 
 def test_another_projects_link_is_404_like_an_unknown_one(api, other_api, project, member):
