@@ -25,6 +25,7 @@ from chain import catalogue
 from links import checkout
 from links.models import LinkStatus, PaymentLink
 from links.qr import qr_svg
+from links.receipts import receipt_for
 from chain.models import Deposit
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri
@@ -175,6 +176,21 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     if request.htmx and request.GET.get("v") == snap.key:
         return HttpResponse(status=204)  # nothing changed: htmx swaps nothing (no QR drawn, no query more)
     return render(request, "links/_checkout.html", _checkout_context(request, link, snap=snap))
+
+
+@require_GET
+def pay_receipt(request: HttpRequest, code: str) -> HttpResponse:
+    """The printable receipt of a Successful link; any other link has none (404)."""
+    if limited := _rate_limited(request, code, scope="pay_poll"):
+        return limited
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    refresh_link_state(link)
+    found = receipt_for(link)
+    if found is None:
+        return _not_found(request)
+    return render(request, "links/receipt.html", {"receipt": found})
 
 
 @require_POST

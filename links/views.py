@@ -187,6 +187,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         "emails": emails_for_link(link),
+        "receipt_url": reverse("pay:receipt", args=[link.code]) if link.status == LinkStatus.SUCCESSFUL else "",
         "can_settle": not resolution.settle_reason(link, state) and resolution.may_resolve(request.user, link),
         "settlement": LinkSettlement.objects.filter(link=link).first(),
     }
