@@ -31,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chain import catalogue
 from links import resolution, selectors, services
+from links.refunds import refund_payload
 from links.resolution import settlement_payload
 from links.api_schema import OPENAPI
 from links.forms import PaymentLinkFields
@@ -219,6 +220,7 @@ def _link_summary(link: PaymentLink) -> dict:
         "paid_at": _time(link.paid_at),
         "received": received,
         "settlement": settlement_payload(link),
+        "refunds": [refund_payload(r) for r in sorted(link.refunds.all(), key=lambda r: (r.created_at, r.pk))],
     }
 
 
@@ -365,7 +367,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
     params = request.GET
     errors: dict[str, list[str]] = {}
-    links = PaymentLink.objects.filter(project=project).select_related("member")
+    links = PaymentLink.objects.filter(project=project).select_related("member", "settlement").prefetch_related("refunds")
 
     status = params.get("status", "")
     if status:

@@ -258,7 +258,7 @@ OPENAPI: dict = {
                 "type": "object",
                 "required": [
                     "code", "url", "status", "detail", "detail_label", "amount", "currency", "description",
-                    "member", "created_at", "expires_at", "cancelled_at", "paid_at", "received", "settlement",
+                    "member", "created_at", "expires_at", "cancelled_at", "paid_at", "received", "settlement", "refunds",
                 ],
                 "properties": {
                     "code": {"type": "string"},
@@ -276,6 +276,7 @@ OPENAPI: dict = {
                     "paid_at": _NULLABLE_TIME,
                     "received": {"anyOf": [{"$ref": "#/components/schemas/Received"}, {"type": "null"}]},
                     "settlement": {"anyOf": [{"$ref": "#/components/schemas/Settlement"}, {"type": "null"}]},
+                    "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}, "description": "Oldest first"},
                 },
             },
             "Settlement": {
@@ -289,6 +290,33 @@ OPENAPI: dict = {
                     "status_before": {"type": "string", "enum": list(LinkStatus.values)},
                     "detail_before": {"type": "string", "enum": list(DETAIL_LABELS)},
                     "amount_received_before_base_units": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+                },
+            },
+            "Refund": {
+                "type": "object",
+                "description": (
+                    "A refund the merchant asked for: the customer gives an address at `url`; the merchant "
+                    "sends from their own wallet; `sent` once a transfer of at least `amount` in `asset` "
+                    "reached the address (in a block) after the refund was asked."
+                ),
+                "required": [
+                    "code", "state", "reason", "network", "asset", "amount", "amount_base_units", "url", "address",
+                    "sent_tx", "created_at", "address_given_at", "sent_at",
+                ],
+                "properties": {
+                    "code": {"type": "string"},
+                    "state": {"type": "string", "enum": ["requested", "address_given", "sent"]},
+                    "reason": {"type": "string", "enum": ["refund_due", "overpaid", "underpaid"]},
+                    "network": {"type": "string"},
+                    "asset": {"type": "string"},
+                    "amount": {"type": ["string", "null"]},
+                    "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
+                    "url": {"type": "string", "description": "The customer's page to give the refund address"},
+                    "address": {"type": ["string", "null"]},
+                    "sent_tx": {"type": ["string", "null"]},
+                    "created_at": _TIME,
+                    "address_given_at": _NULLABLE_TIME,
+                    "sent_at": _NULLABLE_TIME,
                 },
             },
             "Quote": {

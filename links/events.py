@@ -51,6 +51,7 @@ def _iso(moment) -> str | None:
 
 def link_payload(link: PaymentLink, state=None) -> dict:
     """The `link` object of every event: amounts are strings, never floats."""
+    from links.refunds import refund_payload
     from links.resolution import settlement_payload
     from links.selectors import public_url
     from links.status import derive_status, link_deposits
@@ -98,6 +99,7 @@ def link_payload(link: PaymentLink, state=None) -> dict:
         "cancelled_at": _iso(link.cancelled_at),
         "transactions": transactions,
         "settlement": settlement_payload(link),
+        "refunds": [refund_payload(r) for r in link.refunds.order_by("created_at", "id")],
     }
 
 

@@ -71,8 +71,9 @@ def settlement_payload(link: PaymentLink) -> dict | None:
     """The audit record as the API and webhooks show it."""
     from links.webhooks import _iso
 
-    settlement = LinkSettlement.objects.filter(link=link).first()
-    if settlement is None:
+    try:
+        settlement = link.settlement  # select_related by list pages
+    except LinkSettlement.DoesNotExist:
         return None
     return {
         "settled_at": _iso(settlement.created_at),

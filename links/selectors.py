@@ -66,7 +66,7 @@ def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
 def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
     """All Payments: newest first, a fixed number of queries whatever the number of rows
     (links with project and member, then their deposit addresses and deposits)."""
-    links = with_transactions(links_for_user(user))
+    links = with_transactions(links_for_user(user)).prefetch_related("refunds")
     if filters.status:
         links = links.filter(status=filters.status)
     if filters.project:
@@ -88,6 +88,21 @@ def status_detail_words(link: PaymentLink) -> str:
     if detail == Detail.PAID_SHORT and link.amount_short:
         return f"Paid, short by {amount_short(link)}"
     return DETAIL_LABELS.get(detail) or detail.replace("_", " ").capitalize()
+
+
+def refund_words(link: PaymentLink) -> str:
+    """'Refund sent: 0.0005 ETH' for the link's newest refund ('' without one); from the
+    prefetch of payments_for_user when there is one."""
+    found = sorted(link.refunds.all(), key=lambda r: (r.created_at, r.pk))
+    if not found:
+        return ""
+    refund = found[-1]
+    try:
+        amount = f"{format_units(refund.amount, catalogue.get(refund.network).asset(refund.asset).decimals)} {refund.asset}"
+    except KeyError:
+        amount = f"{refund.amount} base units {refund.asset}"
+    words = {"requested": "Refund requested", "address_given": "Refund address given", "sent": "Refund sent"}[refund.state]
+    return f"{words}: {amount}" + (f" ({refund.sent_tx})" if refund.sent_tx else "")
 
 
 def short_hash(tx_hash: str) -> str:
