@@ -45,7 +45,7 @@ def refund_options(link: PaymentLink, state: LinkState | None = None) -> list[Re
     state = state or derive_status(link)
     if state.detail not in REFUNDABLE or not state.amount_received or not state.received_asset:
         return []
-    if link.refunds.filter(state__in=OPEN_STATES).exists():
+    if link.refunds.exists():  # one refund per link: a second could pay the customer twice
         return []
     try:
         decimals = catalogue.get(state.received_network).asset(state.received_asset).decimals
@@ -63,6 +63,8 @@ def refund_reason(link: PaymentLink, state: LinkState | None = None) -> str:
     state = state or derive_status(link)
     if link.refunds.filter(state__in=OPEN_STATES).exists():
         return "A refund for this link is already under way."
+    if link.refunds.exists():
+        return "This link has already been refunded."
     if state.detail not in REFUNDABLE or not state.amount_received:
         return "Only a refund-due, overpaid or underpaid link with money received can be refunded."
     return ""
@@ -101,8 +103,8 @@ def refund_create(*, link: PaymentLink, option: str, fiat_amount: Decimal | None
         raise ResolutionRefused(f"{format_units(amount, coin.decimals)} {coin.symbol} is less than {net.name} can carry.")
     with transaction.atomic():
         PaymentLink.objects.select_for_update(of=("self",)).filter(pk=link.pk).first()
-        if link.refunds.filter(state__in=OPEN_STATES).exists():
-            raise ResolutionRefused("A refund for this link is already under way.")
+        if link.refunds.exists():
+            raise ResolutionRefused("A refund for this link is already under way, or done.")
         refund = Refund.objects.create(
             link=link, network=net.slug, asset=coin.symbol, amount=amount, reason=REFUNDABLE[state.detail],
             requested_by_name=(by_name or (user.get_username() if user else ""))[:150],

@@ -243,3 +243,13 @@ def test_refund_on_anvil_from_any_sender(shop, member, devnet, merchant, client)
     refund.refresh_from_db()
     assert refund.state == RefundState.SENT and re.fullmatch(r"0x[0-9a-f]{64}", refund.sent_tx)
     assert "Refund sent" in client.get(f"/pay/{link.code}/refund/{refund.code}/").content.decode()
+
+
+def test_a_refunded_link_cannot_be_refunded_twice(overpaid, merchant, merchant_client):
+    from links.resolution import ResolutionRefused
+
+    refund = refund_create(link=overpaid, option="excess", user=merchant)
+    Refund.objects.filter(pk=refund.pk).update(state=RefundState.SENT, sent_tx="0x" + "ee" * 32)
+    with pytest.raises(ResolutionRefused, match="already been refunded"):
+        refund_create(link=overpaid, option="excess", user=merchant)
+    assert 'id="refund-link"' not in merchant_client.get(f"/payments/{overpaid.code}/").content.decode()
