@@ -43,7 +43,10 @@ def refund_view(refund: Refund) -> RefundView:
         coin = net.asset(refund.asset)
     except KeyError:
         return RefundView(refund, f"{refund.amount} base units {refund.asset}", refund.network, refunds.refund_url(refund), "", "", "")
-    uri = payment_uri(net, coin, refund.address, int(refund.amount)) if refund.address else ""
+    try:
+        uri = payment_uri(net, coin, refund.address, int(refund.amount)) if refund.address else ""
+    except ValueError:  # a chain family without a payment URI scheme: address and amount still show
+        uri = ""
     return RefundView(
         refund=refund,
         amount=f"{format_units(refund.amount, coin.decimals)} {coin.symbol}",

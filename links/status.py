@@ -255,13 +255,13 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
     if due > 0 and confirmed >= enough:
         done = _completing_deposit(confirmed_deposits, enough)
         seen_at = done.first_seen_at
-        short = due - confirmed if confirmed < due else None
+        shortfall = due - confirmed if confirmed < due else None
         if seen_at <= late_until:
             if seen_at > on_time_until:
                 detail = Detail.PAID_LATE
             else:
-                detail = Detail.OVERPAID if confirmed > due else Detail.PAID_SHORT if short else Detail.PAID
-            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at, "amount_short": short})
+                detail = Detail.OVERPAID if confirmed > due else Detail.PAID_SHORT if shortfall else Detail.PAID
+            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at, "amount_short": shortfall})
         status = LinkStatus.EXPIRED if link_expired else LinkStatus.PENDING
         return LinkState(status, Detail.REFUND_DUE, **common)
 
