@@ -19,14 +19,20 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import urlparse
 
 from payram.lib.env import ConfigError, envbool, redact_url
+from payram.lib.money import to_base_units
 
 BITCOIN = "bitcoin"
 EVM = "evm"
 TRON = "tron"
+# Satoshi. Bitcoin Core refuses to create an output worth less ("Transaction amount too
+# small"): 546 is its dust threshold for the costliest standard output at the default
+# relay fee, so no wallet refuses an amount at or above it, whatever the address type.
+BITCOIN_DUST_LIMIT = 546
 
 # family -> what a merchant sees when pasting the key for it
 FAMILIES: dict[str, str] = {
@@ -48,6 +54,9 @@ class Asset:
     # Not issued by the token's issuer on this network but minted by a bridge against
     # tokens locked elsewhere: only from a chains file, and shown as such to the customer.
     bridged: bool = False
+    # Amounts due are rounded up to a multiple of this many base units, a precision a
+    # wallet can type and an exchange withdraws; 0 picks the default (step_units).
+    step: int = 0
 
     @property
     def is_native(self) -> bool:
@@ -57,6 +66,18 @@ class Asset:
     def label(self) -> str:
         """What a customer reads: "USDT", or "USDT (bridged)" for a bridged token."""
         return f"{self.symbol} (bridged)" if self.bridged else self.symbol
+
+    @property
+    def step_units(self) -> int:
+        """The quoting step in base units: 0.01 for USD stablecoins, 0.000001 for an
+        18-decimal coin (ETH), else the smallest unit (whole satoshi)."""
+        if self.step:
+            return self.step
+        if self.stable_usd:
+            return 10 ** max(self.decimals - 2, 0)
+        if self.decimals >= 12:
+            return 10 ** (self.decimals - 6)
+        return 1
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,12 @@ class Network:
     @property
     def enabled(self) -> bool:
         return bool(self.rpc_url)
+
+    @property
+    def min_amount(self) -> int:
+        """The least a payment on this network may be, in base units: below it a wallet
+        refuses to send (Bitcoin's dust limit)."""
+        return BITCOIN_DUST_LIMIT if self.kind == BITCOIN else 1
 
     @property
     def display_rpc_url(self) -> str:
@@ -241,7 +268,15 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
     bridged = raw.get("bridged", False)
     if not isinstance(bridged, bool):
         raise ConfigError(f"{where}: bridged must be true or false, not {bridged!r}")
-    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), bridged)
+    step = 0
+    if raw.get("step") is not None:
+        try:
+            step = to_base_units(Decimal(str(raw["step"])), decimals)
+        except (InvalidOperation, ValueError):
+            raise ConfigError(f"{where}: step must be a decimal such as \"0.01\" with at most {decimals} places") from None
+        if step <= 0:
+            raise ConfigError(f"{where}: step must be greater than zero")
+    return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), bridged, step)
 
 
 def _tron_token_from_toml(where: str, raw: dict) -> Asset:

@@ -346,14 +346,15 @@ def unused_gap(project, family: str, *, wallet: Wallet | None = None) -> int:
         if wallet is None:
             return 0
     used = Deposit.objects.filter(address=OuterRef("pk"), orphaned=False)
+    derived = DepositAddress.objects.filter(wallet=wallet).exclude(purpose="refund")  # refund watch rows are customers' addresses
     last_used_index = (
-        DepositAddress.objects.filter(wallet=wallet)
+        derived
         .filter(Exists(used))
         .order_by("-index")
         .values_list("index", flat=True)
         .first()
     )
-    allocated = DepositAddress.objects.filter(wallet=wallet)
+    allocated = derived
     if last_used_index is not None:
         allocated = allocated.filter(index__gt=last_used_index)
     return allocated.count()

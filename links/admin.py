@@ -110,3 +110,33 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Settlements by hand and refunds: audit records, read-only (the link's page makes them).
+from links.resolution_models import LinkSettlement, Refund  # noqa: E402
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LinkSettlement)
+class LinkSettlementAdmin(_ReadOnly):
+    list_display = ["link", "settled_by_name", "status_before", "detail_before", "created_at"]
+    list_select_related = ["link"]
+    search_fields = ["link__code", "settled_by_name"]
+
+
+@admin.register(Refund)
+class RefundAdmin(_ReadOnly):
+    list_display = ["code", "link", "state", "asset", "network", "amount", "created_at", "sent_at"]
+    list_filter = ["state", "network"]
+    list_select_related = ["link"]
+    search_fields = ["code", "link__code", "address", "sent_tx"]

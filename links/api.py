@@ -31,7 +31,9 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from chain import catalogue
-from links import selectors, services
+from links import resolution, selectors, services
+from links.refunds import refund_payload
+from links.resolution import settlement_payload
 from links.api_schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
@@ -102,6 +104,7 @@ def api_view(*methods: str) -> Callable:
             api_key = member_services.api_key_authenticate(key)
             if api_key is None:
                 return _unauthorized("This API key is not valid or has been revoked.")
+            request.api_key = api_key  # who did it, for audit records (a settlement by key)
             try:
                 return view(request, api_key.project, *args, **kwargs)
             except ApiError as exc:
@@ -113,6 +116,12 @@ def api_view(*methods: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _json_decimal(text: str) -> Decimal | str:
+    """A JSON number as Decimal; one written with an exponent (1e9) stays its text, which
+    the amount field refuses as the form refuses it typed."""
+    return text if "e" in text.lower() else Decimal(text)
 
 
 def _reject_constant(name: str):
@@ -134,7 +143,7 @@ def _json_body(request: HttpRequest) -> dict:
         text = raw.decode("utf-8")
         if json_too_deep(text, MAX_JSON_DEPTH):
             raise ApiError(400, {NON_FIELD: [f"The body nests deeper than {MAX_JSON_DEPTH} levels."]})
-        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(text, parse_float=_json_decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, {NON_FIELD: ["The body is not valid JSON."]}) from None
     if not isinstance(data, dict):
@@ -193,13 +202,15 @@ def _link_summary(link: PaymentLink) -> dict:
             "asset": link.received_asset,
             "amount_base_units": str(int(link.amount_received)),
             "amount": _coins(link.amount_received, link.received_network, link.received_asset),
+            "short_by_base_units": str(int(link.amount_short)) if link.amount_short else None,
+            "short_by": _coins(link.amount_short, link.received_network, link.received_asset) if link.amount_short else None,
         }
     return {
         "code": link.code,
         "url": selectors.public_url(link),
         "status": link.status,
         "detail": link.status_detail,
-        "detail_label": DETAIL_LABELS.get(link.status_detail, link.status_detail),
+        "detail_label": selectors.status_detail_words(link) or DETAIL_LABELS.get(link.status_detail, link.status_detail),
         "amount": f"{link.amount:.2f}",
         "currency": link.currency,
         "description": link.description,
@@ -209,6 +220,8 @@ def _link_summary(link: PaymentLink) -> dict:
         "cancelled_at": _time(link.cancelled_at),
         "paid_at": _time(link.paid_at),
         "received": received,
+        "settlement": settlement_payload(link),
+        "refunds": [refund_payload(r) for r in sorted(link.refunds.all(), key=lambda r: (r.created_at, r.pk))],
     }
 
 
@@ -370,7 +383,7 @@ def _decode_cursor(project: Project, cursor: str) -> tuple[datetime, int]:
 def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
     params = request.GET
     errors: dict[str, list[str]] = {}
-    links = PaymentLink.objects.filter(project=project).select_related("member")
+    links = PaymentLink.objects.filter(project=project).select_related("member", "settlement").prefetch_related("refunds")
 
     status = params.get("status", "")
     if status:
@@ -423,6 +436,20 @@ def link_cancel_view(request: HttpRequest, project: Project, code: str) -> JsonR
         link = services.link_cancel(link=link)
     except services.LinkNotCancellable as exc:
         return _errors(409, {"status": [str(exc)]})
+    return JsonResponse(_link_full(link))
+
+
+@api_view("POST")
+def link_settle_view(request: HttpRequest, project: Project, code: str) -> JsonResponse:
+    link = _project_link(project, code)
+    data = _form_data(_json_body(request), text=("note",))
+    key = getattr(request, "api_key", None)
+    try:
+        resolution.link_settle(link=link, note=data.get("note", ""), by_name=f"API key {key.name}" if key else "API")
+    except resolution.ResolutionRefused as exc:
+        message = str(exc)
+        status = 400 if "note" in message.lower() else 409
+        return _errors(status, {"note" if status == 400 else "status": [message]})
     return JsonResponse(_link_full(link))
 
 

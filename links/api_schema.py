@@ -161,6 +161,33 @@ OPENAPI: dict = {
                 },
             }
         },
+        "/api/v1/links/{code}/settle": {
+            "post": {
+                "operationId": "settleLink",
+                "summary": "Mark an underpaid or refund-due link as paid, with a note",
+                "description": (
+                    "For a link the chain alone cannot resolve: underpaid, or money received after it "
+                    "closed (refund due). The link becomes successful with detail `settled`; recorded "
+                    "deposits are unchanged; `settlement` keeps who (the key's name), when, the note and "
+                    "the state before, and `link.settled` is sent to webhooks. Other links answer 409."
+                ),
+                "parameters": [_CODE_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["note"],
+                        "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500}},
+                    }}},
+                },
+                "responses": {
+                    "200": _json("#/components/schemas/Link", "The link, marked as paid"),
+                    "400": _ERRORS_REF,
+                    "401": _UNAUTHORIZED_REF,
+                    "404": _NOT_FOUND_REF,
+                    "409": _json("#/components/schemas/Errors", "The link cannot be marked as paid (already paid, pending, cancelled with nothing received)"),
+                },
+            }
+        },
     },
     "components": {
         "securitySchemes": {
@@ -225,13 +252,18 @@ OPENAPI: dict = {
                     "asset": {"type": "string"},
                     "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
                     "amount": {"type": ["string", "null"], "description": "In whole coins; null if the asset is no longer configured"},
+                    "short_by_base_units": {
+                        "type": ["string", "null"], "pattern": "^[0-9]+$",
+                        "description": "Detail paid_short: how far short of the amount due the payment accepted as paid fell",
+                    },
+                    "short_by": {"type": ["string", "null"], "description": "short_by_base_units in whole coins"},
                 },
             },
             "LinkSummary": {
                 "type": "object",
                 "required": [
                     "code", "url", "status", "detail", "detail_label", "amount", "currency", "description",
-                    "member", "created_at", "expires_at", "cancelled_at", "paid_at", "received",
+                    "member", "created_at", "expires_at", "cancelled_at", "paid_at", "received", "settlement", "refunds",
                 ],
                 "properties": {
                     "code": {"type": "string"},
@@ -248,6 +280,48 @@ OPENAPI: dict = {
                     "cancelled_at": _NULLABLE_TIME,
                     "paid_at": _NULLABLE_TIME,
                     "received": {"anyOf": [{"$ref": "#/components/schemas/Received"}, {"type": "null"}]},
+                    "settlement": {"anyOf": [{"$ref": "#/components/schemas/Settlement"}, {"type": "null"}]},
+                    "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}, "description": "Oldest first"},
+                },
+            },
+            "Settlement": {
+                "type": "object",
+                "description": "The link was marked as paid by hand: the audit record",
+                "required": ["settled_at", "settled_by", "note", "status_before", "detail_before", "amount_received_before_base_units"],
+                "properties": {
+                    "settled_at": _TIME,
+                    "settled_by": {"type": "string", "description": "The merchant's user name, or “API key <name>”"},
+                    "note": {"type": "string"},
+                    "status_before": {"type": "string", "enum": list(LinkStatus.values)},
+                    "detail_before": {"type": "string", "enum": list(DETAIL_LABELS)},
+                    "amount_received_before_base_units": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+                },
+            },
+            "Refund": {
+                "type": "object",
+                "description": (
+                    "A refund the merchant asked for: the customer gives an address at `url`; the merchant "
+                    "sends from their own wallet; `sent` once a transfer of at least `amount` in `asset` "
+                    "reached the address (in a block) after the refund was asked."
+                ),
+                "required": [
+                    "code", "state", "reason", "network", "asset", "amount", "amount_base_units", "url", "address",
+                    "sent_tx", "created_at", "address_given_at", "sent_at",
+                ],
+                "properties": {
+                    "code": {"type": "string"},
+                    "state": {"type": "string", "enum": ["requested", "address_given", "sent"]},
+                    "reason": {"type": "string", "enum": ["refund_due", "overpaid", "underpaid"]},
+                    "network": {"type": "string"},
+                    "asset": {"type": "string"},
+                    "amount": {"type": ["string", "null"]},
+                    "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
+                    "url": {"type": "string", "description": "The customer's page to give the refund address"},
+                    "address": {"type": ["string", "null"]},
+                    "sent_tx": {"type": ["string", "null"]},
+                    "created_at": _TIME,
+                    "address_given_at": _NULLABLE_TIME,
+                    "sent_at": _NULLABLE_TIME,
                 },
             },
             "Quote": {

@@ -11,4 +11,5 @@ urlpatterns = [
     path("links", api.links_view, name="links"),
     path("links/<str:code>", api.link_view, name="link"),
     path("links/<str:code>/cancel", api.link_cancel_view, name="link_cancel"),
+    path("links/<str:code>/settle", api.link_settle_view, name="link_settle"),
 ]

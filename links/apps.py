@@ -20,3 +20,12 @@ def _deposits_changed(sender, address_ids=(), **kwargs) -> None:
 
     if address_ids:
         refresh_links_for_addresses(address_ids)
+        _refunds_check(address_ids)
+
+
+def _refunds_check(address_ids) -> None:
+    """Transfers to a customer's refund address (a watched row of no link) may be the
+    merchant's refund: links.refunds marks it Sent."""
+    from links.refunds import refunds_check
+
+    refunds_check(address_ids)

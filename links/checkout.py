@@ -23,7 +23,7 @@ from links import pricing
 from links.models import LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
 from links.status import Detail, derive_status, refresh_link_status
-from payram.lib.money import fiat_to_base_units
+from payram.lib.money import fiat_to_payable_units, format_fiat, format_units, payable_step, round_up_to_step
 
 __all__ = ["AssetChoice", "CheckoutError", "PriceUnavailable", "available_assets", "current_quote", "quote_create"]
 
@@ -112,9 +112,15 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
 
     # The rate is asked for before any lock is taken: a slow ticker must not hold the link.
     price = pricing.get_price(coin, link.currency)
-    amount_due = fiat_to_base_units(link.amount, price.rate, coin.decimals)
+    amount_due = fiat_to_payable_units(link.amount, price.rate, coin.decimals, coin.step_units)
     if amount_due <= 0:
         raise CheckoutError("The amount is too small to pay in this coin.")
+    if amount_due < net.min_amount:
+        raise CheckoutError(
+            f"{format_fiat(link.amount, link.currency)} is too small to send in {coin.symbol} on {net.name}: "
+            f"the network does not carry payments under {format_units(net.min_amount, coin.decimals)} {coin.symbol}. "
+            "Please pick another coin or network."
+        )
     expires_at = now + timedelta(minutes=settings.PAYRAM_QUOTE_MINUTES)
     if link.expires_at:
         expires_at = min(expires_at, link.expires_at)
@@ -165,6 +171,17 @@ def _deposit_address(link: PaymentLink, family: str):
     except KeyRefused as exc:  # a stored key that no longer parses (changed by hand in the database)
         logger.error("project %s: its %s key cannot derive addresses: %s", link.project_id, family, exc.message)
         raise CheckoutError(f"{link.project.name} cannot take payments on this network right now. Please pick another one.") from None
+
+
+def payable_amount(quote: Quote, units: int) -> int:
+    """`units` of the quote's asset rounded up to the step its amount due was quoted in,
+    for what the pay page asks (a remainder never shows more digits than the quote)."""
+    try:
+        coin = catalogue.get(quote.network).asset(quote.asset)
+    except KeyError:
+        return units
+    step = payable_step(coin.step_units, rate=quote.rate, fiat=quote.link.amount, decimals=coin.decimals)
+    return round_up_to_step(units, step) if units > 0 else units
 
 
 def quote_is_expired(quote: Quote, *, now: datetime | None = None) -> bool:

@@ -18,6 +18,8 @@ class EmailKind(models.TextChoices):
     LINK_TO_MEMBER = "link_to_member", "Payment link to the member"
     PAYMENT_RECEIVED = "payment_received", "Payment received"
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    RECEIPT = "receipt", "Receipt to the member"
+    REFUND_REQUEST = "refund_request", "Refund request to the member"
 
 
 class EmailStatus(models.TextChoices):

@@ -302,6 +302,25 @@ def link_email_to_member(*, link: PaymentLink) -> None:
     )
 
 
+def send_receipt_to_member(link: PaymentLink) -> None:
+    """The member's receipt, when a link becomes Successful and email is set up."""
+    from links.receipts import receipt_for, receipt_url
+
+    if not email_enabled():
+        return
+    receipt = receipt_for(link)
+    if receipt is None:
+        return
+    _queue(
+        kind=EmailKind.RECEIPT,
+        link=link,
+        to=[link.member.email],
+        subject=f"Receipt: {receipt.amount_asked} to {link.project.name}",
+        template="member_receipt",
+        context={"receipt": receipt, "url": receipt_url(link), "member": link.member},
+    )
+
+
 def _owner_emails(link: PaymentLink) -> list[str]:
     return sorted({u.email for u in link.project.owners.all() if u.email})
 

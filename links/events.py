@@ -51,6 +51,8 @@ def _iso(moment) -> str | None:
 
 def link_payload(link: PaymentLink, state=None) -> dict:
     """The `link` object of every event: amounts are strings, never floats."""
+    from links.refunds import refund_payload
+    from links.resolution import settlement_payload
     from links.selectors import public_url
     from links.status import derive_status, link_deposits
 
@@ -90,11 +92,15 @@ def link_payload(link: PaymentLink, state=None) -> dict:
         "amount_due_base_units": None if state.amount_due is None else str(state.amount_due),
         "amount_received": _amount(state.amount_received, network, asset) if state.amount_received is not None else None,
         "amount_received_base_units": None if state.amount_received is None else str(state.amount_received),
+        "amount_short": _amount(state.amount_short, network, asset) if state.amount_short else None,
+        "amount_short_base_units": str(state.amount_short) if state.amount_short else None,
         "created": _iso(link.created_at),
         "expires_at": _iso(link.expires_at),
         "paid_at": _iso(state.paid_at),
         "cancelled_at": _iso(link.cancelled_at),
         "transactions": transactions,
+        "settlement": settlement_payload(link),
+        "refunds": [refund_payload(r) for r in link.refunds.order_by("created_at", "id")],
     }
 
 
@@ -113,6 +119,10 @@ def link_cancelled(link: PaymentLink) -> None:
     _emit(link, "link.cancelled")
 
 
+def link_settled(link: PaymentLink) -> None:
+    _emit(link, "link.settled")
+
+
 def event_types_for_change(old: Mapping, new) -> list[str]:
     """The events a change of derived state means, in the order they happened.
     `old` holds the persisted fields before (status, status_detail, amount_received);
@@ -122,8 +132,8 @@ def event_types_for_change(old: Mapping, new) -> list[str]:
     after = int(new.amount_received or 0)
     if after > before:
         types.append("payment.detected")
-    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
-        types.append("payment.confirmed")
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail != "settled":
+        types.append("payment.confirmed")  # a settlement by hand is announced as link.settled
     detail_event = DETAIL_EVENTS.get(new.detail)
     if detail_event and old.get("status_detail") != new.detail and detail_event not in types:
         types.append(detail_event)
@@ -153,7 +163,9 @@ def _savepoint():
 def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
     from links import emails
 
-    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail == "paid":
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
+        emails.send_receipt_to_member(link)
+    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail in ("paid", "paid_short"):
         emails.notify_payment_received(link, new)
     elif new.detail in ATTENTION_DETAILS and old.get("status_detail") != new.detail:
         emails.notify_needs_attention(link, new)

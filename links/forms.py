@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from members.models import Member, Project
+from payram.lib.fields import PlainDecimalField
 
 MAX_AMOUNT = Decimal("1000000000")
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")]
@@ -17,7 +18,7 @@ class PaymentLinkFields(forms.Form):
     dashboard's Create Payment Link form and the REST API (links.api) validate with."""
 
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
-    amount = forms.DecimalField(
+    amount = PlainDecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),

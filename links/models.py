@@ -47,6 +47,7 @@ class PaymentLink(models.Model):
     received_network = models.CharField(max_length=40, blank=True)
     received_asset = models.CharField(max_length=16, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    amount_short = BaseUnitsField(null=True, blank=True)  # detail paid_short: how far short, base units
     status_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -80,3 +81,4 @@ class Quote(models.Model):
 
 from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)
 from links.email_models import *  # noqa: E402,F401,F403  (the email outbox, same app)
+from links.resolution_models import *  # noqa: E402,F401,F403  (settlements and refunds, same app)

@@ -25,6 +25,7 @@ from chain import catalogue
 from links import checkout
 from links.models import LinkStatus, PaymentLink
 from links.qr import qr_svg
+from links.receipts import receipt_for
 from chain.models import Deposit
 from chain.health import network_is_healthy
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
@@ -124,7 +125,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
     pay_amount = 0
     uri = qr = ""
     if show_payment and not quote_expired:
-        pay_amount = state.remaining if money_seen else int(quote.amount_due)
+        pay_amount = checkout.payable_amount(quote, state.remaining) if money_seen else int(quote.amount_due)
         uri = payment_uri(network, asset, quote.deposit_address.address, pay_amount)
         qr = qr_svg(uri)
     choices = checkout.available_assets(link) if show_picker else []
@@ -147,6 +148,7 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
         "stable_choices": [c for c in choices if c.asset.stable_usd and c.available],
         "selected_key": f"{quote.network}:{quote.asset}" if quote else "",
         "pay_amount": pay_amount,
+        "remaining": checkout.payable_amount(quote, state.remaining) if quote is not None else 0,
         "payment_uri": uri,
         "uri_carries_amount": network is None or uri_carries_amount(network),
         "qr_svg": qr,
@@ -190,6 +192,21 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     if limited := _rate_limited(request, code, scope="pay_page"):
         return limited
     return render(request, "links/_checkout.html", _checkout_context(request, link, snap=snap))
+
+
+@require_GET
+def pay_receipt(request: HttpRequest, code: str) -> HttpResponse:
+    """The printable receipt of a Successful link; any other link has none (404)."""
+    if limited := _rate_limited(request, code, scope="pay_poll"):
+        return limited
+    link = _find_link(code)
+    if link is None:
+        return _not_found(request)
+    refresh_link_state(link)
+    found = receipt_for(link)
+    if found is None:
+        return _not_found(request)
+    return render(request, "links/receipt.html", {"receipt": found})
 
 
 @require_POST

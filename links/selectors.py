@@ -66,7 +66,7 @@ def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
 def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
     """All Payments: newest first, a fixed number of queries whatever the number of rows
     (links with project and member, then their deposit addresses and deposits)."""
-    links = with_transactions(links_for_user(user))
+    links = with_transactions(links_for_user(user)).prefetch_related("refunds")
     if filters.status:
         links = links.filter(status=filters.status)
     if filters.project:
@@ -85,7 +85,24 @@ def status_detail_words(link: PaymentLink) -> str:
     detail = link.status_detail or ""
     if detail in _SAID_BY_THE_STATUS:
         return ""
+    if detail == Detail.PAID_SHORT and link.amount_short:
+        return f"Paid, short by {amount_short(link)}"
     return DETAIL_LABELS.get(detail) or detail.replace("_", " ").capitalize()
+
+
+def refund_words(link: PaymentLink) -> str:
+    """'Refund sent: 0.0005 ETH' for the link's newest refund ('' without one); from the
+    prefetch of payments_for_user when there is one."""
+    found = sorted(link.refunds.all(), key=lambda r: (r.created_at, r.pk))
+    if not found:
+        return ""
+    refund = found[-1]
+    try:
+        amount = f"{format_units(refund.amount, catalogue.get(refund.network).asset(refund.asset).decimals)} {refund.asset}"
+    except KeyError:
+        amount = f"{refund.amount} base units {refund.asset}"
+    words = {"requested": "Refund requested", "address_given": "Refund address given", "sent": "Refund sent"}[refund.state]
+    return f"{words}: {amount}" + (f" ({refund.sent_tx})" if refund.sent_tx else "")
 
 
 def short_hash(tx_hash: str) -> str:
@@ -187,6 +204,19 @@ def amount_received_number(link: PaymentLink) -> str:
     return format_units(link.amount_received, decimals)
 
 
+def _coins_of_received_asset(units, link: PaymentLink) -> str:
+    try:
+        decimals = catalogue.get(link.received_network).asset(link.received_asset).decimals
+    except KeyError:
+        return f"{int(units)} base units {link.received_asset}".rstrip()
+    return f"{format_units(units, decimals)} {link.received_asset}"
+
+
+def amount_short(link: PaymentLink) -> str:
+    """'0.000001 ETH': how far short a payment accepted as paid (detail paid_short) fell."""
+    return _coins_of_received_asset(link.amount_short, link) if link.amount_short else ""
+
+
 def amount_received(link: PaymentLink) -> str:
     """'12.5 USDC' for people; the exact base units when the asset is no longer configured."""
     if link.amount_received is None:
@@ -224,5 +254,5 @@ def share_links(link: PaymentLink) -> dict[str, str]:
         "whatsapp": "https://wa.me/?text=" + quote(message, safe=""),
         "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}, quote_via=quote),
         "sms": "sms:?&body=" + quote(message, safe=""),
-        "email": "mailto:?" + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
+        "email": f"mailto:{quote(link.member.email, safe='@')}?" + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
     }

@@ -46,8 +46,13 @@ Statuses and details (PaymentLink.status / status_detail):
              underpaid          some money seen, less than due: received + remaining
              refund_due         paid after the monitoring window (link still open)
   Successful paid               confirmed amount == due
+             paid_short        confirmed amount short of due by no more than the project's
+                               underpayment tolerance, or by less than the network carries
+                               (links.tolerance); amount_short says by how much
              overpaid           confirmed amount > due; the excess is amount_received - due
              paid_late          completed after the quote expired, within the window
+             settled            marked as paid by the merchant (links.resolution), whatever
+                                the deposits say; they are still shown, never changed
   Cancelled  cancelled          cancelled by the merchant, nothing received
              refund_due         money arrived for a cancelled link: recorded, flagged
   Expired    expired            the link's own expiry passed with nothing received
@@ -64,6 +69,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from links.models import LinkStatus, PaymentLink, Quote
+from links.tolerance import allowed_shortfall
 
 FINAL_STATUSES = frozenset({LinkStatus.SUCCESSFUL, LinkStatus.CANCELLED, LinkStatus.EXPIRED})
 
@@ -76,6 +82,8 @@ class Detail:
     PAID = "paid"
     OVERPAID = "overpaid"
     PAID_LATE = "paid_late"
+    PAID_SHORT = "paid_short"
+    SETTLED = "settled"
     REFUND_DUE = "refund_due"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -89,6 +97,8 @@ DETAIL_LABELS = {
     Detail.PAID: "Paid",
     Detail.OVERPAID: "Overpaid",
     Detail.PAID_LATE: "Paid late",
+    Detail.PAID_SHORT: "Paid, short",
+    Detail.SETTLED: "Marked as paid",
     Detail.REFUND_DUE: "Refund due",
     Detail.CANCELLED: "Cancelled",
     Detail.EXPIRED: "Expired",
@@ -104,6 +114,7 @@ class LinkState:
     received_network: str = ""
     received_asset: str = ""
     paid_at: datetime | None = None
+    amount_short: int | None = None  # paid_short: base units the payment fell short by
     # For display only:
     quote: Quote | None = None  # newest quote of the counted pair (the current quote if no money yet)
     amount_due: int | None = None
@@ -157,6 +168,12 @@ def _deposits(link: PaymentLink) -> list:
     deposits = list(Deposit.objects.filter(address__link=link, orphaned=False))
     deposits.sort(key=lambda d: (d.paid_time, d.id))
     return deposits
+
+
+def _settled_at(link: PaymentLink) -> datetime | None:
+    from links.models import LinkSettlement
+
+    return LinkSettlement.objects.filter(link=link).values_list("created_at", flat=True).first()
 
 
 def _counted_pair(quotes: list[Quote], deposits: list) -> tuple[str, str] | None:
@@ -245,6 +262,9 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
         maturing=maturing,
     )
 
+    if settled_at := _settled_at(link):
+        return LinkState(LinkStatus.SUCCESSFUL, Detail.SETTLED, **{**common, "paid_at": settled_at})
+
     if link.cancelled_at:
         detail = Detail.REFUND_DUE if deposits else Detail.CANCELLED
         return LinkState(LinkStatus.CANCELLED, detail, **common)
@@ -253,15 +273,17 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
     on_time_until = min(quote_deadline, link.expires_at) if link.expires_at else quote_deadline
     late_until = on_time_until + window
 
-    if due > 0 and confirmed >= due:
-        done = _completing_deposit(confirmed_deposits, due)
+    enough = due - allowed_shortfall(link, network, due)  # links.tolerance
+    if due > 0 and confirmed >= enough:
+        done = _completing_deposit(confirmed_deposits, enough)
         seen_at = done.paid_time
+        shortfall = due - confirmed if confirmed < due else None
         if seen_at <= late_until:
             if seen_at > on_time_until:
                 detail = Detail.PAID_LATE
             else:
-                detail = Detail.OVERPAID if confirmed > due else Detail.PAID
-            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at})
+                detail = Detail.OVERPAID if confirmed > due else Detail.PAID_SHORT if shortfall else Detail.PAID
+            return LinkState(LinkStatus.SUCCESSFUL, detail, **{**common, "paid_at": seen_at, "amount_short": shortfall})
         status = LinkStatus.EXPIRED if link_expired else LinkStatus.PENDING
         return LinkState(status, Detail.REFUND_DUE, **common)
 
@@ -276,14 +298,14 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
 
     if not counted:
         return LinkState(LinkStatus.PENDING, Detail.AWAITING_PAYMENT, **common)
-    if received < due:
+    if received < enough:
         return LinkState(LinkStatus.PENDING, Detail.UNDERPAID, **common)
     if min(short) == 0:
         return LinkState(LinkStatus.PENDING, Detail.PAYMENT_SEEN, **common)
     return LinkState(LinkStatus.PENDING, Detail.CONFIRMING, **common)
 
 
-PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at")
+PERSISTED = ("status", "status_detail", "amount_received", "received_network", "received_asset", "paid_at", "amount_short")
 
 
 def _persisted(state: LinkState) -> dict:
@@ -294,6 +316,7 @@ def _persisted(state: LinkState) -> dict:
         "received_network": state.received_network,
         "received_asset": state.received_asset,
         "paid_at": state.paid_at,
+        "amount_short": state.amount_short,
     }
 
 

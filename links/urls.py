@@ -11,5 +11,7 @@ urlpatterns = [
     path("payments/<str:code>/", views.link_detail, name="detail"),
     path("payments/<str:code>/qr.png", views.link_qr_png, name="qr_png"),
     path("payments/<str:code>/cancel/", views.link_cancel, name="cancel"),
+    path("payments/<str:code>/settle/", views.link_settle, name="settle"),
+    path("payments/<str:code>/refund/", views.link_refund, name="refund"),
     path("payments/<str:code>/emails/<int:email_id>/resend/", email_views.email_resend, name="email_resend"),
 ]

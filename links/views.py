@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+from decimal import Decimal
 from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
-from links import selectors, services
+from links import refunds, resolution, selectors, services
+from links.refund_views import refund_view
 from links.emails import email_enabled, emails_for_link
 from links.forms import PaymentLinkForm
-from links.models import LinkStatus
+from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
 from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
+from payram.lib.money import parse_decimal
 from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
@@ -45,6 +51,7 @@ def all_payments(request: HttpRequest) -> HttpResponse:
         {
             "link": link,
             "detail": selectors.status_detail_words(link),
+            "refund": selectors.refund_words(link),
             "received": selectors.amount_received(link),
             "network": selectors.network_name(link.received_network),
             "transactions": selectors.link_transactions(link),
@@ -81,7 +88,7 @@ def _csv_cell(value) -> str:
 CSV_HEADER = [
     "Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description",
     "Status", "Status detail", "Amount received", "Coin", "Network", "Paid at (UTC)", "Public URL",
-    "Transactions", "Transaction hashes",
+    "Transactions", "Transaction hashes", "Refund",
 ]
 
 
@@ -107,7 +114,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
                     f"{link.amount:.2f}", link.currency, link.description, link.get_status_display(),
                     selectors.status_detail_words(link), selectors.amount_received_number(link), link.received_asset,
                     selectors.network_name(link.received_network), _iso(link.paid_at), selectors.public_url(link),
-                    len(transactions), selectors.transactions_csv(transactions),
+                    len(transactions), selectors.transactions_csv(transactions), selectors.refund_words(link),
                 )
             ])
 
@@ -141,12 +148,30 @@ def link_create(request: HttpRequest) -> HttpResponse:
     return render(request, "links/create.html", context, status=400 if form.errors else 200)
 
 
+POLL_SECONDS = 3
+
+
+def _live_key(link, state, deposits, link_refunds) -> str:
+    """What decides whether the merchant's link page changed, for its polling."""
+    source = "|".join(map(str, (
+        state.status, state.detail, state.amount_received, state.confirmations, state.quote.pk if state.quote else "",
+        len(deposits), sum(d.deposit.orphaned for d in deposits), [(r.pk, r.state) for r in link_refunds],
+    )))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 @login_required
 @require_GET
 def link_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The merchant's page of one link. While the link can still change it polls itself
+    (?v=<key>): 204 while nothing changed, else the page, of which htmx takes #link-live."""
     link = selectors.link_for_user(request.user, code)
     state = refresh_link_state(link)  # an expiry may have passed; the state also says what is due
     deposits = link_deposits(link, state=state)
+    link_refunds = refunds.link_refunds(link)
+    key = _live_key(link, state, deposits, link_refunds)
+    if request.htmx and request.GET.get("v") == key:
+        return HttpResponse(status=204)
     share = selectors.share_links(link)
     quote = selectors.quote_view(state.quote)
     context = {
@@ -165,11 +190,86 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "received": selectors.amount_received(link),
         "network": selectors.network_name(link.received_network),
         "can_cancel": link.status in (LinkStatus.PENDING, LinkStatus.EXPIRED),
+        "open_link": link.status == LinkStatus.PENDING,
+        "poll": not state.is_final or any(r.state != RefundState.SENT for r in link_refunds),
+        "poll_url": reverse("links:detail", args=[link.code]) + f"?v={key}",
+        "poll_seconds": POLL_SECONDS,
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         "emails": emails_for_link(link),
+        "receipt_url": reverse("pay:receipt", args=[link.code]) if link.status == LinkStatus.SUCCESSFUL else "",
+        "can_email_refund": email_enabled(),
+        "can_refund": not refunds.refund_reason(link, state) and resolution.may_resolve(request.user, link),
+        "refunds": [refund_view(r) for r in link_refunds],
+        "can_settle": not resolution.settle_reason(link, state) and resolution.may_resolve(request.user, link),
+        "settlement": LinkSettlement.objects.filter(link=link).first(),
     }
     return render(request, "links/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_settle(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: the "Mark as paid" form (a pop-up under htmx); POST settles with the note."""
+    link = selectors.link_for_user(request.user, code)
+    if not resolution.may_resolve(request.user, link):
+        raise Http404
+    error = ""
+    note = request.POST.get("note", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        try:
+            resolution.link_settle(link=link, note=note, user=request.user)
+        except resolution.ResolutionRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Marked as paid. The note and the state before are kept on this page.")
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("links:detail", args=[link.code]))
+            return redirect("links:detail", code=link.code)
+    else:
+        error = resolution.settle_reason(link)
+    context = {"link": link, "error": error, "note": note, "refused": bool(error) and request.method == "GET"}
+    template = "links/_settle_form.html" if request.htmx else "links/settle.html"
+    # htmx swaps only 2xx answers: a refused note goes back into the pop-up with 200.
+    return render(request, template, context, status=400 if error and request.method == "POST" and not request.htmx else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_refund(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: what to refund (a pop-up under htmx); POST asks for the refund."""
+    link = selectors.link_for_user(request.user, code)
+    if not resolution.may_resolve(request.user, link):
+        raise Http404
+    state = refresh_link_state(link)
+    error = refunds.refund_reason(link, state)
+    option = request.POST.get("option", "")
+    fiat_text = request.POST.get("fiat_amount", "").strip()
+    if request.method == "POST" and not error:
+        fiat = None
+        if option == "fiat":
+            try:
+                fiat = parse_decimal(fiat_text) if "e" not in fiat_text.lower() else None
+            except ValueError:
+                fiat = None
+            if fiat is None or fiat != fiat.quantize(Decimal("0.01")):
+                error = f"Enter the amount in {link.currency} to refund, such as 5 or 2.50."
+        if not error:
+            try:
+                refunds.refund_create(link=link, option=option, fiat_amount=fiat, user=request.user)
+            except resolution.ResolutionRefused as exc:
+                error = str(exc)
+            else:
+                messages.success(request, "Refund requested. Share the refund link with the customer so they can give their address.")
+                if request.htmx:
+                    return HttpResponseClientRedirect(reverse("links:detail", args=[link.code]))
+                return redirect("links:detail", code=link.code)
+    context = {
+        "link": link, "error": error, "options": refunds.refund_options(link, state), "option": option,
+        "fiat_amount": fiat_text, "refused": bool(error) and not refunds.refund_options(link, state),
+    }
+    template = "links/_refund_form.html" if request.htmx else "links/refund.html"
+    return render(request, template, context, status=400 if error and request.method == "POST" and not request.htmx else 200)
 
 
 @login_required

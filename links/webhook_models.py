@@ -33,6 +33,10 @@ EVENT_TYPES: dict[str, str] = {
     "payment.late": "Money arrived after the deadline (paid late, or after the link closed)",
     "link.cancelled": "The merchant cancelled the link",
     "link.expired": "The link expired",
+    "link.settled": "The merchant marked the link as paid by hand",
+    "refund.requested": "The merchant asked for a refund; the customer is asked for an address",
+    "refund.address_given": "The customer gave the refund address",
+    "refund.sent": "A transfer of the refund amount reached the customer's refund address",
 }
 TEST_EVENT_TYPE = "webhook.test"
 

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import URLValidator
 
 from members.models import Member, Project
+from payram.lib.fields import PlainDecimalField
 
 
 class ProjectForm(forms.Form):
@@ -22,6 +23,32 @@ class ProjectForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the project a name.")
         return name
+
+
+class ProjectEditForm(ProjectForm):
+    underpayment_tolerance = PlainDecimalField(
+        label="Underpayment tolerance (%)",
+        min_value=0,
+        max_value=10,
+        max_digits=4,
+        decimal_places=2,
+        initial=0,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        help_text="Consider a payment paid if it is at most this percent short of the amount due (0: exact). "
+        "The link shows it as “Paid, short by …”. A remainder smaller than the network can carry is always accepted.",
+        error_messages={
+            "min_value": "Enter a percentage from 0 to 10.",
+            "max_value": "Enter a percentage from 0 to 10.",
+            "invalid": "Enter a percentage such as 0 or 0.5.",
+            "max_decimal_places": "Use at most 2 decimal places.",
+            "max_digits": "Enter a percentage from 0 to 10.",
+            "max_whole_digits": "Enter a percentage from 0 to 10.",
+        },
+    )
+
+    def clean_underpayment_tolerance(self):
+        return self.cleaned_data.get("underpayment_tolerance") or 0
 
 
 class MemberForm(forms.Form):

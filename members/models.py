@@ -15,6 +15,8 @@ class Project(models.Model):
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="projects")
     # network slug -> confirmations required; missing networks use the catalogue default.
     confirmation_overrides = models.JSONField(default=dict, blank=True)
+    # Percent of the amount due a payment may be short and still count as paid (links.tolerance).
+    underpayment_tolerance = models.DecimalField(max_digits=4, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -26,10 +26,16 @@ def project_create(*, owner, name: str, return_url: str = "") -> Project:
 
 
 @transaction.atomic
-def project_update(*, project: Project, name: str, return_url: str = "") -> Project:
+def project_update(*, project: Project, name: str, return_url: str = "", underpayment_tolerance=None) -> Project:
+    """Rename, set the return URL and the underpayment tolerance. A new tolerance applies
+    to each link the next time its status is derived (a payment or a page view)."""
     project.name = name.strip()
     project.return_url = return_url.strip()
-    project.save(update_fields=["name", "return_url"])
+    fields = ["name", "return_url"]
+    if underpayment_tolerance is not None:
+        project.underpayment_tolerance = underpayment_tolerance
+        fields.append("underpayment_tolerance")
+    project.save(update_fields=fields)
     return project
 
 

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from members import selectors, services
-from members.forms import MemberEditForm, MemberForm, ProjectForm
+from members.forms import MemberEditForm, MemberForm, ProjectEditForm, ProjectForm
 from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
@@ -46,7 +46,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
     project = selectors.project_for_user(request.user, pk)
-    form = ProjectForm(request.POST or None, initial={"name": project.name, "return_url": project.return_url})
+    form = ProjectEditForm(
+        request.POST or None,
+        initial={"name": project.name, "return_url": project.return_url, "underpayment_tolerance": project.underpayment_tolerance},
+    )
     if request.method == "POST" and form.is_valid():
         services.project_update(project=project, **form.cleaned_data)
         messages.success(request, f"Project “{project.name}” saved.")
@@ -79,7 +82,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
 def member_create(request: HttpRequest) -> HttpResponse:
     projects = selectors.projects_for_user(request.user)
     initial = {"email": request.GET.get("email") or request.GET.get("member", ""), "project": request.GET.get("project") or None}
-    form = MemberForm(request.POST or None, projects=projects, initial=initial)
+    # In the pop-up its fields must not take the ids of the page's own (two #id_project).
+    auto_id = "new_member_%s" if request.htmx else "id_%s"
+    form = MemberForm(request.POST or None, projects=projects, initial=initial, auto_id=auto_id)
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_create(

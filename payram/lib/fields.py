@@ -1,4 +1,4 @@
-"""A model field for on-chain amounts: non-negative integers in base units up to uint256.
+"""Fields for amounts. BaseUnitsField, a model field for on-chain amounts: non-negative integers in base units up to uint256.
 
 PostgreSQL stores them as numeric(78, 0), exact. SQLite has no exact type that wide
 (INTEGER stops at 2**63, REAL rounds, and Django reads decimals through a 15-digit
@@ -59,3 +59,14 @@ class BaseUnitsField(models.Field):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": forms.DecimalField, "max_digits": 78, "decimal_places": 0, **kwargs})
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A decimal written out in digits: "1e9" or "2E-2" is refused like any other
+    non-amount, since a typo in a form or a JSON number written with an exponent
+    must not quietly ask for a billion."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and "e" in str(value).lower():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)

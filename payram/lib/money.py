@@ -40,6 +40,27 @@ def fiat_to_base_units(fiat: Decimal, rate: Decimal, decimals: int) -> int:
     return int(coins.to_integral_value(rounding=ROUND_CEILING))
 
 
+def round_up_to_step(units: int, step: int) -> int:
+    """The least multiple of `step` that is >= units."""
+    return -(-int(units) // step) * step
+
+
+def payable_step(step: int, *, rate: Decimal, fiat: Decimal, decimals: int) -> int:
+    """The asset's quoting step (base units), made finer where rounding up by it could
+    cost the customer more than a cent or 0.1% of the amount, whichever is larger."""
+    budget = max(FIAT_QUANTUM, Decimal(fiat) * Decimal("0.001"))
+    while step > 1 and from_base_units(step, decimals) * Decimal(rate) > budget:
+        step = max(step // 10, 1)
+    return step
+
+
+def fiat_to_payable_units(fiat: Decimal, rate: Decimal, decimals: int, step: int) -> int:
+    """fiat_to_base_units rounded up to a payable step (see payable_step): the amount a
+    wallet can type, never less than what is due."""
+    step = payable_step(step, rate=rate, fiat=fiat, decimals=decimals)
+    return round_up_to_step(fiat_to_base_units(fiat, rate, decimals), step)
+
+
 def base_units_to_fiat(units: int | Decimal, rate: Decimal, decimals: int) -> Decimal:
     return (from_base_units(units, decimals) * Decimal(rate)).quantize(FIAT_QUANTUM, rounding=ROUND_HALF_UP)
 

@@ -5,6 +5,8 @@
   "use strict";
 
   function revealCopyButtons(root) {
+    // What is only true with this script running (the page polling itself).
+    root.querySelectorAll("[data-js-only][hidden]").forEach(function (el) { el.hidden = false; });
     if (!navigator.clipboard) return;
     root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }

@@ -19,3 +19,14 @@ def test_admin_lists_projects_members_links_and_quotes(admin_client, project, me
         response = admin_client.get(url)
         assert response.status_code == 200, url
         assert expected in response.content.decode(), url
+
+
+def test_admin_shows_settlements_and_refunds_read_only(admin_client, project, member):
+    from links.models import LinkSettlement, PaymentLink, Refund
+
+    link = PaymentLink.objects.create(project=project, member=member, amount=1)
+    LinkSettlement.objects.create(link=link, settled_by_name="ana", note="cash", status_before="pending", detail_before="underpaid")
+    refund = Refund.objects.create(link=link, network="devnet", asset="USDC", amount=1, reason="overpaid", requested_by_name="ana")
+    assert refund.code in admin_client.get("/admin/links/refund/").content.decode()
+    assert "ana" in admin_client.get("/admin/links/linksettlement/").content.decode()
+    assert admin_client.get("/admin/links/refund/add/").status_code == 403

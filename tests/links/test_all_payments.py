@@ -224,8 +224,8 @@ def test_csv_export_lists_transactions(merchant_client, project, member, evm_add
     _paid_with(evm_address, link, tx1, tx2)
     link_create(project=project, member=member, amount=Decimal("3.00"))
     rows = _csv(merchant_client.get("/payments/export.csv"))
-    assert rows[0][-2:] == ["Transactions", "Transaction hashes"]
+    assert rows[0][-3:] == ["Transactions", "Transaction hashes", "Refund"]
     unpaid, paid = rows[1], rows[2]
-    assert unpaid[-2:] == ["0", ""]
-    assert paid[-2:] == ["2", f"{tx1}; {tx2}"]
+    assert unpaid[-3:] == ["0", "", ""]
+    assert paid[-3:] == ["2", f"{tx1}; {tx2}", ""]
     assert paid[8:13] == ["Successful", "", "10", "USDC", "Base"]

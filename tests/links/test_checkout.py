@@ -56,13 +56,13 @@ def test_volatile_coin_uses_the_price_source_rounded_up(link):
     quote = quote_create(link=link, network="devnet", asset="ETH")
     assert quote.rate == Decimal(3000)
     assert quote.rate_source == "fixed"
-    assert quote.amount_due == 8_333_333_333_333_334  # 25/3000 ETH, rounded up to the wei
+    assert quote.amount_due == 8_334_000_000_000_000  # 25/3000 ETH, rounded up to 0.000001 ETH
 
 
 def test_wei_amounts_survive_the_database(link):
     quote = quote_create(link=link, network="devnet", asset="ETH")
     quote.refresh_from_db()
-    assert quote.amount_due == 8_333_333_333_333_334
+    assert quote.amount_due == 8_334_000_000_000_000
 
 
 def test_picking_again_or_switching_asset_keeps_the_one_address(link):

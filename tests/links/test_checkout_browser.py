@@ -97,6 +97,7 @@ def test_customer_pays_devnet_usdc_and_the_page_turns_successful_live(
     link = PaymentLink.objects.get()
     public = merchant.input_value("#public-url")
     assert public == f"{live_server.url}/pay/{link.code}/"
+    merchant.evaluate("window.__noReload = true")
 
     with scan_loop("devnet"):
         # A signed-out customer on a phone opens it and picks USDC on the local devnet.
@@ -138,6 +139,11 @@ def test_customer_pays_devnet_usdc_and_the_page_turns_successful_live(
         assert "25 USDC" in customer.locator(".facts").inner_text()
         assert customer.get_attribute("a:has-text('Return to Corner Shop')", "href") == "https://shop.example.com/thanks"
         assert customer.locator("#checkout[hx-trigger]").count() == 0
+        # The merchant's link page followed along by itself, and now leads with the outcome.
+        merchant.locator("#payment-summary", has_text="Paid in full").wait_for(timeout=20_000)
+        assert merchant.evaluate("window.__noReload") is True
+        assert merchant.locator("#share-whatsapp").count() == 0 and merchant.locator("#link-live[hx-trigger]").count() == 0
+        shot(merchant, "4-merchant-paid-1280")
         shot(customer, "4-success-390")
         customer.set_viewport_size({"width": 1280, "height": 900})
         shot(customer, "4-success-1280")
@@ -154,3 +160,23 @@ def test_customer_pays_devnet_usdc_and_the_page_turns_successful_live(
     assert "USDC" in text and "Local devnet" in text
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row.locator("td[data-label='Paid']").inner_text())
     shot(merchant, "5-all-payments-1280")
+
+
+def test_without_javascript_the_pay_page_promises_nothing_it_cannot_do(live_server, new_context, project, member, monkeypatch, settings):
+    from links.checkout import quote_create
+    from tests.links.pay_support import make_link, make_shop
+
+    for shop in make_shop(project, monkeypatch, settings):
+        link = make_link(shop, member)
+        quote_create(link=link, network="devnet", asset="USDC")
+        page = new_context(java_script_enabled=False, viewport=PHONE).new_page()
+        page.goto(f"{live_server.url}/pay/{link.code}/")
+        page.locator("#pay-address").wait_for()
+        assert page.locator("button.copy").count() == 2
+        assert not page.locator("button.copy").first.is_visible()  # [hidden] wins over .btn's display
+        assert not page.get_by_text("this page also updates by itself").is_visible()
+        assert page.locator("a:has-text('Refresh')").is_visible()
+        shot(page, "nojs-pay-390")
+        with_js = new_context(viewport=PHONE).new_page()
+        with_js.goto(f"{live_server.url}/pay/{link.code}/")
+        with_js.get_by_text("this page also updates by itself").wait_for()

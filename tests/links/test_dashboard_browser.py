@@ -37,12 +37,15 @@ def test_create_share_cancel_journey(logged_in_page, live_server, new_context, p
     page.click("#member-results >> text=Add New Member")
     dialog = page.locator("dialog#modal")
     dialog.wait_for(state="visible")
-    assert dialog.locator("#id_email").input_value() == "newbie"
-    dialog.locator("#id_email").fill("not-an-email")
+    assert dialog.locator("#new_member_email").input_value() == "newbie"
+    # The pop-up's project select has an id of its own: each label points at its own control.
+    assert page.locator("#id_project").count() == 1
+    assert dialog.locator("label[for=new_member_project]").count() == 1 and dialog.locator("#new_member_project").is_visible()
+    dialog.locator("#new_member_email").fill("not-an-email")
     dialog.locator("button:has-text('Add member')").click()
     dialog.locator("text=Enter a valid email address.").wait_for()
-    dialog.locator("#id_email").fill("Newbie@Example.com")
-    dialog.locator("#id_name").fill("<b>New</b> Customer")
+    dialog.locator("#new_member_email").fill("Newbie@Example.com")
+    dialog.locator("#new_member_name").fill("<b>New</b> Customer")
     dialog.locator("button:has-text('Add member')").click()
     dialog.wait_for(state="hidden")
     assert page.input_value("#id_member") == "newbie@example.com"
@@ -69,7 +72,7 @@ def test_create_share_cancel_journey(logged_in_page, live_server, new_context, p
     assert page.get_attribute("#share-whatsapp", "href").startswith("https://wa.me/?text=")
     assert page.get_attribute("#share-telegram", "href").startswith("https://t.me/share/url?url=")
     assert page.get_attribute("#share-sms", "href").startswith("sms:?&body=")
-    assert page.get_attribute("#share-email", "href").startswith("mailto:?subject=")
+    assert page.get_attribute("#share-email", "href").startswith("mailto:newbie@example.com?subject=")  # the member's address filled in
     assert "%2442.50" in page.get_attribute("#share-whatsapp", "href")
     with page.expect_download() as download:
         page.click("#qr-download")
@@ -231,7 +234,7 @@ def test_every_dashboard_page_reads_well_on_a_phone_and_a_desktop(new_context, l
         page.wait_for_selector("#member-results >> text=No member of Corner Shop matches")
         page.click("#member-results >> text=Add New Member")
         page.locator("dialog#modal").wait_for(state="visible")
-        assert page.locator("dialog#modal #id_email").input_value() == "newbie"
+        assert page.locator("dialog#modal #new_member_email").input_value() == "newbie"
         _shot(page, f"{width}-create-add-member")
 
         nav = page.locator("#mainnav >> text=Network health")

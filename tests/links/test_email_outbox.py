@@ -98,10 +98,13 @@ def test_the_email_row_is_written_in_the_status_change_transaction(shop, member,
 
     with committed():
         deposit(quote.deposit_address, 25_000_000, confirmations=3)
-    email = OutboundEmail.objects.get(link=link)
+    email = OutboundEmail.objects.get(link=link, kind=EmailKind.PAYMENT_RECEIVED)
     assert (email.kind, email.status, email.attempts) == (EmailKind.PAYMENT_RECEIVED, EmailStatus.SENT, 1)
     assert email.recipients == ["merchant@example.com"] and email.sent_at is not None
-    assert [m.subject for m in mailoutbox] == [email.subject] == ["Payment received: $25.00 from alice@example.com"]
+    receipt = OutboundEmail.objects.get(link=link, kind=EmailKind.RECEIPT)  # and the member's receipt
+    assert sorted(m.subject for m in mailoutbox) == sorted([email.subject, receipt.subject]) == [
+        "Payment received: $25.00 from alice@example.com", "Receipt: $25.00 to Corner Shop",
+    ]
 
 
 @pytest.mark.django_db
@@ -255,13 +258,13 @@ def test_an_email_whose_after_commit_send_never_ran_is_sent_by_the_next_sweep(
     with django_capture_on_commit_callbacks(execute=False) as lost:  # the process stops right after commit
         deposit(quote.deposit_address, 25_000_000, confirmations=3)
     assert lost and mailoutbox == []
-    email = OutboundEmail.objects.get(link=link)
+    email = OutboundEmail.objects.get(link=link, kind=EmailKind.PAYMENT_RECEIVED)
     assert (email.status, email.attempts) == (EmailStatus.QUEUED, 0)
 
     housekeeping.run_all()  # the restarted process's scan loop (or beat)
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.SENT, 1)
-    assert [m.subject for m in mailoutbox] == ["Payment received: $25.00 from alice@example.com"]
+    assert sorted(m.subject for m in mailoutbox) == ["Payment received: $25.00 from alice@example.com", "Receipt: $25.00 to Corner Shop"]
 
 
 @pytest.mark.django_db

@@ -307,3 +307,48 @@ def test_dashboard_pages_have_no_inline_styles_or_scripts(merchant_client, on_ba
         assert "<style" not in html and "style=" not in html, url
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
         assert not re.search(r"\son[a-z]+=", html), url
+
+
+# --- The page follows the payment and leads with its outcome ------------------------------
+
+
+def test_email_share_is_addressed_to_the_member(merchant_client, link):
+    share = merchant_client.get(f"/payments/{link.code}/").context["share"]
+    assert share["email"].startswith("mailto:alice@example.com?subject=")
+
+
+def test_link_page_polls_while_open_answers_204_until_something_changes(merchant_client, on_base, address):
+    import re
+
+    body = _page(merchant_client, on_base)
+    poll = re.search(r'id="link-live" hx-get="([^"]+)" hx-trigger="every 3s" hx-select="#link-live"', body).group(1)
+    poll = poll.replace("&amp;", "&")
+    assert merchant_client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    deposit(address, USDC_25, network="base", asset="USDC", confirmations=1)
+    changed = merchant_client.get(poll, headers={"HX-Request": "true"})
+    assert changed.status_code == 200
+    assert "confirming, 1 of 3 confirmations" in _text(changed.content.decode())
+    set_confirmations(address.deposits.get(), 3)
+    final = merchant_client.get(poll, headers={"HX-Request": "true"}).content.decode()
+    assert "Paid in full" in _text(final)
+    assert 'id="link-live">' in final  # final: no polling any more
+
+
+def test_another_merchant_cannot_poll_a_link(client, other_merchant, link):
+    client.force_login(other_merchant)
+    assert client.get(f"/payments/{link.code}/?v=x", headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_paid_and_cancelled_pages_lead_with_the_outcome_not_share_buttons(merchant_client, on_base, address, link):
+    assert 'id="share-whatsapp"' in _page(merchant_client, on_base)
+    deposit(address, USDC_25, network="base", asset="USDC", confirmations=3)
+    body = _page(merchant_client, on_base)
+    assert 'id="share-whatsapp"' not in body and 'id="qr-download"' not in body and "<svg" not in body
+    assert body.index('id="payment"') < body.index('id="details"')
+    assert "Open the pay page" in body
+
+    cancelled = link_create(project=link.project, member=link.member, amount=Decimal("5"))
+    merchant_client.post(f"/payments/{cancelled.code}/cancel/")
+    body = _page(merchant_client, cancelled)
+    assert 'id="share-whatsapp"' not in body and "<svg" not in body
+    assert "This link can no longer be paid" in body

@@ -124,8 +124,8 @@ def test_choice_can_be_changed_before_paying(client, link):
     pick(client, link, "devnet:ETH")
     html = client.get(page_url(link)).content.decode()
     assert "Send <strong>ETH</strong> on the <strong>Local devnet (anvil)</strong> network" in html
-    assert f'href="ethereum:{FIRST_ADDRESS}@31337?value=8333333333333334"' in html  # $25 at 3000 USD/ETH, to the wei
-    assert "0.008333333333333334 ETH" in html
+    assert f'href="ethereum:{FIRST_ADDRESS}@31337?value=8334000000000000"' in html  # $25 at 3000 USD/ETH, up to 0.000001 ETH
+    assert "0.008334 ETH" in html
     assert FIRST_ADDRESS in html
 
 

@@ -63,6 +63,10 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
     for name in ("detail", "rotate", "toggle", "delete", "test", "redeliver"):
         extra[(f"webhooks:{name}", "code")] = endpoint.code
     extra[("links:email_resend", "email_id")] = _failed_email(link).pk
+    from links.models import Refund  # the customer's refund page of merchant A's link
+
+    refund = Refund.objects.create(link=link, network="devnet", asset="USDC", amount=1_000_000, reason="overpaid", requested_by_name=MARK)
+    extra[("pay:refund", "refund_code")] = refund.code
     return extra, [endpoint.secret, raw_key]
 
 
