@@ -1,13 +1,14 @@
 """Checking an address someone typed for a network: Bitcoin base58check (P2PKH, P2SH),
 bech32 (witness v0, BIP173) and bech32m (v1+, BIP350) with the network's prefix; EVM
-20-byte hex with its EIP-55 checksum when written in mixed case. Used for customers'
+20-byte hex with its EIP-55 checksum when written in mixed case; Tron base58check (T…).
+Used for customers'
 refund addresses; payram never derives or spends from these."""
 
 from __future__ import annotations
 
 import re
 
-from chain.catalogue import BITCOIN, EVM, Network
+from chain.catalogue import BITCOIN, EVM, TRON, Network
 from chain.hd import _BECH32, _bech32_hrp_expand, _bech32_polymod, b58check_decode, family_params
 
 BECH32_CONST = 1
@@ -88,4 +89,10 @@ def address_check(net: Network, text: str) -> str:
         if re.match(r"^[a-z]{2,4}1", text.lower()):
             raise AddressRefused(f"This is an address of another network, not {net.name}.")
         return _base58(net, text)
+    if net.kind == TRON:
+        from chain import tron
+
+        if not tron.is_address(text):
+            raise AddressRefused(f"This is not a valid {net.name} address: a Tron address starts with T and has a checksum; copy it again from your wallet.")
+        return text
     raise AddressRefused(f"Refunds on {net.name} are not supported.")

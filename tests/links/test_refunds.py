@@ -46,6 +46,7 @@ def hooks(project, settings):
     ("bitcoin-testnet4", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", None),
     ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
     ("ethereum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", None),
+    ("tron", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None),  # Tether's USDT contract, a valid address
 ])
 def test_valid_addresses_are_taken_in_canonical_form(slug, text, canonical):
     assert address_check(catalogue.get(slug), f"  {text} ") == (canonical or text)
@@ -61,6 +62,8 @@ def test_valid_addresses_are_taken_in_canonical_form(slug, text, canonical):
     ("ethereum", "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "EIP-55"),
     ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae", "40 hexadecimal"),
     ("ethereum", "", "Enter the address"),
+    ("tron", "TR7NHqjeKQxGTCi8q8ZvbVSzBFcCHR1n9Kt", "not a valid"),  # checksum fails
+    ("tron", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "starts with T"),
 ])
 def test_bad_addresses_are_refused_with_the_reason(slug, text, words):
     with pytest.raises(AddressRefused, match=words):
