@@ -147,8 +147,9 @@ class BitcoinCoreAdapter:
         return self._conn, False
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        conn = getattr(self, "_conn", None)  # None too when __init__ refused the network
+        if conn is not None:
+            conn.close()
             self._conn = None
 
     def __del__(self) -> None:

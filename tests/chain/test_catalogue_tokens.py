@@ -15,7 +15,8 @@ from tests.links.test_checkout import shop  # noqa: F401 - fixture
 
 # The issuers' own lists, by network: Circle "USDC contract addresses"
 # (developers.circle.com/stablecoins/usdc-contract-addresses), Tether "Supported Protocols"
-# (tether.to/en/supported-protocols: its EVM chains are Ethereum, Avalanche, Celo, Kava).
+# (tether.to/en/supported-protocols: its EVM chains are Ethereum, Avalanche, Celo, Kava;
+# and Tron's TRC-20).
 ISSUER_PUBLISHED = {
     ("ethereum", "USDC"): "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
     ("ethereum", "USDT"): "0xdAC17F958D2ee523a2206206994597C13D831ec7",
@@ -24,6 +25,7 @@ ISSUER_PUBLISHED = {
     ("arbitrum", "USDC"): "0xaf88d065e77c8cC2239327C5EDb3A432268e5831",
     ("sepolia", "USDC"): "0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238",
     ("base-sepolia", "USDC"): "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+    ("tron", "USDT"): "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",  # Tether: "TRC20 via Tron"
 }
 # Bridge-minted, not Tether's: Base (0xfde4…), Arbitrum One (0xFd08…), Polygon PoS (0xc213…).
 BRIDGED = {"0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
