@@ -36,10 +36,32 @@ class Sizes:
     threads: int
 
 
-FULL = Sizes(blocks=100, per_block=100, rounds=3, watched_many=100_000, latency_samples=30, rows_small=1_000,
-             rows_large=100_000, web_seconds=5.0, derivations=2_000, allocations=200, threads=8)
-SHORT = Sizes(blocks=8, per_block=20, rounds=1, watched_many=1_000, latency_samples=3, rows_small=100,
-              rows_large=1_000, web_seconds=0.3, derivations=100, allocations=20, threads=4)
+FULL = Sizes(
+    blocks=100,
+    per_block=100,
+    rounds=3,
+    watched_many=100_000,
+    latency_samples=30,
+    rows_small=1_000,
+    rows_large=100_000,
+    web_seconds=5.0,
+    derivations=2_000,
+    allocations=200,
+    threads=8,
+)
+SHORT = Sizes(
+    blocks=8,
+    per_block=20,
+    rounds=1,
+    watched_many=1_000,
+    latency_samples=3,
+    rows_small=100,
+    rows_large=1_000,
+    web_seconds=0.3,
+    derivations=100,
+    allocations=20,
+    threads=4,
+)
 WATCHED_FEW = 10
 
 
@@ -72,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         database_url = ""
     vendor = setup_django(database_url)
     logging.getLogger("chain").setLevel(logging.ERROR)
-    print(f"payram benchmarks ({'short' if args.short else 'full'}) on {vendor}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}", flush=True)
+    print(
+        f"payram benchmarks ({'short' if args.short else 'full'}) on {vendor}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        flush=True,
+    )
 
     node = start_anvil()
     try:
@@ -110,9 +135,14 @@ def run_scan_and_matching(node, sizes: Sizes, rng: random.Random, wallet) -> Non
     watched = [fixtures.random_address(rng) for _ in range(WATCHED_FEW)]
     fixtures.watch_addresses(wallet, watched)
     started = time.perf_counter()
-    first, last = fixtures.fill_blocks(node, blocks=sizes.blocks, per_block=sizes.per_block, watched=watched, watched_share=0.2, rng=rng)
-    print(f"\nScan throughput: blocks {first}-{last}, {sizes.per_block} transfers each (half ether, half TestUSD; "
-          f"20% to {WATCHED_FEW} watched addresses), made in {time.perf_counter() - started:.1f} s", flush=True)
+    first, last = fixtures.fill_blocks(
+        node, blocks=sizes.blocks, per_block=sizes.per_block, watched=watched, watched_share=0.2, rng=rng
+    )
+    print(
+        f"\nScan throughput: blocks {first}-{last}, {sizes.per_block} transfers each (half ether, half TestUSD; "
+        f"20% to {WATCHED_FEW} watched addresses), made in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     ours, raw, deposits = scan.median_rates(node, first, last, sizes.rounds)
     say(f"payram scan_network: {ours:.1f} blocks/s ({deposits} deposits recorded per pass)")
     say(f"raw JSON-RPC loop:   {raw:.1f} blocks/s (same batches, decoded, no DB)")
@@ -122,22 +152,33 @@ def run_scan_and_matching(node, sizes: Sizes, rng: random.Random, wallet) -> Non
     started = time.perf_counter()
     fixtures.watch_addresses(wallet, [fixtures.random_address(rng) for _ in range(sizes.watched_many - WATCHED_FEW)])
     fixtures.analyze()
-    say(f"{sizes.watched_many - WATCHED_FEW:,} more DepositAddress rows inserted (and analysed) in {time.perf_counter() - started:.1f} s")
+    say(
+        f"{sizes.watched_many - WATCHED_FEW:,} more DepositAddress rows inserted (and analysed) in {time.perf_counter() - started:.1f} s"
+    )
     many, many_raw, _ = scan.median_rates(node, first, last, sizes.rounds)
-    say(f"scan with {WATCHED_FEW} watched: {ours:.1f} blocks/s (raw loop meanwhile {raw:.1f}); "
-        f"with {sizes.watched_many:,}: {many:.1f} blocks/s (raw loop meanwhile {many_raw:.1f})")
+    say(
+        f"scan with {WATCHED_FEW} watched: {ours:.1f} blocks/s (raw loop meanwhile {raw:.1f}); "
+        f"with {sizes.watched_many:,}: {many:.1f} blocks/s (raw loop meanwhile {many_raw:.1f})"
+    )
     # Each rate over the raw loop's rate in the same rounds: the two runs are minutes apart
     # and the machine's load drifts; the node's own speed cancels out.
     matching = (many / many_raw) / (ours / raw)
-    ratio(f"matching_{sizes.watched_many}_vs_{WATCHED_FEW}", matching, ">= 0.9 (each rate over the raw loop's in its rounds)", matching >= 0.9)
-
+    ratio(
+        f"matching_{sizes.watched_many}_vs_{WATCHED_FEW}",
+        matching,
+        ">= 0.9 (each rate over the raw loop's in its rounds)",
+        matching >= 0.9,
+    )
 
 
 def run_latency(node, sizes: Sizes, rng: random.Random, project, member, wallet) -> None:
     from bench import fixtures, latency
 
     # -- detection latency ---------------------------------------------------------------
-    print(f"\nDetection latency: ether payment mined -> /pay/<code>/status/ answers the change ({sizes.latency_samples} payments)", flush=True)
+    print(
+        f"\nDetection latency: ether payment mined -> /pay/<code>/status/ answers the change ({sizes.latency_samples} payments)",
+        flush=True,
+    )
     pay_to = fixtures.random_address(rng)
     [deposit_address] = fixtures.watch_addresses(wallet, [pay_to])
     link = fixtures.link_with_quote(project, member, deposit_address)
@@ -147,14 +188,12 @@ def run_latency(node, sizes: Sizes, rng: random.Random, project, member, wallet)
     ratio("detection_p95_vs_interval_plus_0.5s", high / (interval + 0.5), "<= 1.0", high <= interval + 0.5)
 
 
-
 def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, project, member, wallet) -> None:
-    from bench import fixtures, keys, latency, web
-
     # -- web -----------------------------------------------------------------------------
     from django.test import Client
     from django.urls import reverse
 
+    from bench import fixtures, keys, latency, web
     from links.models import PaymentLink
 
     print("\nWeb: pay-page status endpoint and All Payments (one client, in process, no network)", flush=True)
@@ -180,10 +219,16 @@ def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, 
     for name in ("status_poll_204", "status_fragment", "all_payments"):
         small, large = figures[(name, sizes.rows_small)], figures[(name, sizes.rows_large)]
         constant = small.queries == large.queries
-        say(f"{name}: {small.queries} queries at {sizes.rows_small:,} links, {large.queries} at {sizes.rows_large:,}: "
-            f"{'constant' if constant else 'NOT constant'}")
-        ratio(f"{name}_rps_{sizes.rows_large}_vs_{sizes.rows_small}", large.rps / small.rps, ">= 0.9 and constant queries",
-              constant and large.rps / small.rps >= 0.9)
+        say(
+            f"{name}: {small.queries} queries at {sizes.rows_small:,} links, {large.queries} at {sizes.rows_large:,}: "
+            f"{'constant' if constant else 'NOT constant'}"
+        )
+        ratio(
+            f"{name}_rps_{sizes.rows_large}_vs_{sizes.rows_small}",
+            large.rps / small.rps,
+            ">= 0.9 and constant queries",
+            constant and large.rps / small.rps >= 0.9,
+        )
 
     # -- keys ----------------------------------------------------------------------------
     print("\nAddresses: derivation and allocation", flush=True)
@@ -194,9 +239,15 @@ def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, 
         skipped("allocation_concurrent_vs_serial", "PostgreSQL only: SQLite serialises every writer, nothing to compare")
     else:
         serial, concurrent, check = keys.allocation_rates(sizes.allocations, sizes.threads)
-        say(f"address_allocate: serial {serial:.0f}/s; {sizes.threads} threads {concurrent:.0f}/s; indexes distinct and gap-free: {check}")
-        ratio("allocation_concurrent_vs_serial", concurrent / serial, ">= 0.8 (one wallet row serialises them) and indexes ok",
-              check == "ok" and concurrent / serial >= 0.8)
+        say(
+            f"address_allocate: serial {serial:.0f}/s; {sizes.threads} threads {concurrent:.0f}/s; indexes distinct and gap-free: {check}"
+        )
+        ratio(
+            "allocation_concurrent_vs_serial",
+            concurrent / serial,
+            ">= 0.8 (one wallet row serialises them) and indexes ok",
+            check == "ok" and concurrent / serial >= 0.8,
+        )
 
 
 if __name__ == "__main__":

@@ -86,7 +86,9 @@ class Node:
 
     def rpc(self, method: str, params: list | None = None):
         self._id += 1
-        answer = self.session.post(self.url, json={"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}, timeout=60).json()
+        answer = self.session.post(
+            self.url, json={"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}, timeout=60
+        ).json()
         if answer.get("error"):
             raise RuntimeError(f"{method}: {answer['error']}")
         return answer["result"]
@@ -126,7 +128,8 @@ def start_anvil() -> Node:
     port = free_port()
     process = subprocess.Popen(
         [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     node = Node(url=f"http://127.0.0.1:{port}", process=process)
     try:

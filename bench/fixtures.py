@@ -50,7 +50,9 @@ def watch_addresses(wallet, addresses: list[str], *, start_index: int | None = N
 
     first = wallet.next_index if start_index is None else start_index
     rows = [
-        DepositAddress(project_id=wallet.project_id, wallet=wallet, family="evm", index=first + i, address=a, link=link, purpose="bench")
+        DepositAddress(
+            project_id=wallet.project_id, wallet=wallet, family="evm", index=first + i, address=a, link=link, purpose="bench"
+        )
         for i, a in enumerate(addresses)
     ]
     created = []
@@ -71,8 +73,14 @@ def link_with_quote(project, member, deposit_address, *, amount_due: int = 10**2
     deposit_address.link = link
     deposit_address.save(update_fields=["link"])
     Quote.objects.create(
-        link=link, network="devnet", asset="ETH", deposit_address=deposit_address, amount_due=amount_due,
-        rate="2000", rate_source="bench", expires_at=timezone.now() + timedelta(days=1),
+        link=link,
+        network="devnet",
+        asset="ETH",
+        deposit_address=deposit_address,
+        amount_due=amount_due,
+        rate="2000",
+        rate_source="bench",
+        expires_at=timezone.now() + timedelta(days=1),
     )
     return link
 
@@ -82,12 +90,16 @@ def bulk_links(project, member, count: int) -> None:
 
     for i in range(0, count, 5000):
         PaymentLink.objects.bulk_create(
-            [PaymentLink(project=project, member=member, amount="12.50", currency="USD", description=f"bench link {i + j}")
-             for j in range(min(5000, count - i))]
+            [
+                PaymentLink(project=project, member=member, amount="12.50", currency="USD", description=f"bench link {i + j}")
+                for j in range(min(5000, count - i))
+            ]
         )
 
 
-def fill_blocks(node, *, blocks: int, per_block: int, watched: list[str], watched_share: float, rng: random.Random) -> tuple[int, int]:
+def fill_blocks(
+    node, *, blocks: int, per_block: int, watched: list[str], watched_share: float, rng: random.Random
+) -> tuple[int, int]:
     """Mine `blocks` blocks of `per_block` transfers each: half native ether from anvil's
     accounts 1-9, half TestUSD transfers from account 0; a `watched_share` of recipients are
     `watched`, the rest fresh addresses. Returns the first and last height."""
@@ -102,14 +114,34 @@ def fill_blocks(node, *, blocks: int, per_block: int, watched: list[str], watche
             for i in range(per_block):
                 to = rng.choice(watched) if rng.random() < watched_share else random_address(rng)
                 if i % 2 == 0:
-                    calls.append(("eth_sendTransaction", [{
-                        "from": accounts[1 + (i // 2) % 9], "to": to, "value": hex(10**12 + i), "gas": hex(21000),
-                    }]))
+                    calls.append(
+                        (
+                            "eth_sendTransaction",
+                            [
+                                {
+                                    "from": accounts[1 + (i // 2) % 9],
+                                    "to": to,
+                                    "value": hex(10**12 + i),
+                                    "gas": hex(21000),
+                                }
+                            ],
+                        )
+                    )
                 else:
                     data = "0x" + TRANSFER_SELECTOR + to[2:].lower().rjust(64, "0") + hex(1000 + i)[2:].rjust(64, "0")
-                    calls.append(("eth_sendTransaction", [{
-                        "from": accounts[0], "to": DEVNET_TOKEN_ADDRESS, "data": data, "gas": hex(100000),
-                    }]))
+                    calls.append(
+                        (
+                            "eth_sendTransaction",
+                            [
+                                {
+                                    "from": accounts[0],
+                                    "to": DEVNET_TOKEN_ADDRESS,
+                                    "data": data,
+                                    "gas": hex(100000),
+                                }
+                            ],
+                        )
+                    )
             node.rpc_batch(calls)
             node.rpc("anvil_mine", ["0x1"])
     finally:

@@ -72,5 +72,9 @@ def allocation_rates(count: int, threads: int) -> tuple[float, float, str]:
 
     indexes = sorted(DepositAddress.objects.filter(project=project).values_list("index", flat=True))
     total = count + per_thread * threads
-    check = "ok" if not errors and indexes == list(range(total)) else f"FAILED: {errors[:2]} {len(indexes)} indexes for {total} allocations"
+    check = (
+        "ok"
+        if not errors and indexes == list(range(total))
+        else f"FAILED: {errors[:2]} {len(indexes)} indexes for {total} allocations"
+    )
     return serial, concurrent, check

@@ -66,8 +66,16 @@ def raw_rate(node: Node, first: int, last: int) -> float:
             ident += 1
             payload.append({"jsonrpc": "2.0", "id": ident, "method": "eth_getBlockByNumber", "params": [hex(h), True]})
         ident += 1
-        payload.append({"jsonrpc": "2.0", "id": ident, "method": "eth_getLogs", "params": [
-            {"fromBlock": hex(start), "toBlock": hex(end), "address": [DEVNET_TOKEN_ADDRESS], "topics": [TRANSFER_TOPIC]}]})
+        payload.append(
+            {
+                "jsonrpc": "2.0",
+                "id": ident,
+                "method": "eth_getLogs",
+                "params": [
+                    {"fromBlock": hex(start), "toBlock": hex(end), "address": [DEVNET_TOKEN_ADDRESS], "topics": [TRANSFER_TOPIC]}
+                ],
+            }
+        )
         answers = json.loads(session.post(node.url, json=payload, timeout=60).content)
         if len(answers) != len(payload) or any("error" in a for a in answers):
             raise RuntimeError("raw loop: node refused a batch")

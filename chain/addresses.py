@@ -70,7 +70,9 @@ def _evm(net: Network, text: str) -> str:
     checksummed = to_checksum_address(text)
     digits = text[2:]
     if digits != digits.lower() and digits != digits.upper() and text != checksummed:
-        raise AddressRefused("This address's capital letters do not match its checksum (EIP-55): a character may be mistyped. Copy it again from your wallet.")
+        raise AddressRefused(
+            "This address's capital letters do not match its checksum (EIP-55): a character may be mistyped. Copy it again from your wallet."
+        )
     return checksummed
 
 
@@ -93,6 +95,8 @@ def address_check(net: Network, text: str) -> str:
         from chain import tron
 
         if not tron.is_address(text):
-            raise AddressRefused(f"This is not a valid {net.name} address: a Tron address starts with T and has a checksum; copy it again from your wallet.")
+            raise AddressRefused(
+                f"This is not a valid {net.name} address: a Tron address starts with T and has a checksum; copy it again from your wallet."
+            )
         return text
     raise AddressRefused(f"Refunds on {net.name} are not supported.")

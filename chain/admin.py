@@ -15,7 +15,16 @@ ReadOnlyAdmin = admin_wallets._ReadOnly
 
 @admin.register(Cursor)
 class CursorAdmin(ReadOnlyAdmin):
-    list_display = ["network", "height", "node_head", "last_success_at", "consecutive_failures", "last_error", "lock_owner", "locked_until"]
+    list_display = [
+        "network",
+        "height",
+        "node_head",
+        "last_success_at",
+        "consecutive_failures",
+        "last_error",
+        "lock_owner",
+        "locked_until",
+    ]
     readonly_fields = [f.name for f in Cursor._meta.fields]
     actions = ["clear_scan_lock"]
 
@@ -38,9 +47,19 @@ class ScannedBlockAdmin(ReadOnlyAdmin):
 
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ["network", "asset", "value", "address", "tx_hash", "index", "block_height", "confirmations", "orphaned", "first_seen_at"]
+    list_display = [
+        "network",
+        "asset",
+        "value",
+        "address",
+        "tx_hash",
+        "index",
+        "block_height",
+        "confirmations",
+        "orphaned",
+        "first_seen_at",
+    ]
     list_filter = ["network", "asset", "orphaned"]
     search_fields = ["tx_hash", "address__address", "block_hash"]
     list_select_related = ["address"]
     readonly_fields = [f.name for f in Deposit._meta.fields]
-

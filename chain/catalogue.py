@@ -199,50 +199,184 @@ TRON_SOLIDIFIED_BLOCKS = 19
 TRX = Asset("TRX", "Tronix", 6)
 
 BUILTIN: tuple[Network, ...] = (
-    Network("bitcoin", "Bitcoin", BITCOIN, "bitcoin", BTC, confirmations=3, block_time=600,
-            explorer_tx="https://mempool.space/tx/{txid}", explorer_address="https://mempool.space/address/{address}"),
-    Network("bitcoin-testnet4", "Bitcoin Testnet4", BITCOIN, "bitcoin-testnet", Asset("BTC", "Testnet Bitcoin", 8),
-            confirmations=3, block_time=600, testnet=True,
-            explorer_tx="https://mempool.space/testnet4/tx/{txid}", explorer_address="https://mempool.space/testnet4/address/{address}"),
-    Network("bitcoin-signet", "Bitcoin Signet", BITCOIN, "bitcoin-testnet", Asset("BTC", "Signet Bitcoin", 8),
-            confirmations=2, block_time=600, testnet=True,
-            explorer_tx="https://mempool.space/signet/tx/{txid}", explorer_address="https://mempool.space/signet/address/{address}"),
-    Network("bitcoin-regtest", "Bitcoin Regtest", BITCOIN, "bitcoin-regtest", Asset("BTC", "Regtest Bitcoin", 8),
-            confirmations=2, block_time=2, testnet=True),
-    Network("ethereum", "Ethereum", EVM, "evm", ETH, chain_id=1, confirmations=12, block_time=12,
-            tokens=(_usdc("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"), _usdt("0xdAC17F958D2ee523a2206206994597C13D831ec7")),
-            explorer_tx="https://etherscan.io/tx/{txid}", explorer_address="https://etherscan.io/address/{address}"),
-    Network("base", "Base", EVM, "evm", ETH, chain_id=8453, confirmations=20, block_time=2,
-            tokens=(_usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),),
-            explorer_tx="https://basescan.org/tx/{txid}", explorer_address="https://basescan.org/address/{address}"),
-    Network("polygon", "Polygon PoS", EVM, "evm", Asset("POL", "Polygon Ecosystem Token", 18), chain_id=137,
-            confirmations=128, block_time=2,
-            tokens=(_usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"),),
-            explorer_tx="https://polygonscan.com/tx/{txid}", explorer_address="https://polygonscan.com/address/{address}"),
-    Network("arbitrum", "Arbitrum One", EVM, "evm", ETH, chain_id=42161, confirmations=20, block_time=0.25,
-            tokens=(_usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831"),),
-            explorer_tx="https://arbiscan.io/tx/{txid}", explorer_address="https://arbiscan.io/address/{address}"),
-    Network("sepolia", "Ethereum Sepolia", EVM, "evm", Asset("ETH", "Sepolia Ether", 18), chain_id=11155111,
-            confirmations=3, block_time=12, testnet=True,
-            tokens=(_usdc("0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238"),),
-            explorer_tx="https://sepolia.etherscan.io/tx/{txid}", explorer_address="https://sepolia.etherscan.io/address/{address}"),
-    Network("base-sepolia", "Base Sepolia", EVM, "evm", Asset("ETH", "Base Sepolia Ether", 18), chain_id=84532,
-            confirmations=3, block_time=2, testnet=True,
-            tokens=(_usdc("0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
-            explorer_tx="https://sepolia.basescan.org/tx/{txid}", explorer_address="https://sepolia.basescan.org/address/{address}"),
-    Network("devnet", "Local devnet (anvil)", EVM, "evm", Asset("ETH", "Devnet Ether", 18), chain_id=31337,
-            confirmations=3, block_time=1, testnet=True, internal_transfers=True,
-            tokens=(Asset("USDC", "Devnet USD Coin", 6, DEVNET_TOKEN_ADDRESS, stable_usd=True),)),
+    Network(
+        "bitcoin",
+        "Bitcoin",
+        BITCOIN,
+        "bitcoin",
+        BTC,
+        confirmations=3,
+        block_time=600,
+        explorer_tx="https://mempool.space/tx/{txid}",
+        explorer_address="https://mempool.space/address/{address}",
+    ),
+    Network(
+        "bitcoin-testnet4",
+        "Bitcoin Testnet4",
+        BITCOIN,
+        "bitcoin-testnet",
+        Asset("BTC", "Testnet Bitcoin", 8),
+        confirmations=3,
+        block_time=600,
+        testnet=True,
+        explorer_tx="https://mempool.space/testnet4/tx/{txid}",
+        explorer_address="https://mempool.space/testnet4/address/{address}",
+    ),
+    Network(
+        "bitcoin-signet",
+        "Bitcoin Signet",
+        BITCOIN,
+        "bitcoin-testnet",
+        Asset("BTC", "Signet Bitcoin", 8),
+        confirmations=2,
+        block_time=600,
+        testnet=True,
+        explorer_tx="https://mempool.space/signet/tx/{txid}",
+        explorer_address="https://mempool.space/signet/address/{address}",
+    ),
+    Network(
+        "bitcoin-regtest",
+        "Bitcoin Regtest",
+        BITCOIN,
+        "bitcoin-regtest",
+        Asset("BTC", "Regtest Bitcoin", 8),
+        confirmations=2,
+        block_time=2,
+        testnet=True,
+    ),
+    Network(
+        "ethereum",
+        "Ethereum",
+        EVM,
+        "evm",
+        ETH,
+        chain_id=1,
+        confirmations=12,
+        block_time=12,
+        tokens=(_usdc("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"), _usdt("0xdAC17F958D2ee523a2206206994597C13D831ec7")),
+        explorer_tx="https://etherscan.io/tx/{txid}",
+        explorer_address="https://etherscan.io/address/{address}",
+    ),
+    Network(
+        "base",
+        "Base",
+        EVM,
+        "evm",
+        ETH,
+        chain_id=8453,
+        confirmations=20,
+        block_time=2,
+        tokens=(_usdc("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"),),
+        explorer_tx="https://basescan.org/tx/{txid}",
+        explorer_address="https://basescan.org/address/{address}",
+    ),
+    Network(
+        "polygon",
+        "Polygon PoS",
+        EVM,
+        "evm",
+        Asset("POL", "Polygon Ecosystem Token", 18),
+        chain_id=137,
+        confirmations=128,
+        block_time=2,
+        tokens=(_usdc("0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359"),),
+        explorer_tx="https://polygonscan.com/tx/{txid}",
+        explorer_address="https://polygonscan.com/address/{address}",
+    ),
+    Network(
+        "arbitrum",
+        "Arbitrum One",
+        EVM,
+        "evm",
+        ETH,
+        chain_id=42161,
+        confirmations=20,
+        block_time=0.25,
+        tokens=(_usdc("0xaf88d065e77c8cC2239327C5EDb3A432268e5831"),),
+        explorer_tx="https://arbiscan.io/tx/{txid}",
+        explorer_address="https://arbiscan.io/address/{address}",
+    ),
+    Network(
+        "sepolia",
+        "Ethereum Sepolia",
+        EVM,
+        "evm",
+        Asset("ETH", "Sepolia Ether", 18),
+        chain_id=11155111,
+        confirmations=3,
+        block_time=12,
+        testnet=True,
+        tokens=(_usdc("0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238"),),
+        explorer_tx="https://sepolia.etherscan.io/tx/{txid}",
+        explorer_address="https://sepolia.etherscan.io/address/{address}",
+    ),
+    Network(
+        "base-sepolia",
+        "Base Sepolia",
+        EVM,
+        "evm",
+        Asset("ETH", "Base Sepolia Ether", 18),
+        chain_id=84532,
+        confirmations=3,
+        block_time=2,
+        testnet=True,
+        tokens=(_usdc("0x036CbD53842c5426634e7929541eC2318f3dCF7e"),),
+        explorer_tx="https://sepolia.basescan.org/tx/{txid}",
+        explorer_address="https://sepolia.basescan.org/address/{address}",
+    ),
+    Network(
+        "devnet",
+        "Local devnet (anvil)",
+        EVM,
+        "evm",
+        Asset("ETH", "Devnet Ether", 18),
+        chain_id=31337,
+        confirmations=3,
+        block_time=1,
+        testnet=True,
+        internal_transfers=True,
+        tokens=(Asset("USDC", "Devnet USD Coin", 6, DEVNET_TOKEN_ADDRESS, stable_usd=True),),
+    ),
     # Tron test networks offer TRX only: no USD₮ contract on Nile or Shasta is Tether's.
-    Network("tron", "Tron", TRON, "tron", TRX, chain_id=0x2B6653DC, confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3,
-            tokens=(_usdt(TRON_USDT_CONTRACT),),
-            explorer_tx="https://tronscan.org/#/transaction/{txid}", explorer_address="https://tronscan.org/#/address/{address}"),
-    Network("tron-nile", "Tron Nile testnet", TRON, "tron", Asset("TRX", "Nile Tronix", 6), chain_id=0xCD8690DC,
-            confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3, testnet=True,
-            explorer_tx="https://nile.tronscan.org/#/transaction/{txid}", explorer_address="https://nile.tronscan.org/#/address/{address}"),
-    Network("tron-shasta", "Tron Shasta testnet", TRON, "tron", Asset("TRX", "Shasta Tronix", 6), chain_id=0x94A9059E,
-            confirmations=TRON_SOLIDIFIED_BLOCKS, block_time=3, testnet=True,
-            explorer_tx="https://shasta.tronscan.org/#/transaction/{txid}", explorer_address="https://shasta.tronscan.org/#/address/{address}"),
+    Network(
+        "tron",
+        "Tron",
+        TRON,
+        "tron",
+        TRX,
+        chain_id=0x2B6653DC,
+        confirmations=TRON_SOLIDIFIED_BLOCKS,
+        block_time=3,
+        tokens=(_usdt(TRON_USDT_CONTRACT),),
+        explorer_tx="https://tronscan.org/#/transaction/{txid}",
+        explorer_address="https://tronscan.org/#/address/{address}",
+    ),
+    Network(
+        "tron-nile",
+        "Tron Nile testnet",
+        TRON,
+        "tron",
+        Asset("TRX", "Nile Tronix", 6),
+        chain_id=0xCD8690DC,
+        confirmations=TRON_SOLIDIFIED_BLOCKS,
+        block_time=3,
+        testnet=True,
+        explorer_tx="https://nile.tronscan.org/#/transaction/{txid}",
+        explorer_address="https://nile.tronscan.org/#/address/{address}",
+    ),
+    Network(
+        "tron-shasta",
+        "Tron Shasta testnet",
+        TRON,
+        "tron",
+        Asset("TRX", "Shasta Tronix", 6),
+        chain_id=0x94A9059E,
+        confirmations=TRON_SOLIDIFIED_BLOCKS,
+        block_time=3,
+        testnet=True,
+        explorer_tx="https://shasta.tronscan.org/#/transaction/{txid}",
+        explorer_address="https://shasta.tronscan.org/#/address/{address}",
+    ),
 )
 
 
@@ -273,7 +407,7 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
         try:
             step = to_base_units(Decimal(str(raw["step"])), decimals)
         except (InvalidOperation, ValueError):
-            raise ConfigError(f"{where}: step must be a decimal such as \"0.01\" with at most {decimals} places") from None
+            raise ConfigError(f'{where}: step must be a decimal such as "0.01" with at most {decimals} places') from None
         if step <= 0:
             raise ConfigError(f"{where}: step must be greater than zero")
     return Asset(symbol, str(raw.get("name", symbol)), decimals, contract, bool(raw.get("stable_usd", False)), bridged, step)
@@ -311,12 +445,27 @@ def _load_chains_file(path: str, networks: dict[str, Network]) -> dict[str, Netw
         internal = raw.get("internal_transfers", False)
         if not isinstance(internal, bool):
             raise ConfigError(f"{where}: internal_transfers must be true or false, not {internal!r}")
-        native = _asset_from_toml(where, {"symbol": raw.get("native_symbol", "ETH"), "decimals": raw.get("native_decimals", 18), "name": raw.get("native_name", "Ether")})
+        native = _asset_from_toml(
+            where,
+            {
+                "symbol": raw.get("native_symbol", "ETH"),
+                "decimals": raw.get("native_decimals", 18),
+                "name": raw.get("native_name", "Ether"),
+            },
+        )
         networks[slug] = Network(
-            slug, str(raw.get("name", slug)), EVM, "evm", native, chain_id=chain_id,
-            confirmations=int(raw.get("confirmations", 12)), block_time=float(raw.get("block_time", 12)),
-            explorer_tx=str(raw.get("explorer_tx", "")), explorer_address=str(raw.get("explorer_address", "")),
-            testnet=bool(raw.get("testnet", False)), internal_transfers=internal,
+            slug,
+            str(raw.get("name", slug)),
+            EVM,
+            "evm",
+            native,
+            chain_id=chain_id,
+            confirmations=int(raw.get("confirmations", 12)),
+            block_time=float(raw.get("block_time", 12)),
+            explorer_tx=str(raw.get("explorer_tx", "")),
+            explorer_address=str(raw.get("explorer_address", "")),
+            testnet=bool(raw.get("testnet", False)),
+            internal_transfers=internal,
         )
     for i, raw in enumerate(data.get("token", [])):
         where = f"{path}: token #{i + 1}"
@@ -354,7 +503,11 @@ def _check_push_url(net: Network, url: str, where: str) -> str:
     except ValueError:
         port = None
     if parsed.scheme not in schemes or not parsed.hostname or (net.kind == BITCOIN and not port):
-        shape = "tcp://host:port (Bitcoin Core's -zmqpubsequence or -zmqpubhashblock)" if net.kind == BITCOIN else "ws://host:port or wss://..."
+        shape = (
+            "tcp://host:port (Bitcoin Core's -zmqpubsequence or -zmqpubhashblock)"
+            if net.kind == BITCOIN
+            else "ws://host:port or wss://..."
+        )
         raise ConfigError(f"{where} must look like {shape}, not {redact_url(url)!r}")
     return url.strip()
 
@@ -397,7 +550,9 @@ def _load() -> tuple[dict[str, Network], dict[str, str]]:
                 found[slug] = replace(found[slug], poll_seconds=seconds)
             except ValueError:
                 found[slug] = replace(found[slug], rpc_url="")
-                errors[slug] = "; ".join(filter(None, [errors.get(slug), f"{net.poll_env_var} must be seconds between 0.5 and 3600, not {poll!r}"]))
+                errors[slug] = "; ".join(
+                    filter(None, [errors.get(slug), f"{net.poll_env_var} must be seconds between 0.5 and 3600, not {poll!r}"])
+                )
         if net.kind == EVM and os.environ.get(net.internal_transfers_env_var, "").strip():
             try:
                 found[slug] = replace(found[slug], internal_transfers=envbool(net.internal_transfers_env_var))

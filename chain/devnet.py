@@ -66,7 +66,9 @@ def deploy_token(w3: Web3) -> str:
         return DEVNET_TOKEN_ADDRESS
     deployer = w3.eth.accounts[0]
     if w3.eth.get_transaction_count(deployer) != 0:
-        raise DevnetError("account 0 has already sent transactions: the token would not land at the devnet address (use a fresh anvil)")
+        raise DevnetError(
+            "account 0 has already sent transactions: the token would not land at the devnet address (use a fresh anvil)"
+        )
     artifact = token_artifact()
     contract = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     receipt = _wait(w3, contract.constructor(TOKEN_SUPPLY).transact({"from": deployer}))

@@ -45,7 +45,9 @@ class WalletKeyForm(forms.Form):
         self.family = family
         params = hd.family_params(family)
         account_based = params.evm or params.tron
-        self.fields["xpub"].widget.attrs["placeholder"] = "xpub6…" if account_based else ("vpub5…" if params.testnet else "zpub6…")
+        self.fields["xpub"].widget.attrs["placeholder"] = (
+            "xpub6…" if account_based else ("vpub5…" if params.testnet else "zpub6…")
+        )
         if account_based:
             del self.fields["script_type"]
 

@@ -356,9 +356,7 @@ def parse_account_key(text: str, family: str) -> AccountKey:
     if raw[45] == 0 or (version is not None and version.private):
         raise KeyRefused(PRIVATE_KEY_MESSAGE, private=True)
     if version is None:
-        raise KeyRefused(
-            f"That extended key has a version payram does not recognise. Paste the account's {params.key_prefixes}."
-        )
+        raise KeyRefused(f"That extended key has a version payram does not recognise. Paste the account's {params.key_prefixes}.")
     if version.script_type is None:
         raise KeyRefused(
             f"That is a multisig key ({version.prefix}); payram derives single-signature addresses. "
@@ -367,9 +365,7 @@ def parse_account_key(text: str, family: str) -> AccountKey:
     if params.evm or params.tron:
         if version.prefix != "xpub":
             chains = "Tron" if params.tron else "EVM chains"
-            raise KeyRefused(
-                f"That is a Bitcoin {version.prefix}. {chains} need the xpub of the account {params.account_path}."
-            )
+            raise KeyRefused(f"That is a Bitcoin {version.prefix}. {chains} need the xpub of the account {params.account_path}.")
     elif version.testnet != params.testnet:
         network = "test-network" if version.testnet else "mainnet"
         raise KeyRefused(
@@ -505,7 +501,7 @@ def derive_address(*, family: str, xpub: str, index: int, script_type: str | Non
 
 def shorten(xpub: str, keep: int = 8) -> str:
     """zpub6rFR7y…AGutZYs: enough to recognise a key on a page."""
-    return xpub if len(xpub) <= 2 * keep + 1 else f"{xpub[:keep + 2]}…{xpub[-keep:]}"
+    return xpub if len(xpub) <= 2 * keep + 1 else f"{xpub[: keep + 2]}…{xpub[-keep:]}"
 
 
 # ---------------------------------------------------------------- output descriptors
@@ -576,9 +572,7 @@ class AccountDescriptor:
     origin: str  # "[fingerprint/84h/1h/0h]" as pasted, or ""
 
 
-_KEY_EXPRESSION = re.compile(
-    r"^(?P<origin>\[[^\]]*\])?(?P<key>[1-9A-HJ-NP-Za-km-z]+)(?P<path>(?:/[^/]*)*)$"
-)
+_KEY_EXPRESSION = re.compile(r"^(?P<origin>\[[^\]]*\])?(?P<key>[1-9A-HJ-NP-Za-km-z]+)(?P<path>(?:/[^/]*)*)$")
 _ORIGIN = re.compile(r"^\[[0-9a-fA-F]{8}(?:/[0-9]+[h'H]?)*\]$")
 
 
@@ -631,13 +625,17 @@ def parse_descriptor(text: str, family: str) -> AccountDescriptor:
         raise KeyRefused(f"payram does not take {shown} descriptors. Paste one of {DESCRIPTOR_FORMS}.")
     m = _KEY_EXPRESSION.fullmatch(inner)
     if m is None:
-        raise KeyRefused(f"That descriptor does not hold an extended public key. Paste one of {DESCRIPTOR_FORMS} with your account's key.")
+        raise KeyRefused(
+            f"That descriptor does not hold an extended public key. Paste one of {DESCRIPTOR_FORMS} with your account's key."
+        )
     origin, path = m.group("origin") or "", m.group("path")
     if origin and not _ORIGIN.fullmatch(origin):
         raise KeyRefused("That descriptor's key origin ([fingerprint/path]) is malformed. Copy it again from your wallet.")
     steps = path.split("/")[1:]
     if steps and steps[-1] in ("*h", "*'", "*H"):
-        raise KeyRefused("That descriptor derives hardened addresses (/*h), which need the private key. Export the receive descriptor (/0/*).")
+        raise KeyRefused(
+            "That descriptor derives hardened addresses (/*h), which need the private key. Export the receive descriptor (/0/*)."
+        )
     branch = steps[0] if len(steps) == 2 and steps[1] == "*" else None
     if branch is not None and branch.startswith("<"):
         options = branch[1:-1].split(";") if branch.endswith(">") else []
@@ -645,11 +643,9 @@ def parse_descriptor(text: str, family: str) -> AccountDescriptor:
     if branch == "1":
         raise KeyRefused(
             "That is the change descriptor (/1/*). payram hands out receive addresses (/0/i): paste the receive "
-            "descriptor, ending in /0/* (Bitcoin Core: the one with \"internal\": false)."
+            'descriptor, ending in /0/* (Bitcoin Core: the one with "internal": false).'
         )
     if branch != "0":
-        raise KeyRefused(
-            "payram needs the account's receive descriptor, ending in /0/* (or /<0;1>/*) after the key."
-        )
+        raise KeyRefused("payram needs the account's receive descriptor, ending in /0/* (or /<0;1>/*) after the key.")
     key = parse_account_key(m.group("key"), family)
     return AccountDescriptor(key=key, script_type=script_type, origin=origin)

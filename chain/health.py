@@ -95,8 +95,13 @@ def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
     if cursor is None:
         return replace(base, problem="never scanned: is a worker (or manage.py scanloop) running?")
     health = replace(
-        base, node_head=cursor.node_head, height=cursor.height, last_success_at=cursor.last_success_at,
-        last_error=cursor.last_error, last_error_at=cursor.last_error_at, consecutive_failures=cursor.consecutive_failures,
+        base,
+        node_head=cursor.node_head,
+        height=cursor.height,
+        last_success_at=cursor.last_success_at,
+        last_error=cursor.last_error,
+        last_error_at=cursor.last_error_at,
+        consecutive_failures=cursor.consecutive_failures,
     )
     if cursor.consecutive_failures and cursor.last_error_at:
         from chain.scanner import retry_delay
@@ -107,7 +112,9 @@ def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
     if cursor.last_success_at is None:
         problem = "no successful scan yet" + (": the node fails (see the last error)" if cursor.last_error else "")
     elif now - cursor.last_success_at > stall_after(net):
-        problem = f"no successful scan for {_ago(now - cursor.last_success_at)}" + (": the node fails (see the last error)" if cursor.last_error else "")
+        problem = f"no successful scan for {_ago(now - cursor.last_success_at)}" + (
+            ": the node fails (see the last error)" if cursor.last_error else ""
+        )
     elif health.lag is not None and health.lag > lag_bound(net):
         problem = f"{health.lag} blocks behind the node (more than {lag_bound(net)})"
     else:

@@ -5,9 +5,8 @@ from django.db import models
 from payram.lib.fields import BaseUnitsField
 
 
-
 class WalletQuerySet(models.QuerySet):
-    def active(self) -> "WalletQuerySet":
+    def active(self) -> WalletQuerySet:
         """The wallets new addresses come from: at most one per (project, family)."""
         return self.filter(retired_at__isnull=True)
 
@@ -59,7 +58,9 @@ class DepositAddress(models.Model):
     family = models.CharField(max_length=24)
     index = models.PositiveIntegerField()
     address = models.CharField(max_length=100)  # EVM: EIP-55 checksummed; Bitcoin: as the network encodes it
-    link = models.ForeignKey("links.PaymentLink", null=True, blank=True, on_delete=models.PROTECT, related_name="deposit_addresses")
+    link = models.ForeignKey(
+        "links.PaymentLink", null=True, blank=True, on_delete=models.PROTECT, related_name="deposit_addresses"
+    )
     purpose = models.CharField(max_length=40, blank=True, default="payment link")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -52,7 +52,9 @@ def record_state(slug: str, state: str) -> None:
 class Listener(threading.Thread):
     """Listens to one network's node notifications and calls `wake(slug)` for each."""
 
-    def __init__(self, network: Network, wake: Callable[[str], None], *, record: Callable[[str, str], None] = record_state) -> None:
+    def __init__(
+        self, network: Network, wake: Callable[[str], None], *, record: Callable[[str, str], None] = record_state
+    ) -> None:
         super().__init__(name=f"push-{network.slug}", daemon=True)
         self.network = network
         self.wake = wake
@@ -73,8 +75,13 @@ class Listener(threading.Thread):
                 delay = 1.0  # a clean end (stop) or a dropped connection after working
             except Exception as exc:  # any failure: note it, wait, reconnect; polling covers the gap
                 reason = f"{type(exc).__name__}: {str(exc)[:150]}"
-                logger.warning("%s: push notifications from %s stopped (%s); reconnecting in %g s",
-                               self.network.slug, self.network.display_push_url, reason, delay)
+                logger.warning(
+                    "%s: push notifications from %s stopped (%s); reconnecting in %g s",
+                    self.network.slug,
+                    self.network.display_push_url,
+                    reason,
+                    delay,
+                )
                 self._state(f"disconnected: {reason}")
                 if self.stopping.wait(delay):
                     break

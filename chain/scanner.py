@@ -242,7 +242,9 @@ def start_height(network: Network, head: int) -> int:
         try:
             return max(0, int(raw))
         except ValueError:
-            raise catalogue.ConfigError(f"PAYRAM_START_HEIGHT_{network.slug.upper().replace('-', '_')} must be a block height, not {raw!r}") from None
+            raise catalogue.ConfigError(
+                f"PAYRAM_START_HEIGHT_{network.slug.upper().replace('-', '_')} must be a block height, not {raw!r}"
+            ) from None
     return max(0, head - network.confirmations)
 
 
@@ -470,9 +472,17 @@ class _Scan:
             known = existing.get((transfer.tx_hash, transfer.index))
             if known is None:
                 deposit = Deposit(
-                    network=self.slug, asset=transfer.asset, tx_hash=transfer.tx_hash, index=transfer.index,
-                    address_id=address_id, value=transfer.value, block_height=height, block_hash=block_hash,
-                    confirmations=confirmations, coinbase=transfer.coinbase, chain_time=seen,
+                    network=self.slug,
+                    asset=transfer.asset,
+                    tx_hash=transfer.tx_hash,
+                    index=transfer.index,
+                    address_id=address_id,
+                    value=transfer.value,
+                    block_height=height,
+                    block_hash=block_hash,
+                    confirmations=confirmations,
+                    coinbase=transfer.coinbase,
+                    chain_time=seen,
                 )
                 new.append(deposit)
                 existing[(transfer.tx_hash, transfer.index)] = deposit
@@ -498,23 +508,36 @@ class _Scan:
         tip = blocks[-1].height
         found = self._matches([(t, b) for b in blocks for t in b.transfers])
         with transaction.atomic():
-            _renew_lease(self.slug, self.owner, expected_height=prev_height, height=tip, block_hash=blocks[-1].hash, node_head=head)
+            _renew_lease(
+                self.slug, self.owner, expected_height=prev_height, height=tip, block_hash=blocks[-1].hash, node_head=head
+            )
             changed = self._record(found, tip)
             # Confirmations count against the verified chain: the tip of this batch.
             counted = tip - F("block_height") + 1
-            counting = Deposit.objects.filter(
-                network=self.slug, orphaned=False, block_height__isnull=False, block_height__lte=tip,
-            ).filter(
-                Q(confirmations__lt=self.threshold_cap)
-                | Q(coinbase=True, confirmations__lt=self.net.coinbase_maturity + CONFIRMATION_MARGIN)
-            ).exclude(confirmations=counted)
+            counting = (
+                Deposit.objects.filter(
+                    network=self.slug,
+                    orphaned=False,
+                    block_height__isnull=False,
+                    block_height__lte=tip,
+                )
+                .filter(
+                    Q(confirmations__lt=self.threshold_cap)
+                    | Q(coinbase=True, confirmations__lt=self.net.coinbase_maturity + CONFIRMATION_MARGIN)
+                )
+                .exclude(confirmations=counted)
+            )
             changed |= set(counting.values_list("address_id", flat=True))
             counting.update(confirmations=counted)
             ScannedBlock.objects.filter(network=self.slug, height__gte=blocks[0].height).delete()
-            ScannedBlock.objects.bulk_create([
-                ScannedBlock(network=self.slug, height=b.height, block_hash=b.hash, parent_hash=b.parent_hash, block_time=block_time(b))
-                for b in blocks
-            ])
+            ScannedBlock.objects.bulk_create(
+                [
+                    ScannedBlock(
+                        network=self.slug, height=b.height, block_hash=b.hash, parent_hash=b.parent_hash, block_time=block_time(b)
+                    )
+                    for b in blocks
+                ]
+            )
             ScannedBlock.objects.filter(network=self.slug, height__lte=tip - self.keep_blocks).delete()
         self.result.blocks += len(blocks)
         self._notify(changed)
@@ -558,7 +581,10 @@ def _record_failure(slug: str, message: str, *, unreachable: bool = False) -> No
     now = timezone.now()
     Cursor.objects.get_or_create(network=slug)
     Cursor.objects.filter(network=slug).update(
-        last_error=message[:2000], last_error_at=now, last_scan_at=now, consecutive_failures=F("consecutive_failures") + 1,
+        last_error=message[:2000],
+        last_error_at=now,
+        last_scan_at=now,
+        consecutive_failures=F("consecutive_failures") + 1,
         node_unreachable=unreachable,
     )
 
@@ -616,7 +642,11 @@ def scan_network(
                 scan.record_mempool(max_blocks, batch_blocks)
         now = timezone.now()
         Cursor.objects.filter(network=slug).update(
-            node_head=result.head, last_scan_at=now, last_success_at=now, last_error="", consecutive_failures=0,
+            node_head=result.head,
+            last_scan_at=now,
+            last_success_at=now,
+            last_error="",
+            consecutive_failures=0,
             node_unreachable=False,
         )
         return result

@@ -19,11 +19,22 @@ def scan_network_task(slug: str) -> dict[str, Any]:
 
     waiting = scan_wait(slug)
     if waiting > 0:
-        return {"network": slug, "ok": False, "skipped": True, "backoff_seconds": round(waiting, 1),
-                "error": "backing off after repeated failures (see the health page)"}
+        return {
+            "network": slug,
+            "ok": False,
+            "skipped": True,
+            "backoff_seconds": round(waiting, 1),
+            "error": "backing off after repeated failures (see the health page)",
+        }
     result = scan_network(slug)
     return {
-        "network": result.network, "ok": result.ok, "skipped": result.skipped, "head": result.head,
-        "height": result.height, "blocks": result.blocks, "new_deposits": result.new_deposits,
-        "orphaned": result.orphaned, "error": result.error,
+        "network": result.network,
+        "ok": result.ok,
+        "skipped": result.skipped,
+        "head": result.head,
+        "height": result.height,
+        "blocks": result.blocks,
+        "new_deposits": result.new_deposits,
+        "orphaned": result.orphaned,
+        "error": result.error,
     }

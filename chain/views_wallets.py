@@ -113,8 +113,15 @@ def _families() -> list[str]:
     return mainnet + [f for f in catalogue.FAMILIES if f not in mainnet]
 
 
-def _family_panel(project: Project, family: str, wallet: Wallet | None, form: WalletKeyForm | None = None, *,
-                  retired: list[Wallet] = (), replacement: wallets.Replacement | None = None) -> FamilyPanel:
+def _family_panel(
+    project: Project,
+    family: str,
+    wallet: Wallet | None,
+    form: WalletKeyForm | None = None,
+    *,
+    retired: list[Wallet] = (),
+    replacement: wallets.Replacement | None = None,
+) -> FamilyPanel:
     preview: list[str] = []
     gap = allocated = 0
     problem = ""
@@ -139,9 +146,13 @@ def _family_panel(project: Project, family: str, wallet: Wallet | None, form: Wa
     )
 
 
-def _project_panel(project: Project, *, key_form: tuple[str, WalletKeyForm] | None = None,
-                   confirmations: ConfirmationsForm | None = None,
-                   replacement: tuple[str, wallets.Replacement] | None = None) -> ProjectPanel:
+def _project_panel(
+    project: Project,
+    *,
+    key_form: tuple[str, WalletKeyForm] | None = None,
+    confirmations: ConfirmationsForm | None = None,
+    replacement: tuple[str, wallets.Replacement] | None = None,
+) -> ProjectPanel:
     active: dict[str, Wallet] = {}
     retired: dict[str, list[Wallet]] = {}
     for w in Wallet.objects.filter(project=project).order_by("-retired_at", "-id"):
@@ -153,12 +164,14 @@ def _project_panel(project: Project, *, key_form: tuple[str, WalletKeyForm] | No
     for family in _families():
         form = key_form[1] if key_form and key_form[0] == family else None
         pending = replacement[1] if replacement and replacement[0] == family else None
-        families.append(_family_panel(project, family, active.get(family), form,
-                                      retired=retired.get(family, []), replacement=pending))
+        families.append(
+            _family_panel(project, family, active.get(family), form, retired=retired.get(family, []), replacement=pending)
+        )
     return ProjectPanel(
         project=project,
         families=families,
-        confirmations=confirmations or ConfirmationsForm(
+        confirmations=confirmations
+        or ConfirmationsForm(
             networks=wallets.confirmation_networks(),
             current=project.confirmation_overrides or {},
             auto_id=f"id_{project.pk}_conf_%s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
@@ -17,6 +18,9 @@ from django.utils import timezone
 
 from chain import catalogue, hd
 from chain.models import Deposit, DepositAddress, Wallet
+
+if TYPE_CHECKING:
+    from members.models import Project
 
 logger = logging.getLogger("chain.wallets")
 
@@ -124,7 +128,9 @@ def _vet(*, project, family: str, key: hd.AccountKey, script_type: str, active: 
         # Only the merchant's own project is named: whether someone else on this server
         # uses a key is their business (and would reveal who holds it).
         if holder.owners.filter(pk__in=project.owners.values("pk")).exists():
-            raise WalletError(f"That key is already used by your project “{holder.name}”. Each project needs its own account key.")
+            raise WalletError(
+                f"That key is already used by your project “{holder.name}”. Each project needs its own account key."
+            )
         raise WalletError(
             "That key can't be used for this project. Each project needs its own account key: "
             "export another account from your wallet (for example the next one) and paste its key."
@@ -260,8 +266,7 @@ def open_links_holding(wallet: Wallet) -> int:
     """How many pending payment links hold a deposit address of `wallet` (they keep it,
     also for a refreshed quote, after the key is replaced)."""
     return (
-        DepositAddress.objects.filter(wallet=wallet, link__isnull=False, link__status="pending")
-        .values("link").distinct().count()
+        DepositAddress.objects.filter(wallet=wallet, link__isnull=False, link__status="pending").values("link").distinct().count()
     )
 
 
@@ -274,18 +279,30 @@ def _audit(action: str, wallet: Wallet, *, by=None, old: str = "", retired: Wall
         logger.info(
             "wallet key replaced by %s: project %s %s: retired wallet %s (%s, addresses handed out: %s, still watched); "
             "active wallet %s (%s) from index 0",
-            who, wallet.project_id, wallet.family, retired.pk, old, retired.next_index, wallet.pk, new,
+            who,
+            wallet.project_id,
+            wallet.family,
+            retired.pk,
+            old,
+            retired.next_index,
+            wallet.pk,
+            new,
         )
     elif action == "overwrote":
         logger.info(
             "wallet key changed by %s: project %s %s: wallet %s now %s (was %s, which had handed out no address)",
-            who, wallet.project_id, wallet.family, wallet.pk, new, old,
+            who,
+            wallet.project_id,
+            wallet.family,
+            wallet.pk,
+            new,
+            old,
         )
     else:
         logger.info("wallet key set by %s: project %s %s: wallet %s (%s)", who, wallet.project_id, wallet.family, wallet.pk, new)
 
 
-def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -> "Project | None":
+def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -> Project | None:
     """The same account under another prefix (an xpub and a zpub with the same address
     type) derives the same addresses, so compare the key itself, not the text. Retired
     keys count: a key never serves two projects. The project that holds it, or None."""
@@ -312,7 +329,9 @@ def address_allocate(*, project, family: str, link=None, purpose: str = "payment
         for _attempt in range(3):
             wallet_id = Wallet.objects.active().filter(project=project, family=family).values_list("pk", flat=True).first()
             if wallet_id is None:
-                raise NoWallet(f"The project has no {catalogue.FAMILIES.get(family, family)} key yet. Add one on the Wallets page.")
+                raise NoWallet(
+                    f"The project has no {catalogue.FAMILIES.get(family, family)} key yet. Add one on the Wallets page."
+                )
             if Wallet.objects.active().filter(pk=wallet_id).update(next_index=F("next_index") + 1):
                 break
         else:
@@ -347,13 +366,7 @@ def unused_gap(project, family: str, *, wallet: Wallet | None = None) -> int:
             return 0
     used = Deposit.objects.filter(address=OuterRef("pk"), orphaned=False)
     derived = DepositAddress.objects.filter(wallet=wallet).exclude(purpose="refund")  # refund watch rows are customers' addresses
-    last_used_index = (
-        derived
-        .filter(Exists(used))
-        .order_by("-index")
-        .values_list("index", flat=True)
-        .first()
-    )
+    last_used_index = derived.filter(Exists(used)).order_by("-index").values_list("index", flat=True).first()
     allocated = derived
     if last_used_index is not None:
         allocated = allocated.filter(index__gt=last_used_index)
@@ -397,7 +410,9 @@ def wide_gaps(projects) -> list[tuple[object, str, int]]:
     """[(project, family, gap)] for every wallet of these projects whose unused gap is past
     GAP_LIMIT: what a dashboard banner lists, linking to the Wallets page."""
     found = []
-    for wallet in Wallet.objects.active().filter(project__in=projects).select_related("project").order_by("project__name", "family"):
+    for wallet in (
+        Wallet.objects.active().filter(project__in=projects).select_related("project").order_by("project__name", "family")
+    ):
         gap = unused_gap(wallet.project, wallet.family, wallet=wallet)
         if gap > GAP_LIMIT:
             found.append((wallet.project, wallet.family, gap))

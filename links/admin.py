@@ -24,8 +24,15 @@ class PaymentLinkAdmin(admin.ModelAdmin):
     raw_id_fields = ["member", "created_by"]
     # Status and what was received are derived by links.status.refresh_link_status only.
     readonly_fields = [
-        "code", "status", "status_detail", "amount_received", "received_network", "received_asset",
-        "paid_at", "status_updated_at", "created_at",
+        "code",
+        "status",
+        "status_detail",
+        "amount_received",
+        "received_network",
+        "received_asset",
+        "paid_at",
+        "status_updated_at",
+        "created_at",
     ]
     inlines = [QuoteInline]
 
@@ -101,8 +108,20 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_select_related = ["link"]
     search_fields = ["link__code"]
     readonly_fields = [
-        "link", "kind", "recipients", "from_email", "subject", "text", "html", "status", "attempts",
-        "next_attempt_at", "last_attempt_at", "last_error", "created_at", "sent_at",
+        "link",
+        "kind",
+        "recipients",
+        "from_email",
+        "subject",
+        "text",
+        "html",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "last_error",
+        "created_at",
+        "sent_at",
     ]
 
     def has_add_permission(self, request) -> bool:

@@ -16,8 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import wraps
 
@@ -32,11 +31,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chain import catalogue
 from links import resolution, selectors, services
-from links.refunds import refund_payload
-from links.resolution import settlement_payload
 from links.api_schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
+from links.refunds import refund_payload
+from links.resolution import settlement_payload
 from links.status import DETAIL_LABELS, link_deposits, refresh_link_state
 from members import services as member_services
 from members.forms import MemberForm
@@ -147,7 +146,7 @@ def _json_body(request: HttpRequest) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, {NON_FIELD: ["The body is not valid JSON."]}) from None
     if not isinstance(data, dict):
-        raise ApiError(400, {NON_FIELD: ["Send a JSON object, such as {\"amount\": \"19.99\"}."]})
+        raise ApiError(400, {NON_FIELD: ['Send a JSON object, such as {"amount": "19.99"}.']})
     return data
 
 
@@ -179,7 +178,7 @@ def _form_data(body: dict, *, text: tuple[str, ...], numbers: tuple[str, ...] = 
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def _coins(units, network: str, asset: str) -> str | None:
@@ -308,9 +307,7 @@ def members_view(request: HttpRequest, project: Project) -> JsonResponse:
     if not form.is_valid():
         return _errors(400, _form_errors(form))
     try:
-        member = member_services.member_create(
-            project=project, email=form.cleaned_data["email"], name=form.cleaned_data["name"]
-        )
+        member = member_services.member_create(project=project, email=form.cleaned_data["email"], name=form.cleaned_data["name"])
     except ValidationError as exc:
         return _errors(400, _validation_errors(exc))
     return JsonResponse(_member(member), status=201)
@@ -360,7 +357,7 @@ def _cursor_signer(project: Project) -> signing.Signer:
 
 def _encode_cursor(project: Project, link: PaymentLink) -> str:
     """An opaque, signed token for "the links older than this one"."""
-    created = link.created_at.astimezone(dt_timezone.utc).isoformat()
+    created = link.created_at.astimezone(UTC).isoformat()
     payload = base64.urlsafe_b64encode(json.dumps([created, link.pk]).encode()).decode().rstrip("=")
     return _cursor_signer(project).sign(payload)
 
@@ -375,7 +372,7 @@ def _decode_cursor(project: Project, cursor: str) -> tuple[datetime, int]:
         when = parse_datetime(created)
         if when is None or when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool) or pk < 1:
             raise ValueError
-        return when.astimezone(dt_timezone.utc), pk
+        return when.astimezone(UTC), pk
     except (signing.BadSignature, binascii.Error, UnicodeError, ValueError, TypeError, RecursionError, OverflowError):
         raise ApiError(400, {"cursor": [_CURSOR_INVALID]}) from None
 
@@ -418,10 +415,12 @@ def _link_list(request: HttpRequest, project: Project) -> JsonResponse:
     page = list(links.order_by("-created_at", "-id")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
-    return JsonResponse({
-        "data": [_link_summary(link) for link in page],
-        "next_cursor": _encode_cursor(project, page[-1]) if more else None,
-    })
+    return JsonResponse(
+        {
+            "data": [_link_summary(link) for link in page],
+            "next_cursor": _encode_cursor(project, page[-1]) if more else None,
+        }
+    )
 
 
 @api_view("GET")

@@ -39,7 +39,7 @@ OPENAPI: dict = {
             "project's API key (`Authorization: Bearer pk_live_…`); a key sees only its own project. "
             "Bodies are JSON. Money is never a float: fiat amounts are decimal strings, on-chain "
             "amounts are integer strings in base units (`*_base_units`) plus the same value in whole "
-            "coins. Errors answer `{\"errors\": {\"field\": [\"message\", …]}}` with the dashboard's "
+            'coins. Errors answer `{"errors": {"field": ["message", …]}}` with the dashboard\'s '
             "messages; `non_field_errors` holds what belongs to no one field."
         ),
     },
@@ -80,7 +80,7 @@ OPENAPI: dict = {
                 "summary": "Create a payment link",
                 "description": (
                     "The member is named by email and added to the project if new (with `member_name`). "
-                    "`amount` is a decimal string (\"19.99\") or a JSON number, at most 2 decimal places. "
+                    '`amount` is a decimal string ("19.99") or a JSON number, at most 2 decimal places. '
                     "`currency` defaults to USD. `expires_at` is ISO 8601; without an offset it is read in "
                     "the server's time zone."
                 ),
@@ -174,17 +174,25 @@ OPENAPI: dict = {
                 "parameters": [_CODE_PARAM],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["note"],
-                        "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500}},
-                    }}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["note"],
+                                "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500}},
+                            }
+                        }
+                    },
                 },
                 "responses": {
                     "200": _json("#/components/schemas/Link", "The link, marked as paid"),
                     "400": _ERRORS_REF,
                     "401": _UNAUTHORIZED_REF,
                     "404": _NOT_FOUND_REF,
-                    "409": _json("#/components/schemas/Errors", "The link cannot be marked as paid (already paid, pending, cancelled with nothing received)"),
+                    "409": _json(
+                        "#/components/schemas/Errors",
+                        "The link cannot be marked as paid (already paid, pending, cancelled with nothing received)",
+                    ),
                 },
             }
         },
@@ -251,9 +259,13 @@ OPENAPI: dict = {
                     "network": {"type": "string"},
                     "asset": {"type": "string"},
                     "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
-                    "amount": {"type": ["string", "null"], "description": "In whole coins; null if the asset is no longer configured"},
+                    "amount": {
+                        "type": ["string", "null"],
+                        "description": "In whole coins; null if the asset is no longer configured",
+                    },
                     "short_by_base_units": {
-                        "type": ["string", "null"], "pattern": "^[0-9]+$",
+                        "type": ["string", "null"],
+                        "pattern": "^[0-9]+$",
                         "description": "Detail paid_short: how far short of the amount due the payment accepted as paid fell",
                     },
                     "short_by": {"type": ["string", "null"], "description": "short_by_base_units in whole coins"},
@@ -262,8 +274,22 @@ OPENAPI: dict = {
             "LinkSummary": {
                 "type": "object",
                 "required": [
-                    "code", "url", "status", "detail", "detail_label", "amount", "currency", "description",
-                    "member", "created_at", "expires_at", "cancelled_at", "paid_at", "received", "settlement", "refunds",
+                    "code",
+                    "url",
+                    "status",
+                    "detail",
+                    "detail_label",
+                    "amount",
+                    "currency",
+                    "description",
+                    "member",
+                    "created_at",
+                    "expires_at",
+                    "cancelled_at",
+                    "paid_at",
+                    "received",
+                    "settlement",
+                    "refunds",
                 ],
                 "properties": {
                     "code": {"type": "string"},
@@ -287,7 +313,14 @@ OPENAPI: dict = {
             "Settlement": {
                 "type": "object",
                 "description": "The link was marked as paid by hand: the audit record",
-                "required": ["settled_at", "settled_by", "note", "status_before", "detail_before", "amount_received_before_base_units"],
+                "required": [
+                    "settled_at",
+                    "settled_by",
+                    "note",
+                    "status_before",
+                    "detail_before",
+                    "amount_received_before_base_units",
+                ],
                 "properties": {
                     "settled_at": _TIME,
                     "settled_by": {"type": "string", "description": "The merchant's user name, or “API key <name>”"},
@@ -305,8 +338,19 @@ OPENAPI: dict = {
                     "reached the address (in a block) after the refund was asked."
                 ),
                 "required": [
-                    "code", "state", "reason", "network", "asset", "amount", "amount_base_units", "url", "address",
-                    "sent_tx", "created_at", "address_given_at", "sent_at",
+                    "code",
+                    "state",
+                    "reason",
+                    "network",
+                    "asset",
+                    "amount",
+                    "amount_base_units",
+                    "url",
+                    "address",
+                    "sent_tx",
+                    "created_at",
+                    "address_given_at",
+                    "sent_at",
                 ],
                 "properties": {
                     "code": {"type": "string"},
@@ -327,8 +371,15 @@ OPENAPI: dict = {
             "Quote": {
                 "type": "object",
                 "required": [
-                    "network", "asset", "address", "amount_due_base_units", "amount_due", "rate", "rate_source",
-                    "created_at", "expires_at",
+                    "network",
+                    "asset",
+                    "address",
+                    "amount_due_base_units",
+                    "amount_due",
+                    "rate",
+                    "rate_source",
+                    "created_at",
+                    "expires_at",
                 ],
                 "properties": {
                     "network": {"type": "string"},
@@ -345,8 +396,21 @@ OPENAPI: dict = {
             "Deposit": {
                 "type": "object",
                 "required": [
-                    "network", "asset", "tx_hash", "index", "value_base_units", "value", "confirmations",
-                    "confirmations_required", "block_height", "orphaned", "counted", "first_seen_at", "sent_at", "coinbase", "tx_url",
+                    "network",
+                    "asset",
+                    "tx_hash",
+                    "index",
+                    "value_base_units",
+                    "value",
+                    "confirmations",
+                    "confirmations_required",
+                    "block_height",
+                    "orphaned",
+                    "counted",
+                    "first_seen_at",
+                    "sent_at",
+                    "coinbase",
+                    "tx_url",
                 ],
                 "properties": {
                     "network": {"type": "string"},
@@ -361,8 +425,14 @@ OPENAPI: dict = {
                     "orphaned": {"type": "boolean", "description": "Its block left the chain: it no longer counts"},
                     "counted": {"type": "boolean", "description": "Counts towards the amount due"},
                     "first_seen_at": {**_TIME, "description": "When payram recorded it"},
-                    "sent_at": {**_TIME, "description": "When the network first had it: the node's mempool entry time, else its block's time. Decides paid late and refund due"},
-                    "coinbase": {"type": "boolean", "description": "A block reward: counts only once mature (Bitcoin: 100 confirmations)"},
+                    "sent_at": {
+                        **_TIME,
+                        "description": "When the network first had it: the node's mempool entry time, else its block's time. Decides paid late and refund due",
+                    },
+                    "coinbase": {
+                        "type": "boolean",
+                        "description": "A block reward: counts only once mature (Bitcoin: 100 confirmations)",
+                    },
                     "tx_url": {"type": "string"},
                 },
             },

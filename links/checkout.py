@@ -9,7 +9,6 @@ USDC on Base to ETH on Ethereum keeps the EVM address; a refreshed quote keeps i
 from __future__ import annotations
 
 import logging
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +21,7 @@ from chain.catalogue import Asset, Network
 from links import pricing
 from links.models import LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
-from links.status import Detail, derive_status, refresh_link_status
+from links.status import derive_status, refresh_link_status
 from payram.lib.money import fiat_to_payable_units, format_fiat, format_units, payable_step, round_up_to_step
 
 __all__ = ["AssetChoice", "CheckoutError", "PriceUnavailable", "available_assets", "current_quote", "quote_create"]
@@ -45,6 +44,7 @@ class AssetChoice:
 
 
 logger = logging.getLogger("links.checkout")
+
 
 def _network_is_healthy(slug: str) -> bool:
     from chain.health import network_is_healthy
@@ -158,10 +158,9 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
 def _deposit_address(link: PaymentLink, family: str):
     """The link's address for the family, allocated on first use. Called with the link
     row locked, so two customers' tabs racing here get the same address."""
+    from chain.hd import KeyRefused
     from chain.models import DepositAddress
     from chain.wallets import address_allocate
-
-    from chain.hd import KeyRefused
 
     existing = DepositAddress.objects.filter(link=link, family=family).order_by("id").first()
     if existing:
@@ -170,7 +169,9 @@ def _deposit_address(link: PaymentLink, family: str):
         return address_allocate(project=link.project, family=family, link=link, purpose="payment link")
     except KeyRefused as exc:  # a stored key that no longer parses (changed by hand in the database)
         logger.error("project %s: its %s key cannot derive addresses: %s", link.project_id, family, exc.message)
-        raise CheckoutError(f"{link.project.name} cannot take payments on this network right now. Please pick another one.") from None
+        raise CheckoutError(
+            f"{link.project.name} cannot take payments on this network right now. Please pick another one."
+        ) from None
 
 
 def payable_amount(quote: Quote, units: int) -> int:
@@ -186,4 +187,3 @@ def payable_amount(quote: Quote, units: int) -> int:
 
 def quote_is_expired(quote: Quote, *, now: datetime | None = None) -> bool:
     return quote.expires_at <= (now or timezone.now())
-

@@ -168,9 +168,9 @@ def _claim(email_id: int, now: datetime) -> OutboundEmail | None:
         email = OutboundEmail.objects.filter(**due).first()
         if email is None:
             return None
-        won = OutboundEmail.objects.filter(
-            pk=email_id, status=EmailStatus.QUEUED, next_attempt_at=email.next_attempt_at
-        ).update(next_attempt_at=lease_until)
+        won = OutboundEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at=email.next_attempt_at).update(
+            next_attempt_at=lease_until
+        )
         if not won:
             return None
     email.next_attempt_at = lease_until
@@ -214,11 +214,21 @@ def send_email(email_id: int, *, now: datetime | None = None) -> bool | None:
     # Only while our lease holds: a try that outlived it must not overwrite a newer one.
     recorded = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.QUEUED, next_attempt_at=lease_until).update(**fields)
     if not recorded:
-        logger.warning("email %s (%s) for link %s: its claim ran out before the outcome was recorded", email.pk, email.kind, _link_code(email))
+        logger.warning(
+            "email %s (%s) for link %s: its claim ran out before the outcome was recorded",
+            email.pk,
+            email.kind,
+            _link_code(email),
+        )
     if error:
         logger.warning(
             "email %s (%s) for link %s: try %s of %s not sent (%s)%s",
-            email.pk, email.kind, _link_code(email), attempts, MAX_ATTEMPTS, error.split(":", 1)[0],
+            email.pk,
+            email.kind,
+            _link_code(email),
+            attempts,
+            MAX_ATTEMPTS,
+            error.split(":", 1)[0],
             f"; next try {fields['next_attempt_at']:%Y-%m-%d %H:%M:%S %Z}" if fields["next_attempt_at"] else "; giving up",
         )
     return not error
@@ -350,7 +360,11 @@ def notify_payment_received(link: PaymentLink, state) -> None:
         return
     context = _merchant_context(link, state)
     _queue(
-        kind=EmailKind.PAYMENT_RECEIVED, link=link, to=to, template="merchant_payment_received", context=context,
+        kind=EmailKind.PAYMENT_RECEIVED,
+        link=link,
+        to=to,
+        template="merchant_payment_received",
+        context=context,
         subject=f"Payment received: {context['amount']} from {link.member.email}",
     )
 
@@ -361,6 +375,10 @@ def notify_needs_attention(link: PaymentLink, state) -> None:
         return
     context = _merchant_context(link, state)
     _queue(
-        kind=EmailKind.NEEDS_ATTENTION, link=link, to=to, template="merchant_needs_attention", context=context,
+        kind=EmailKind.NEEDS_ATTENTION,
+        link=link,
+        to=to,
+        template="merchant_needs_attention",
+        context=context,
         subject=f"Needs attention: {ATTENTION_WORDS.get(state.detail, state.detail).split(':')[0]}, {context['amount']} from {link.member.email}",
     )

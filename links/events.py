@@ -165,7 +165,11 @@ def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
 
     if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
         emails.send_receipt_to_member(link)
-    if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL and new.detail in ("paid", "paid_short"):
+    if (
+        new.status == LinkStatus.SUCCESSFUL
+        and old.get("status") != LinkStatus.SUCCESSFUL
+        and new.detail in ("paid", "paid_short")
+    ):
         emails.notify_payment_received(link, new)
     elif new.detail in ATTENTION_DETAILS and old.get("status_detail") != new.detail:
         emails.notify_needs_attention(link, new)

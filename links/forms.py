@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from decimal import Decimal
 
 from django import forms
@@ -55,7 +55,7 @@ class PaymentLinkFields(forms.Form):
         if expires_at:
             # The same instant in UTC: PostgreSQL refuses offsets past ±15:59 (ISO 8601 from the API allows any).
             try:
-                expires_at = expires_at.astimezone(dt_timezone.utc)
+                expires_at = expires_at.astimezone(UTC)
             except OverflowError:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
                 raise forms.ValidationError("Enter a valid date/time.") from None
         if expires_at and expires_at <= timezone.now():
@@ -89,7 +89,9 @@ class PaymentLinkForm(PaymentLinkFields):
             return cleaned
         member = Member.objects.filter(project=project, email__iexact=email).first()
         if member is None:
-            elsewhere = Member.objects.filter(project__in=self.fields["project"].queryset, email__iexact=email).exclude(project=project)
+            elsewhere = Member.objects.filter(project__in=self.fields["project"].queryset, email__iexact=email).exclude(
+                project=project
+            )
             if elsewhere.exists():
                 self.add_error("member", f"{email} is a member of another project, not {project.name}.")
             else:

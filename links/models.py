@@ -8,7 +8,6 @@ from django.db import models
 from payram.lib.fields import BaseUnitsField
 
 
-
 def new_public_code() -> str:
     """At least 128 random bits, URL-safe: what /pay/<code> shows instead of a database id.
     Never starts with '-' or '_', so it survives spreadsheets (formula guard) and selection."""
@@ -79,6 +78,6 @@ class Quote(models.Model):
         return f"{self.amount_due} {self.asset}@{self.network} for link {self.link_id}"
 
 
-from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)
 from links.email_models import *  # noqa: E402,F401,F403  (the email outbox, same app)
 from links.resolution_models import *  # noqa: E402,F401,F403  (settlements and refunds, same app)
+from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)

@@ -22,12 +22,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from chain import catalogue
+from chain.health import network_is_healthy
+from chain.models import Deposit
 from links import checkout
 from links.models import LinkStatus, PaymentLink
 from links.qr import qr_svg
 from links.receipts import receipt_for
-from chain.models import Deposit
-from chain.health import network_is_healthy
 from links.status import Detail, LinkState, link_deposits, refresh_link_state
 from links.uris import payment_uri, uri_carries_amount
 from payram.lib import ratelimit
@@ -38,7 +38,9 @@ POLL_SECONDS = 3
 DEVNET_CHAIN_ID = 31337
 
 
-_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # links.models.new_public_code; anything else (a NUL byte: PostgreSQL refuses it) is no link
+_CODE = re.compile(
+    r"[A-Za-z0-9_-]{1,32}"
+)  # links.models.new_public_code; anything else (a NUL byte: PostgreSQL refuses it) is no link
 
 
 def _find_link(code: str) -> PaymentLink | None:
@@ -99,14 +101,27 @@ def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | N
     # A customer looking at an address on a network nobody can read right now is told so.
     stalled = quote is not None and not state.is_final and not network_is_healthy(quote.network)
     key_source = "|".join(
-        map(str, (state.status, state.detail, state.amount_received, state.confirmations, quote.pk if quote else "",
-                  quote_expired, recorded, picking, stalled))
+        map(
+            str,
+            (
+                state.status,
+                state.detail,
+                state.amount_received,
+                state.confirmations,
+                quote.pk if quote else "",
+                quote_expired,
+                recorded,
+                picking,
+                stalled,
+            ),
+        )
     )
     return _Snapshot(state, quote_expired, picking, hashlib.sha256(key_source.encode()).hexdigest()[:16], recorded, stalled)
 
 
-def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None,
-                      snap: _Snapshot | None = None) -> dict:
+def _checkout_context(
+    request: HttpRequest, link: PaymentLink, *, error: str = "", picking: bool | None = None, snap: _Snapshot | None = None
+) -> dict:
     snap = snap or _snapshot(request, link, now=timezone.now(), picking=picking)
     state, quote, quote_expired, picking = snap.state, snap.state.quote, snap.quote_expired, snap.picking
     network = asset = None
@@ -120,8 +135,13 @@ def _checkout_context(request: HttpRequest, link: PaymentLink, *, error: str = "
     open_link = state.status == LinkStatus.PENDING and state.detail != Detail.REFUND_DUE
     show_picker = open_link and (quote is None or asset is None or picking or bool(error)) and not money_seen
     # Payment instructions only while money is still wanted (not once it is all on its way).
-    show_payment = open_link and not show_picker and quote is not None and asset is not None and state.detail in (
-        Detail.AWAITING_PAYMENT, Detail.UNDERPAID)
+    show_payment = (
+        open_link
+        and not show_picker
+        and quote is not None
+        and asset is not None
+        and state.detail in (Detail.AWAITING_PAYMENT, Detail.UNDERPAID)
+    )
     pay_amount = 0
     uri = qr = ""
     if show_payment and not quote_expired:
@@ -224,7 +244,9 @@ def pay_quote(request: HttpRequest, code: str) -> HttpResponse:
         checkout.quote_create(link=link, network=network_slug, asset=symbol)
     except checkout.PriceUnavailable as exc:
         log.warning("no price for link %s: %s", link.pk, exc)
-        return _rerender(request, link, f"We can't get an exchange rate for {symbol} right now, so we won't guess an amount.", 503)
+        return _rerender(
+            request, link, f"We can't get an exchange rate for {symbol} right now, so we won't guess an amount.", 503
+        )
     except checkout.CheckoutError as exc:
         return _rerender(request, link, str(exc), 400)
     return redirect("pay:page", code=link.code)

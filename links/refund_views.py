@@ -42,7 +42,9 @@ def refund_view(refund: Refund) -> RefundView:
         net = catalogue.get(refund.network)
         coin = net.asset(refund.asset)
     except KeyError:
-        return RefundView(refund, f"{refund.amount} base units {refund.asset}", refund.network, refunds.refund_url(refund), "", "", "")
+        return RefundView(
+            refund, f"{refund.amount} base units {refund.asset}", refund.network, refunds.refund_url(refund), "", "", ""
+        )
     try:
         uri = payment_uri(net, coin, refund.address, int(refund.amount)) if refund.address else ""
     except ValueError:  # a chain family without a payment URI scheme: address and amount still show
@@ -77,6 +79,12 @@ def refund_page(request: HttpRequest, code: str, refund_code: str) -> HttpRespon
             error = str(exc)
         else:
             return redirect("pay:refund", code=code, refund_code=refund_code)
-    context = {"refund": refund, "view": refund_view(refund), "link": refund.link, "project": refund.link.project,
-               "error": error, "address": address}
+    context = {
+        "refund": refund,
+        "view": refund_view(refund),
+        "link": refund.link,
+        "project": refund.link.project,
+        "error": error,
+        "address": address,
+    }
     return render(request, "links/refund_page.html", context, status=400 if error else 200)

@@ -52,7 +52,13 @@ def refund_options(link: PaymentLink, state: LinkState | None = None) -> list[Re
     except KeyError:
         return []
     unit = state.received_asset
-    options = [RefundOption("received", f"All that was received: {format_units(state.amount_received, decimals)} {unit}", int(state.amount_received))]
+    options = [
+        RefundOption(
+            "received",
+            f"All that was received: {format_units(state.amount_received, decimals)} {unit}",
+            int(state.amount_received),
+        )
+    ]
     if state.detail == Detail.OVERPAID and state.excess:
         options.insert(0, RefundOption("excess", f"The excess: {format_units(state.excess, decimals)} {unit}", state.excess))
     options.append(RefundOption("fiat", f"An amount in {link.currency} at the current rate", None))
@@ -90,7 +96,9 @@ def refund_create(*, link: PaymentLink, option: str, fiat_amount: Decimal | None
         try:
             price = pricing.get_price(coin, link.currency)
         except pricing.PriceUnavailable:
-            raise ResolutionRefused(f"No exchange rate for {coin.symbol} right now: refund an amount in {coin.symbol} instead.") from None
+            raise ResolutionRefused(
+                f"No exchange rate for {coin.symbol} right now: refund an amount in {coin.symbol} instead."
+            ) from None
         amount = fiat_to_base_units(fiat_amount, price.rate, coin.decimals)
         if amount > int(state.amount_received):
             raise ResolutionRefused(
@@ -106,7 +114,11 @@ def refund_create(*, link: PaymentLink, option: str, fiat_amount: Decimal | None
         if link.refunds.exists():
             raise ResolutionRefused("A refund for this link is already under way, or done.")
         refund = Refund.objects.create(
-            link=link, network=net.slug, asset=coin.symbol, amount=amount, reason=REFUNDABLE[state.detail],
+            link=link,
+            network=net.slug,
+            asset=coin.symbol,
+            amount=amount,
+            reason=REFUNDABLE[state.detail],
             requested_by_name=(by_name or (user.get_username() if user else ""))[:150],
         )
         _announce(refund, "refund.requested")
@@ -127,7 +139,9 @@ def refund_address_give(*, refund: Refund, address: str) -> Refund:
             raise AddressRefused("This refund already has an address. Ask the merchant if it must change.")
         existing = DepositAddress.objects.filter(family=net.family, address=canonical).first()
         if existing is not None and existing.purpose != "refund":
-            raise AddressRefused("This is a payment address of this shop, not your wallet's. Enter an address of your own wallet.")
+            raise AddressRefused(
+                "This is a payment address of this shop, not your wallet's. Enter an address of your own wallet."
+            )
         watch = existing or _watch_row(refund, net.family, canonical)
         refund.address, refund.watch = canonical, watch
         refund.state, refund.address_given_at = RefundState.ADDRESS_GIVEN, timezone.now()
@@ -144,8 +158,13 @@ def _watch_row(refund: Refund, family: str, address: str):
     if paid_to is None:
         raise AddressRefused("This refund cannot be watched on that network.")
     return DepositAddress.objects.create(
-        project=refund.link.project, wallet=paid_to.wallet, family=family, index=REFUND_WATCH_INDEX_BASE + refund.pk,
-        address=address, link=None, purpose="refund",
+        project=refund.link.project,
+        wallet=paid_to.wallet,
+        family=family,
+        index=REFUND_WATCH_INDEX_BASE + refund.pk,
+        address=address,
+        link=None,
+        purpose="refund",
     )
 
 
@@ -157,13 +176,14 @@ def refunds_check(address_ids) -> int:
 
     marked = 0
     for refund in Refund.objects.filter(watch_id__in=list(address_ids), state=RefundState.ADDRESS_GIVEN).select_related("link"):
-        sent = (
-            Deposit.objects.filter(
-                address_id=refund.watch_id, network=refund.network, asset=refund.asset, orphaned=False,
-                confirmations__gte=1, first_seen_at__gte=refund.created_at,
-            )
-            .order_by("first_seen_at", "id")
-        )
+        sent = Deposit.objects.filter(
+            address_id=refund.watch_id,
+            network=refund.network,
+            asset=refund.asset,
+            orphaned=False,
+            confirmations__gte=1,
+            first_seen_at__gte=refund.created_at,
+        ).order_by("first_seen_at", "id")
         match = next((d for d in sent if int(d.value) >= int(refund.amount)), None)
         if match is None:
             continue
@@ -216,7 +236,11 @@ def _announce(refund: Refund, event_type: str) -> None:
     from links.webhooks import event_record
 
     link = refund.link
-    payload = {"project": {"id": link.project_id, "name": link.project.name}, "link": link_payload(link), "refund": refund_payload(refund)}
+    payload = {
+        "project": {"id": link.project_id, "name": link.project.name},
+        "link": link_payload(link),
+        "refund": refund_payload(refund),
+    }
     event_record(project=link.project, event_type=event_type, payload_without_id=payload, link=link)
 
 
@@ -228,7 +252,9 @@ def _email_member(refund: Refund) -> None:
         return
     link = refund.link
     _queue(
-        kind=EmailKind.REFUND_REQUEST, link=link, to=[link.member.email],
+        kind=EmailKind.REFUND_REQUEST,
+        link=link,
+        to=[link.member.email],
         subject=f"Your refund from {link.project.name}: where should we send it?",
         template="member_refund_request",
         context={"refund": refund, "payload": refund_payload(refund), "url": refund_url(refund), "member": link.member},
@@ -240,6 +266,17 @@ def link_refunds(link: PaymentLink) -> list[Refund]:
 
 
 __all__ = [
-    "AddressRefused", "REFUNDABLE", "RefundOption", "ResolutionRefused", "refund_address_give", "refund_create",
-    "refund_options", "refund_payload", "refund_reason", "refund_url", "refunds_check", "link_refunds", "LinkStatus",
+    "AddressRefused",
+    "REFUNDABLE",
+    "RefundOption",
+    "ResolutionRefused",
+    "refund_address_give",
+    "refund_create",
+    "refund_options",
+    "refund_payload",
+    "refund_reason",
+    "refund_url",
+    "refunds_check",
+    "link_refunds",
+    "LinkStatus",
 ]

@@ -81,5 +81,7 @@ def settlement_payload(link: PaymentLink) -> dict | None:
         "note": settlement.note,
         "status_before": settlement.status_before,
         "detail_before": settlement.detail_before,
-        "amount_received_before_base_units": None if settlement.amount_received_before is None else str(int(settlement.amount_received_before)),
+        "amount_received_before_base_units": None
+        if settlement.amount_received_before is None
+        else str(int(settlement.amount_received_before)),
     }

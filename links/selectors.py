@@ -37,7 +37,7 @@ class PaymentFilters:
     q: str = ""
 
     @classmethod
-    def from_query(cls, params, *, project_ids: set[int]) -> "PaymentFilters":
+    def from_query(cls, params, *, project_ids: set[int]) -> PaymentFilters:
         status = params.get("status", "")
         if status not in LinkStatus.values:
             status = ""
@@ -149,8 +149,13 @@ def link_transactions(link: PaymentLink) -> list[Transaction]:
     deposits.sort(key=lambda d: (d.first_seen_at, d.id))
     return [
         Transaction(
-            tx_hash=d.tx_hash, network=d.network, asset=d.asset, confirmations=d.confirmations, orphaned=d.orphaned,
-            counted=not d.orphaned and (d.network, d.asset) == pair, url=tx_url(d.network, d.tx_hash),
+            tx_hash=d.tx_hash,
+            network=d.network,
+            asset=d.asset,
+            confirmations=d.confirmations,
+            orphaned=d.orphaned,
+            counted=not d.orphaned and (d.network, d.asset) == pair,
+            url=tx_url(d.network, d.tx_hash),
         )
         for d in deposits
     ]
@@ -187,7 +192,11 @@ def quote_view(quote: Quote | None, *, now: datetime | None = None) -> QuoteView
     except KeyError:
         name, decimals, address_url = quote.network, None, ""
     return QuoteView(
-        quote=quote, network_name=name, decimals=decimals, address=address, address_url=address_url,
+        quote=quote,
+        network_name=name,
+        decimals=decimals,
+        address=address,
+        address_url=address_url,
         expired=quote.expires_at <= (now or timezone.now()),
     )
 
@@ -254,5 +263,6 @@ def share_links(link: PaymentLink) -> dict[str, str]:
         "whatsapp": "https://wa.me/?text=" + quote(message, safe=""),
         "telegram": "https://t.me/share/url?" + urlencode({"url": url, "text": text}, quote_via=quote),
         "sms": "sms:?&body=" + quote(message, safe=""),
-        "email": f"mailto:{quote(link.member.email, safe='@')}?" + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
+        "email": f"mailto:{quote(link.member.email, safe='@')}?"
+        + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
     }

@@ -368,9 +368,7 @@ def _announce(link: PaymentLink, before: dict, state: LinkState) -> None:
 def refresh_links_for_addresses(address_ids) -> int:
     """The deposits_changed receiver's work: rerun the status of every link owning one of
     these deposit addresses. Returns how many links were refreshed."""
-    ids = list(
-        PaymentLink.objects.filter(deposit_addresses__id__in=list(address_ids)).values_list("id", flat=True).distinct()
-    )
+    ids = list(PaymentLink.objects.filter(deposit_addresses__id__in=list(address_ids)).values_list("id", flat=True).distinct())
     for link in PaymentLink.objects.filter(id__in=ids):
         refresh_link_status(link)
     return len(ids)

@@ -63,8 +63,14 @@ def _outbox_row_for_composed(message: dict) -> int | None:
         logger.error("email %s for a link that no longer exists dropped", message.get("kind"))
         return None
     return OutboundEmail.objects.create(
-        link=link, kind=message["kind"], recipients=message["to"], from_email=message["from"],
-        subject=message["subject"][:200], text=message["text"], html=message.get("html", ""), next_attempt_at=timezone.now(),
+        link=link,
+        kind=message["kind"],
+        recipients=message["to"],
+        from_email=message["from"],
+        subject=message["subject"][:200],
+        text=message["text"],
+        html=message.get("html", ""),
+        next_attempt_at=timezone.now(),
     ).pk
 
 

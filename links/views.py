@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from datetime import UTC
 from decimal import Decimal
-from datetime import timezone as dt_timezone
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,11 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from links import refunds, resolution, selectors, services
-from links.refund_views import refund_view
 from links.emails import email_enabled, emails_for_link
 from links.forms import PaymentLinkForm
 from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
+from links.refund_views import refund_view
 from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
 from payram.lib.money import parse_decimal
@@ -86,14 +86,29 @@ def _csv_cell(value) -> str:
 
 
 CSV_HEADER = [
-    "Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description",
-    "Status", "Status detail", "Amount received", "Coin", "Network", "Paid at (UTC)", "Public URL",
-    "Transactions", "Transaction hashes", "Refund",
+    "Created (UTC)",
+    "Code",
+    "Project",
+    "Member email",
+    "Member name",
+    "Amount asked",
+    "Currency",
+    "Description",
+    "Status",
+    "Status detail",
+    "Amount received",
+    "Coin",
+    "Network",
+    "Paid at (UTC)",
+    "Public URL",
+    "Transactions",
+    "Transaction hashes",
+    "Refund",
 ]
 
 
 def _iso(value) -> str:
-    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 @login_required
@@ -107,16 +122,31 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(CSV_HEADER)
         for link in links.iterator(chunk_size=500):  # the deposits prefetch runs per chunk
             transactions = selectors.link_transactions(link)
-            yield writer.writerow([
-                _csv_cell(v)
-                for v in (
-                    _iso(link.created_at), link.code, link.project.name, link.member.email, link.member.name,
-                    f"{link.amount:.2f}", link.currency, link.description, link.get_status_display(),
-                    selectors.status_detail_words(link), selectors.amount_received_number(link), link.received_asset,
-                    selectors.network_name(link.received_network), _iso(link.paid_at), selectors.public_url(link),
-                    len(transactions), selectors.transactions_csv(transactions), selectors.refund_words(link),
-                )
-            ])
+            yield writer.writerow(
+                [
+                    _csv_cell(v)
+                    for v in (
+                        _iso(link.created_at),
+                        link.code,
+                        link.project.name,
+                        link.member.email,
+                        link.member.name,
+                        f"{link.amount:.2f}",
+                        link.currency,
+                        link.description,
+                        link.get_status_display(),
+                        selectors.status_detail_words(link),
+                        selectors.amount_received_number(link),
+                        link.received_asset,
+                        selectors.network_name(link.received_network),
+                        _iso(link.paid_at),
+                        selectors.public_url(link),
+                        len(transactions),
+                        selectors.transactions_csv(transactions),
+                        selectors.refund_words(link),
+                    )
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -128,8 +158,11 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def link_create(request: HttpRequest) -> HttpResponse:
     projects = projects_for_user(request.user)
-    initial = {"project": request.GET.get("project") or (projects.first().pk if projects.exists() else None),
-               "member": request.GET.get("member", ""), "currency": "USD"}
+    initial = {
+        "project": request.GET.get("project") or (projects.first().pk if projects.exists() else None),
+        "member": request.GET.get("member", ""),
+        "currency": "USD",
+    }
     form = PaymentLinkForm(request.POST or None, projects=projects, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -153,10 +186,21 @@ POLL_SECONDS = 3
 
 def _live_key(link, state, deposits, link_refunds) -> str:
     """What decides whether the merchant's link page changed, for its polling."""
-    source = "|".join(map(str, (
-        state.status, state.detail, state.amount_received, state.confirmations, state.quote.pk if state.quote else "",
-        len(deposits), sum(d.deposit.orphaned for d in deposits), [(r.pk, r.state) for r in link_refunds],
-    )))
+    source = "|".join(
+        map(
+            str,
+            (
+                state.status,
+                state.detail,
+                state.amount_received,
+                state.confirmations,
+                state.quote.pk if state.quote else "",
+                len(deposits),
+                sum(d.deposit.orphaned for d in deposits),
+                [(r.pk, r.state) for r in link_refunds],
+            ),
+        )
+    )
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
@@ -183,7 +227,11 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "orphaned": [d for d in deposits if d.deposit.orphaned],
         # Amounts of the counted coin; in base units if its asset left the catalogue.
         "decimals": quote.decimals if quote and quote.decimals is not None else 0,
-        "unit": "" if quote is None else quote.quote.asset if quote.decimals is not None else f"base units of {quote.quote.asset}",
+        "unit": ""
+        if quote is None
+        else quote.quote.asset
+        if quote.decimals is not None
+        else f"base units of {quote.quote.asset}",
         "share": share,
         "qr": qr_svg(share["url"]),
         "detail": selectors.status_detail_words(link),
@@ -260,13 +308,19 @@ def link_refund(request: HttpRequest, code: str) -> HttpResponse:
             except resolution.ResolutionRefused as exc:
                 error = str(exc)
             else:
-                messages.success(request, "Refund requested. Share the refund link with the customer so they can give their address.")
+                messages.success(
+                    request, "Refund requested. Share the refund link with the customer so they can give their address."
+                )
                 if request.htmx:
                     return HttpResponseClientRedirect(reverse("links:detail", args=[link.code]))
                 return redirect("links:detail", code=link.code)
     context = {
-        "link": link, "error": error, "options": refunds.refund_options(link, state), "option": option,
-        "fiat_amount": fiat_text, "refused": bool(error) and not refunds.refund_options(link, state),
+        "link": link,
+        "error": error,
+        "options": refunds.refund_options(link, state),
+        "option": option,
+        "fiat_amount": fiat_text,
+        "refused": bool(error) and not refunds.refund_options(link, state),
     }
     template = "links/_refund_form.html" if request.htmx else "links/refund.html"
     return render(request, template, context, status=400 if error and request.method == "POST" and not request.htmx else 200)

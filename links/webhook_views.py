@@ -48,8 +48,12 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, error)
         else:
             # The secret is in this response only: never stored in the session or a message.
-            return render(request, "links/webhooks_secret.html", {"endpoint": endpoint, "secret": endpoint.secret, "created": True})
-    return render(request, "links/webhooks_new.html", {"form": form, "has_projects": bool(projects)}, status=400 if form.errors else 200)
+            return render(
+                request, "links/webhooks_secret.html", {"endpoint": endpoint, "secret": endpoint.secret, "created": True}
+            )
+    return render(
+        request, "links/webhooks_new.html", {"form": form, "has_projects": bool(projects)}, status=400 if form.errors else 200
+    )
 
 
 @login_required

@@ -16,8 +16,7 @@ import json
 import logging
 import socket
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -166,7 +165,9 @@ def check_url(url: str) -> None:
     if allow_private():
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP
+        )
     except (socket.gaierror, UnicodeError):
         raise ForbiddenAddress(f"the host {parts.hostname} does not resolve") from None
     for info in infos:
@@ -323,7 +324,7 @@ def _deliver_after_commit(delivery_ids: list[int]) -> None:
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def next_retry_delay(attempts_made: int) -> timedelta | None:
@@ -381,7 +382,11 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> WebhookAttempt 
     if not attempt.ok:
         logger.warning(
             "webhook %s (%s) to endpoint %s: attempt %s failed (%s)%s",
-            event.id, event.type, endpoint.code, attempt.number, attempt.status_code or attempt.error,
+            event.id,
+            event.type,
+            endpoint.code,
+            attempt.number,
+            attempt.status_code or attempt.error,
             "" if delivery.state == DeliveryState.PENDING else "; giving up",
         )
     return attempt
@@ -403,7 +408,9 @@ def _post(endpoint: WebhookEndpoint, event: WebhookEvent, *, number: int) -> Web
     try:
         check_url(endpoint.url)
         with _session() as session:
-            response = session.post(endpoint.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True)
+            response = session.post(
+                endpoint.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True
+            )
             try:
                 raw = response.raw.read(RESPONSE_EXCERPT_CHARS * 4, decode_content=True) or b""
             finally:

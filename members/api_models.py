@@ -2,6 +2,7 @@
 
 The full key is shown to the merchant once, at creation. Only its SHA-256 hash is
 stored, with a short prefix the dashboard shows so a key can be recognised."""
+
 from __future__ import annotations
 
 from django.db import models

@@ -75,7 +75,7 @@ class MemberEditForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
     @classmethod
-    def for_member(cls, member: Member, data=None) -> "MemberEditForm":
+    def for_member(cls, member: Member, data=None) -> MemberEditForm:
         return cls(data, initial={"email": member.email, "name": member.name})
 
 

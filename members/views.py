@@ -48,7 +48,11 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
     project = selectors.project_for_user(request.user, pk)
     form = ProjectEditForm(
         request.POST or None,
-        initial={"name": project.name, "return_url": project.return_url, "underpayment_tolerance": project.underpayment_tolerance},
+        initial={
+            "name": project.name,
+            "return_url": project.return_url,
+            "underpayment_tolerance": project.underpayment_tolerance,
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.project_update(project=project, **form.cleaned_data)
@@ -69,7 +73,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
     if project_id.isdigit():
         project = projects.filter(pk=project_id).first()
     q = request.GET.get("q", "")
-    page = CappedPaginator(selectors.members_for_user(request.user, q=q, project=project), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.members_for_user(request.user, q=q, project=project), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "members/list.html",

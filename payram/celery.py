@@ -53,4 +53,7 @@ def _report_networks(sender, **kwargs) -> None:
     enabled, errors = configured_networks()
     for slug, message in errors.items():
         logger.error("network %s is misconfigured and not watched: %s", slug, message)
-    logger.info("scanning %s", ", ".join(f"{n.slug} every {n.poll_interval:g} s" for n in enabled) or "no network (set PAYRAM_RPC_<NETWORK>)")
+    logger.info(
+        "scanning %s",
+        ", ".join(f"{n.slug} every {n.poll_interval:g} s" for n in enabled) or "no network (set PAYRAM_RPC_<NETWORK>)",
+    )

@@ -16,14 +16,32 @@ def check_base_url(app_configs=None, **kwargs) -> list:
         return []
     base = getattr(settings, "PAYRAM_BASE_URL", "") or ""
     if not base:
-        return [Error("PAYRAM_BASE_URL is not set.", hint="Set it to the public https address customers open, e.g. https://pay.example.com.", id="payram.E001")]
+        return [
+            Error(
+                "PAYRAM_BASE_URL is not set.",
+                hint="Set it to the public https address customers open, e.g. https://pay.example.com.",
+                id="payram.E001",
+            )
+        ]
     parsed = urlparse(base)
     if parsed.scheme != "https":
-        return [Error(f"PAYRAM_BASE_URL must be https in production (it is {parsed.scheme}://).", hint="Serve payram behind TLS and set PAYRAM_BASE_URL=https://…", id="payram.E002")]
+        return [
+            Error(
+                f"PAYRAM_BASE_URL must be https in production (it is {parsed.scheme}://).",
+                hint="Serve payram behind TLS and set PAYRAM_BASE_URL=https://…",
+                id="payram.E002",
+            )
+        ]
     host = parsed.hostname or ""
     allowed = settings.ALLOWED_HOSTS
     if "*" not in allowed and not any(host == h or (h.startswith(".") and (host.endswith(h) or host == h[1:])) for h in allowed):
-        return [Warning(f"PAYRAM_BASE_URL's host {host} is not in ALLOWED_HOSTS.", hint="Add it, or the links customers open will answer 400.", id="payram.W001")]
+        return [
+            Warning(
+                f"PAYRAM_BASE_URL's host {host} is not in ALLOWED_HOSTS.",
+                hint="Add it, or the links customers open will answer 400.",
+                id="payram.W001",
+            )
+        ]
     return []
 
 

@@ -22,7 +22,9 @@ DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ConfigError("SECRET_KEY must be set when DEBUG is off (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')")
+        raise ConfigError(
+            "SECRET_KEY must be set when DEBUG is off (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
@@ -80,7 +82,11 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{VAR_DIR / 'payram.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(envstr("DATABASE_URL", _default_db) or _default_db, conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0))}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            envstr("DATABASE_URL", _default_db) or _default_db, conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0)
+        )
+    }
 except Exception as exc:  # dj_database_url raises several types for a malformed URL
     raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -36,7 +36,13 @@ def test_short_benchmarks_run_and_print_every_ratio():
     env = {**os.environ, "BENCH_DATABASE_URL": _bench_database_url()}
     env.pop("DATABASE_URL", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--short"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+        [sys.executable, "-m", "bench", "--short"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for name in RATIOS:

@@ -77,7 +77,7 @@ def test_depth_counts_what_json_would_nest(text, depth):
 
 
 def test_strings_full_of_brackets_and_escaped_quotes_are_not_miscounted():
-    value = {"a": ['[[[{{ "x" \\', "]]]}}}", {"b\"[": ['\\"[', r"\[\]"]}], "c": "\\" * 7 + '"[[['}
+    value = {"a": ['[[[{{ "x" \\', "]]]}}}", {'b"[': ['\\"[', r"\[\]"]}], "c": "\\" * 7 + '"[[['}
     text = json.dumps(value)
     assert json_depth(text) == depth_of(value) == 4
     assert not json_too_deep(text, 4) and json_too_deep(text, 3)

@@ -36,7 +36,9 @@ def test_production_refuses_to_start_without_secret_key():
     env = {"DEBUG": "false", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='payram.settings'; django.setup()"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr

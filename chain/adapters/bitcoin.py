@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
@@ -179,14 +178,18 @@ class BitcoinCoreAdapter:
             limit = base.NODE_ANSWER_MAX_BYTES
             raw = response.read(limit + 1)
             if len(raw) > limit:
-                raise NodeError(f"{self.where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)")
+                raise NodeError(
+                    f"{self.where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)"
+                )
             self.last_response_bytes = len(raw)
             keep = not response.will_close
             return response.status, raw
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise NodeUnreachable(f"{self.where} did not answer within {self.timeout:g} s") from None
         except ConnectionRefusedError:
-            raise NodeUnreachable(f"{self.where} refused the connection (is bitcoind running and rpcbind/rpcport right?)") from None
+            raise NodeUnreachable(
+                f"{self.where} refused the connection (is bitcoind running and rpcbind/rpcport right?)"
+            ) from None
         except http.client.HTTPException as exc:
             raise NodeUnreachable(f"{self.where} sent a broken HTTP answer ({type(exc).__name__})") from None
         except OSError as exc:
@@ -201,7 +204,9 @@ class BitcoinCoreAdapter:
             with open(self.cookie_file, encoding="utf-8") as fh:
                 cookie = fh.read().strip()
         except OSError as exc:
-            raise NodeError(f"cannot read the RPC cookie file {self.cookie_file} ({exc.strerror}): is bitcoind running, and is its datadir shared with payram?") from None
+            raise NodeError(
+                f"cannot read the RPC cookie file {self.cookie_file} ({exc.strerror}): is bitcoind running, and is its datadir shared with payram?"
+            ) from None
         if ":" not in cookie:
             raise NodeError(f"the RPC cookie file {self.cookie_file} does not hold user:password")
         return "Basic " + base64.b64encode(cookie.encode()).decode("ascii")
@@ -418,7 +423,10 @@ class BitcoinCoreAdapter:
         for tx in txs:
             transfers.extend(self._outputs(tx))
         return Block(
-            height=height, hash=block_hash, parent_hash=parent, transfers=tuple(transfers),
+            height=height,
+            hash=block_hash,
+            parent_hash=parent,
+            transfers=tuple(transfers),
             timestamp=self._time(raw.get("time"), block_hash, "time"),
             median_time=self._time(raw.get("mediantime"), block_hash, "mediantime"),
         )
@@ -447,10 +455,17 @@ class BitcoinCoreAdapter:
                 index, value = vout["n"], vout["value"]
                 if not isinstance(address, str) or isinstance(index, bool) or not isinstance(index, int) or index < 0:
                     raise TypeError
-                transfers.append(Transfer(
-                    tx_hash=txid, index=index, to_address=address, asset=self.asset, value=self._satoshi(value),
-                    coinbase=coinbase, seen_at=seen_at,
-                ))
+                transfers.append(
+                    Transfer(
+                        tx_hash=txid,
+                        index=index,
+                        to_address=address,
+                        asset=self.asset,
+                        value=self._satoshi(value),
+                        coinbase=coinbase,
+                        seen_at=seen_at,
+                    )
+                )
             return transfers
         except (KeyError, TypeError, AttributeError):
             shown = str(tx.get("txid"))[:64] if isinstance(tx, dict) else "?"

@@ -113,8 +113,14 @@ class EvmAdapter:
     # -- transport -------------------------------------------------------------------
 
     def _post(self, payload: Any, *, max_depth: int = NODE_ANSWER_MAX_DEPTH) -> Any:
-        return post_json(self.session, self.network.rpc_url, payload, where=self.network.display_rpc_url,
-                         timeout=self.timeout, max_depth=max_depth)
+        return post_json(
+            self.session,
+            self.network.rpc_url,
+            payload,
+            where=self.network.display_rpc_url,
+            timeout=self.timeout,
+            max_depth=max_depth,
+        )
 
     def _result(self, answer: Any, method: str) -> Any:
         if not isinstance(answer, dict):
@@ -185,11 +191,19 @@ class EvmAdapter:
         self.check_chain()
         calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [hex(h), True]) for h in range(start, end + 1)]
         if self.tokens:
-            calls.append(("eth_getLogs", [{
-                "fromBlock": hex(start), "toBlock": hex(end),
-                "address": [to_checksum_address(c) for c in self.tokens],
-                "topics": [TRANSFER_TOPIC],
-            }]))
+            calls.append(
+                (
+                    "eth_getLogs",
+                    [
+                        {
+                            "fromBlock": hex(start),
+                            "toBlock": hex(end),
+                            "address": [to_checksum_address(c) for c in self.tokens],
+                            "topics": [TRANSFER_TOPIC],
+                        }
+                    ],
+                )
+            )
         results = self.batch(calls)
         raw_blocks = results[: end - start + 1]
         raw_logs = results[end - start + 1] if self.tokens else []
@@ -218,7 +232,10 @@ class EvmAdapter:
         internal = self._internal_transfers(to_trace) if to_trace else {}
         return [
             Block(
-                height=h, hash=bh, parent_hash=ph, timestamp=ts,
+                height=h,
+                hash=bh,
+                parent_hash=ph,
+                timestamp=ts,
                 transfers=tuple(native + token_transfers.get(h, []) + internal.get(h, [])),
             )
             for h, bh, ph, ts, native in parsed
@@ -244,13 +261,15 @@ class EvmAdapter:
             value = _hex_int(_field(tx, "value", "transaction"), "transaction value")
             if value <= 0:
                 continue
-            found.append(Transfer(
-                tx_hash=_hash(_field(tx, "hash", "transaction"), "transaction hash"),
-                index=0,
-                to_address=_address(to, "transaction recipient"),
-                asset=self.network.native.symbol,
-                value=value,
-            ))
+            found.append(
+                Transfer(
+                    tx_hash=_hash(_field(tx, "hash", "transaction"), "transaction hash"),
+                    index=0,
+                    to_address=_address(to, "transaction recipient"),
+                    asset=self.network.native.symbol,
+                    value=value,
+                )
+            )
         return found
 
     @staticmethod
@@ -323,11 +342,17 @@ class EvmAdapter:
             if len(tx_hashes) == 1:
                 logger.warning(
                     "%s: transaction %s in block %s calls more than ~%s levels deep; its internal transfers are not read",
-                    self.network.slug, tx_hashes[0], height, TRACE_ANSWER_MAX_DEPTH // 2 - 6,
+                    self.network.slug,
+                    tx_hashes[0],
+                    height,
+                    TRACE_ANSWER_MAX_DEPTH // 2 - 6,
                 )
                 return {tx_hashes[0]: None}
             middle = len(tx_hashes) // 2
-            return {**self._trace_transactions(height, tx_hashes[:middle]), **self._trace_transactions(height, tx_hashes[middle:])}
+            return {
+                **self._trace_transactions(height, tx_hashes[:middle]),
+                **self._trace_transactions(height, tx_hashes[middle:]),
+            }
         return dict(zip(tx_hashes, results))
 
     def _paid_by_calls(self, tx_hash: str, top: Any) -> list[Transfer]:
@@ -349,13 +374,15 @@ class EvmAdapter:
             if position > 0 and not failed and kind.upper() in _PAYING_FRAMES:
                 value = _hex_int(frame.get("value", "0x0"), "call value")
                 if value > 0:
-                    found.append(Transfer(
-                        tx_hash=tx_hash,
-                        index=INTERNAL_INDEX_BASE + position,
-                        to_address=_address(_field(frame, "to", "call frame"), "call recipient"),
-                        asset=self.network.native.symbol,
-                        value=value,
-                    ))
+                    found.append(
+                        Transfer(
+                            tx_hash=tx_hash,
+                            index=INTERNAL_INDEX_BASE + position,
+                            to_address=_address(_field(frame, "to", "call frame"), "call recipient"),
+                            asset=self.network.native.symbol,
+                            value=value,
+                        )
+                    )
             children = frame.get("calls", [])
             if not isinstance(children, list):
                 raise NodeError(f"node answered call frames that are not a list in the trace of {tx_hash}")
@@ -390,11 +417,13 @@ class EvmAdapter:
             if not isinstance(data, str) or not _WORD.fullmatch(data):
                 raise NodeError(f"malformed Transfer value in node answer: {str(data)[:80]!r}")
             to_topic = _hash(topics[2], "Transfer recipient topic")
-            found.setdefault(height, []).append(Transfer(
-                tx_hash=_hash(_field(log, "transactionHash", "log"), "log transaction hash"),
-                index=_hex_int(_field(log, "logIndex", "log"), "log index"),
-                to_address=_checksummed(to_topic[-40:]),
-                asset=symbol,
-                value=int(data, 16),
-            ))
+            found.setdefault(height, []).append(
+                Transfer(
+                    tx_hash=_hash(_field(log, "transactionHash", "log"), "log transaction hash"),
+                    index=_hex_int(_field(log, "logIndex", "log"), "log index"),
+                    to_address=_checksummed(to_topic[-40:]),
+                    asset=symbol,
+                    value=int(data, 16),
+                )
+            )
         return found

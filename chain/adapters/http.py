@@ -28,8 +28,15 @@ def read_capped(response: requests.Response, where: str) -> bytes:
 
 
 def post_json(
-    session: requests.Session, url: str, payload: Any, *, where: str, timeout: float,
-    headers: dict[str, str] | None = None, max_depth: int = NODE_ANSWER_MAX_DEPTH, what: str = "",
+    session: requests.Session,
+    url: str,
+    payload: Any,
+    *,
+    where: str,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    max_depth: int = NODE_ANSWER_MAX_DEPTH,
+    what: str = "",
 ) -> Any:
     """POST `payload` as JSON and return the decoded answer. `what` (e.g. a path) is named
     in the errors about this request's answer."""

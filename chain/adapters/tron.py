@@ -41,8 +41,8 @@ import requests
 from chain import tron
 from chain.adapters import base
 from chain.adapters.base import Block, NodeError, Transfer
-from chain.adapters.http import post_json
 from chain.adapters.evm import TRANSFER_TOPIC, WrongChainError
+from chain.adapters.http import post_json
 from chain.catalogue import Network
 
 API_KEY_HEADER = "TRON-PRO-API-KEY"
@@ -110,15 +110,20 @@ class TronAdapter:
         self._chain_checked = False
         self._header_only = _HEADER_ONLY.get(self.base_url, True)  # does the node answer /wallet/getblock?
         # token contract, 40 hex digits as logs name it -> asset symbol
-        self.tokens: dict[str, str] = {
-            tron.to_account_bytes(t.contract).hex(): t.symbol for t in network.tokens if t.contract
-        }
+        self.tokens: dict[str, str] = {tron.to_account_bytes(t.contract).hex(): t.symbol for t in network.tokens if t.contract}
 
     # -- transport -------------------------------------------------------------------
 
     def _post(self, path: str, body: dict) -> Any:
-        answer = post_json(self.session, self.base_url + path, body, where=self.network.display_rpc_url,
-                           timeout=self.timeout, headers=self._headers, what=path)
+        answer = post_json(
+            self.session,
+            self.base_url + path,
+            body,
+            where=self.network.display_rpc_url,
+            timeout=self.timeout,
+            headers=self._headers,
+            what=path,
+        )
         if isinstance(answer, dict) and "Error" in answer:
             # java-tron's servlets answer HTTP 200 with {"Error": "class …Exception : message"}.
             raise NodeError(f"node refused {path}: {str(answer['Error'])[:200]}")
@@ -264,19 +269,23 @@ class TronAdapter:
                 value = _field(_field(contract, "parameter", "contract"), "value", "contract parameter")
                 amount = _int(value.get("amount") if isinstance(value, dict) else None, "TRX amount", default=0)
                 if amount > 0:
-                    native.append(Transfer(
-                        tx_hash=tx_id,
-                        index=0,
-                        to_address=_address(_field(value, "to_address", "TransferContract"), "TRX recipient"),
-                        asset=self.network.native.symbol,
-                        value=amount,
-                    ))
+                    native.append(
+                        Transfer(
+                            tx_hash=tx_id,
+                            index=0,
+                            to_address=_address(_field(value, "to_address", "TransferContract"), "TRX recipient"),
+                            asset=self.network.native.symbol,
+                            value=amount,
+                        )
+                    )
         return native, calls
 
     def _token_transfers(self, height: int, calls: set[str]) -> list[Transfer]:
         infos = self._post("/wallet/gettransactioninfobyblocknum", {"num": height})
         if not isinstance(infos, list):
-            raise NodeError(f"node answered /wallet/gettransactioninfobyblocknum for block {height} with something that is not a list")
+            raise NodeError(
+                f"node answered /wallet/gettransactioninfobyblocknum for block {height} with something that is not a list"
+            )
         found: list[Transfer] = []
         seen: set[str] = set()
         log_index = 0

@@ -4,77 +4,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Cursor',
+            name="Cursor",
             fields=[
-                ('network', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('height', models.BigIntegerField(blank=True, null=True)),
-                ('block_hash', models.CharField(blank=True, max_length=80)),
-                ('node_head', models.BigIntegerField(blank=True, null=True)),
-                ('last_scan_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
+                ("network", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("height", models.BigIntegerField(blank=True, null=True)),
+                ("block_hash", models.CharField(blank=True, max_length=80)),
+                ("node_head", models.BigIntegerField(blank=True, null=True)),
+                ("last_scan_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Deposit',
+            name="Deposit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(max_length=40)),
-                ('asset', models.CharField(max_length=16)),
-                ('tx_hash', models.CharField(max_length=80)),
-                ('index', models.PositiveIntegerField()),
-                ('value', models.DecimalField(decimal_places=0, max_digits=78)),
-                ('block_height', models.BigIntegerField(blank=True, null=True)),
-                ('block_hash', models.CharField(blank=True, max_length=80)),
-                ('confirmations', models.PositiveIntegerField(default=0)),
-                ('orphaned', models.BooleanField(default=False)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("network", models.CharField(max_length=40)),
+                ("asset", models.CharField(max_length=16)),
+                ("tx_hash", models.CharField(max_length=80)),
+                ("index", models.PositiveIntegerField()),
+                ("value", models.DecimalField(decimal_places=0, max_digits=78)),
+                ("block_height", models.BigIntegerField(blank=True, null=True)),
+                ("block_hash", models.CharField(blank=True, max_length=80)),
+                ("confirmations", models.PositiveIntegerField(default=0)),
+                ("orphaned", models.BooleanField(default=False)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['first_seen_at', 'id'],
+                "ordering": ["first_seen_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DepositAddress',
+            name="DepositAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('family', models.CharField(max_length=24)),
-                ('index', models.PositiveIntegerField()),
-                ('address', models.CharField(max_length=100)),
-                ('purpose', models.CharField(blank=True, default='payment link', max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("family", models.CharField(max_length=24)),
+                ("index", models.PositiveIntegerField()),
+                ("address", models.CharField(max_length=100)),
+                ("purpose", models.CharField(blank=True, default="payment link", max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ScannedBlock',
+            name="ScannedBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(max_length=40)),
-                ('height', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=80)),
-                ('parent_hash', models.CharField(max_length=80)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("network", models.CharField(max_length=40)),
+                ("height", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=80)),
+                ("parent_hash", models.CharField(max_length=80)),
             ],
         ),
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('family', models.CharField(max_length=24)),
-                ('xpub', models.CharField(max_length=200)),
-                ('script_type', models.CharField(max_length=16)),
-                ('next_index', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("family", models.CharField(max_length=24)),
+                ("xpub", models.CharField(max_length=200)),
+                ("script_type", models.CharField(max_length=16)),
+                ("next_index", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]

@@ -5,67 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chain', '0001_initial'),
-        ('links', '0001_initial'),
-        ('members', '0001_initial'),
+        ("chain", "0001_initial"),
+        ("links", "0001_initial"),
+        ("members", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='depositaddress',
-            name='link',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='deposit_addresses', to='links.paymentlink'),
+            model_name="depositaddress",
+            name="link",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="deposit_addresses",
+                to="links.paymentlink",
+            ),
         ),
         migrations.AddField(
-            model_name='depositaddress',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deposit_addresses', to='members.project'),
+            model_name="depositaddress",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="deposit_addresses", to="members.project"
+            ),
         ),
         migrations.AddField(
-            model_name='deposit',
-            name='address',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deposits', to='chain.depositaddress'),
+            model_name="deposit",
+            name="address",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="deposits", to="chain.depositaddress"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scannedblock',
-            constraint=models.UniqueConstraint(fields=('network', 'height'), name='one_scanned_block_per_height'),
+            model_name="scannedblock",
+            constraint=models.UniqueConstraint(fields=("network", "height"), name="one_scanned_block_per_height"),
         ),
         migrations.AddField(
-            model_name='wallet',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='wallets', to='members.project'),
+            model_name="wallet",
+            name="project",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="wallets", to="members.project"),
         ),
         migrations.AddField(
-            model_name='depositaddress',
-            name='wallet',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addresses', to='chain.wallet'),
+            model_name="depositaddress",
+            name="wallet",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="addresses", to="chain.wallet"),
         ),
         migrations.AddIndex(
-            model_name='deposit',
-            index=models.Index(fields=['network', 'block_height'], name='chain_depos_network_e626ef_idx'),
+            model_name="deposit",
+            index=models.Index(fields=["network", "block_height"], name="chain_depos_network_e626ef_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deposit',
-            constraint=models.UniqueConstraint(fields=('network', 'tx_hash', 'index'), name='deposit_unique_per_output'),
+            model_name="deposit",
+            constraint=models.UniqueConstraint(fields=("network", "tx_hash", "index"), name="deposit_unique_per_output"),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.UniqueConstraint(fields=('project', 'family'), name='one_wallet_per_project_family'),
+            model_name="wallet",
+            constraint=models.UniqueConstraint(fields=("project", "family"), name="one_wallet_per_project_family"),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.UniqueConstraint(fields=('family', 'xpub'), name='xpub_used_by_one_project'),
+            model_name="wallet",
+            constraint=models.UniqueConstraint(fields=("family", "xpub"), name="xpub_used_by_one_project"),
         ),
         migrations.AddConstraint(
-            model_name='depositaddress',
-            constraint=models.UniqueConstraint(fields=('wallet', 'index'), name='one_address_per_wallet_index'),
+            model_name="depositaddress",
+            constraint=models.UniqueConstraint(fields=("wallet", "index"), name="one_address_per_wallet_index"),
         ),
         migrations.AddConstraint(
-            model_name='depositaddress',
-            constraint=models.UniqueConstraint(fields=('family', 'address'), name='address_unique_in_family'),
+            model_name="depositaddress",
+            constraint=models.UniqueConstraint(fields=("family", "address"), name="address_unique_in_family"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0002_initial'),
+        ("chain", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cursor',
-            name='lock_owner',
+            model_name="cursor",
+            name="lock_owner",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='cursor',
-            name='locked_until',
+            model_name="cursor",
+            name="locked_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

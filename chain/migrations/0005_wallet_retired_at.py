@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0004_base_units_exact_on_every_database'),
-        ('members', '0002_api_keys'),
+        ("chain", "0004_base_units_exact_on_every_database"),
+        ("members", "0002_api_keys"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='wallet',
-            name='one_wallet_per_project_family',
+            model_name="wallet",
+            name="one_wallet_per_project_family",
         ),
         migrations.AddField(
-            model_name='wallet',
-            name='retired_at',
+            model_name="wallet",
+            name="retired_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddConstraint(
-            model_name='wallet',
-            constraint=models.UniqueConstraint(condition=models.Q(('retired_at__isnull', True)), fields=('project', 'family'), name='one_active_wallet_per_project_family'),
+            model_name="wallet",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("retired_at__isnull", True)),
+                fields=("project", "family"),
+                name="one_active_wallet_per_project_family",
+            ),
         ),
     ]

@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0005_wallet_retired_at'),
+        ("chain", "0005_wallet_retired_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cursor',
-            name='last_probe_at',
+            model_name="cursor",
+            name="last_probe_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='cursor',
-            name='node_unreachable',
+            model_name="cursor",
+            name="node_unreachable",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='deposit',
-            name='chain_time',
+            model_name="deposit",
+            name="chain_time",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deposit',
-            name='coinbase',
+            model_name="deposit",
+            name="coinbase",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
-            model_name='scannedblock',
-            name='block_time',
+            model_name="scannedblock",
+            name="block_time",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

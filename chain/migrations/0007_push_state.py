@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0006_chain_time_and_maturity'),
+        ("chain", "0006_chain_time_and_maturity"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cursor',
-            name='push_state',
-            field=models.CharField(blank=True, db_default='', default='', max_length=200),
+            model_name="cursor",
+            name="push_state",
+            field=models.CharField(blank=True, db_default="", default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='cursor',
-            name='push_state_at',
+            model_name="cursor",
+            name="push_state_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

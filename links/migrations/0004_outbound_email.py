@@ -5,34 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('links', '0003_webhooks'),
+        ("links", "0003_webhooks"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboundEmail',
+            name="OutboundEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('link_to_member', 'Payment link to the member'), ('payment_received', 'Payment received'), ('needs_attention', 'Needs attention')], max_length=24)),
-                ('recipients', models.JSONField(default=list)),
-                ('from_email', models.CharField(max_length=254, verbose_name='from')),
-                ('subject', models.CharField(max_length=200)),
-                ('text', models.TextField()),
-                ('html', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='emails', to='links.paymentlink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("link_to_member", "Payment link to the member"),
+                            ("payment_received", "Payment received"),
+                            ("needs_attention", "Needs attention"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("recipients", models.JSONField(default=list)),
+                ("from_email", models.CharField(max_length=254, verbose_name="from")),
+                ("subject", models.CharField(max_length=200)),
+                ("text", models.TextField()),
+                ("html", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("sent", "Sent"), ("failed", "Failed")], default="queued", max_length=8
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "link",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="emails", to="links.paymentlink"),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='links_email_due')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="links_email_due")],
             },
         ),
     ]

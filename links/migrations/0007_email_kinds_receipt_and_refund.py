@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('links', '0006_settlements_and_refunds'),
+        ("links", "0006_settlements_and_refunds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboundemail',
-            name='kind',
-            field=models.CharField(choices=[('link_to_member', 'Payment link to the member'), ('payment_received', 'Payment received'), ('needs_attention', 'Needs attention'), ('receipt', 'Receipt to the member'), ('refund_request', 'Refund request to the member')], max_length=24),
+            model_name="outboundemail",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("link_to_member", "Payment link to the member"),
+                    ("payment_received", "Payment received"),
+                    ("needs_attention", "Needs attention"),
+                    ("receipt", "Receipt to the member"),
+                    ("refund_request", "Refund request to the member"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

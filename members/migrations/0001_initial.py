@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,31 +15,48 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('return_url', models.URLField(blank=True, help_text='Where the customer goes back to after paying (optional).', max_length=500, verbose_name='return URL')),
-                ('confirmation_overrides', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owners', models.ManyToManyField(related_name='projects', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "return_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Where the customer goes back to after paying (optional).",
+                        max_length=500,
+                        verbose_name="return URL",
+                    ),
+                ),
+                ("confirmation_overrides", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("owners", models.ManyToManyField(related_name="projects", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='members', to='members.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="members", to="members.project"),
+                ),
             ],
             options={
-                'ordering': ['email', 'id'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), models.F('project'), name='member_email_unique_per_project')],
+                "ordering": ["email", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        models.F("project"),
+                        name="member_email_unique_per_project",
+                    )
+                ],
             },
         ),
     ]

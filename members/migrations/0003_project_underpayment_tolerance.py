@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0002_api_keys'),
+        ("members", "0002_api_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='underpayment_tolerance',
+            model_name="project",
+            name="underpayment_tolerance",
             field=models.DecimalField(decimal_places=2, default=0, max_digits=4),
         ),
     ]

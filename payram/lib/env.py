@@ -60,7 +60,9 @@ def envurl(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http", 
         return ""
     parsed = urlparse(raw)
     if parsed.scheme not in schemes or not parsed.netloc:
-        raise ConfigError(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {redact_url(raw)!r}")
+        raise ConfigError(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {redact_url(raw)!r}"
+        )
     return raw.rstrip("/")
 
 

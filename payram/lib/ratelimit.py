@@ -69,7 +69,14 @@ def parse_limits(text: str) -> dict[str, tuple[int, int]]:
         name, sep, rule = part.partition("=")
         name = name.strip()
         count, slash, seconds = rule.partition("/")
-        if not sep or not slash or name not in DEFAULT_LIMITS or not count.strip().isdigit() or not seconds.strip().isdigit() or int(seconds) < 1:
+        if (
+            not sep
+            or not slash
+            or name not in DEFAULT_LIMITS
+            or not count.strip().isdigit()
+            or not seconds.strip().isdigit()
+            or int(seconds) < 1
+        ):
             raise ValueError(
                 f"{part!r} is not NAME=COUNT/SECONDS with NAME one of {', '.join(DEFAULT_LIMITS)} (COUNT 0 turns a limit off)"
             )

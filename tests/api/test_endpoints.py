@@ -73,14 +73,22 @@ def test_the_same_email_may_be_a_member_of_another_project(other_api, member):
 
 def test_create_link_for_a_new_member(api, project):
     expires = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    response = _create(api, member_email="New@Example.com", member_name="Newcomer", expires_at=expires.isoformat(), currency="EUR")
+    response = _create(
+        api, member_email="New@Example.com", member_name="Newcomer", expires_at=expires.isoformat(), currency="EUR"
+    )
     assert response.status_code == 201
     body = documented(response, LINKS, "post")
     link = PaymentLink.objects.get()
     assert body["code"] == link.code
     assert body["url"].endswith(f"/pay/{link.code}/")
     assert (body["amount"], body["currency"], body["description"]) == ("25.50", "EUR", "Two coffees")
-    assert (body["status"], body["detail"], body["quotes"], body["deposits"], body["received"]) == ("pending", "awaiting_payment", [], [], None)
+    assert (body["status"], body["detail"], body["quotes"], body["deposits"], body["received"]) == (
+        "pending",
+        "awaiting_payment",
+        [],
+        [],
+        None,
+    )
     assert body["member"]["email"] == "new@example.com" and body["member"]["name"] == "Newcomer"
     assert link.expires_at == expires and link.member.project == project and link.amount == Decimal("25.50")
 
@@ -150,7 +158,7 @@ def test_create_link_bad_input_names_the_field_with_the_dashboard_message(api, p
 
 @pytest.mark.parametrize("number", ["1e9", "1E3", "2.5e1"])
 def test_a_json_number_with_an_exponent_is_refused_like_the_form_does(api, project, number):
-    response = api.post(LINKS, raw='{"member_email": "a@example.com", "amount": %s}' % number)
+    response = api.post(LINKS, raw=f'{{"member_email": "a@example.com", "amount": {number}}}')
     assert response.status_code == 400
     assert documented(response, LINKS, "post")["errors"]["amount"] == ["Enter an amount such as 25 or 19.99."]
     assert not PaymentLink.objects.exists()
@@ -158,7 +166,9 @@ def test_a_json_number_with_an_exponent_is_refused_like_the_form_does(api, proje
 
 def test_the_dashboard_says_the_same(merchant_client, project, member):
     """The API's messages above are the dashboard form's own: one place, two callers."""
-    response = merchant_client.post("/payments/new/", {"project": project.pk, "member": member.email, "currency": "USD", "amount": "1.234"})
+    response = merchant_client.post(
+        "/payments/new/", {"project": project.pk, "member": member.email, "currency": "USD", "amount": "1.234"}
+    )
     assert response.context["form"].errors["amount"] == ["Use at most 2 decimal places."]
 
 
@@ -192,7 +202,8 @@ def test_a_body_past_the_upload_limit_is_413(api, project, settings):
     response = _create(api, description="x" * 2000)
     assert response.status_code == 413
     assert documented(response, LINKS, "post")["errors"] == {
-        "non_field_errors": ["Request too large: payram takes bodies of at most 1000 bytes."]}
+        "non_field_errors": ["Request too large: payram takes bodies of at most 1000 bytes."]
+    }
 
 
 # Read one link
@@ -215,7 +226,14 @@ def test_get_link_with_quotes_and_deposits(api, project, member, evm_address):
     assert quote["amount_due"] == "25"  # devnet USDC has 6 decimals
     [seen] = body["deposits"]
     assert (seen["tx_hash"], seen["value_base_units"], seen["value"], seen["counted"]) == (dep.tx_hash, "10000000", "10", True)
-    assert body["received"] == {"network": "devnet", "asset": "USDC", "amount_base_units": "10000000", "amount": "10", "short_by_base_units": None, "short_by": None}
+    assert body["received"] == {
+        "network": "devnet",
+        "asset": "USDC",
+        "amount_base_units": "10000000",
+        "amount": "10",
+        "short_by_base_units": None,
+        "short_by": None,
+    }
 
 
 def test_another_projects_link_is_404_like_an_unknown_one(api, other_api, project, member):
@@ -272,7 +290,7 @@ def test_a_cursor_is_opaque_and_tamper_evident(api, other_api, project, other_pr
     assert api.get(LINKS, {"limit": 1, "cursor": cursor}).status_code == 200
     altered = cursor[:-1] + ("A" if cursor[-1] != "A" else "B")
     payload = base64.urlsafe_b64encode(json.dumps(["2030-01-01T00:00:00+00:00", 10**6]).encode()).decode().rstrip("=")
-    forged = payload + cursor[len(cursor.split(".")[0]):] if "." in cursor else payload
+    forged = payload + cursor[len(cursor.split(".")[0]) :] if "." in cursor else payload
     for bad in (altered, forged, cursor + "x", cursor.upper()):
         response = api.get(LINKS, {"cursor": bad})
         assert response.status_code == 400, bad
@@ -337,7 +355,9 @@ def test_a_paid_link_cannot_be_cancelled(api, project, member, evm_address):
     assert link.status == LinkStatus.SUCCESSFUL
     response = api.post(CANCEL.format(code=link.code))
     assert response.status_code == 409
-    assert documented(response, CANCEL, "post")["errors"] == {"status": ["This link has already been paid, so it cannot be cancelled."]}
+    assert documented(response, CANCEL, "post")["errors"] == {
+        "status": ["This link has already been paid, so it cannot be cancelled."]
+    }
 
 
 # Methods, auth, CSRF

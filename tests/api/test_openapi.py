@@ -100,7 +100,9 @@ def _fuzz(api_schema, *, max_examples: int, headers: dict | None = None, check=N
         operations.add(operation.definition.raw["operationId"])
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def run(case) -> None:
             response = case.call_and_validate(headers=headers, checks=CHECKS)
             if check:

@@ -71,7 +71,11 @@ def test_blocks_come_in_order_linked_by_parent_hash(regtest: RegtestNode):
 def test_every_output_paying_an_address_is_reported_with_its_index(regtest: RegtestNode):
     """sendmany to P2TR, P2PKH and P2SH outputs; the coinbase pays the miner; the witness
     commitment (OP_RETURN, no address) is skipped."""
-    outputs = {regtest.new_address("p2tr"): "0.00012345", regtest.new_address("p2pkh"): "1.23456789", regtest.new_address("p2sh"): "0.1"}
+    outputs = {
+        regtest.new_address("p2tr"): "0.00012345",
+        regtest.new_address("p2pkh"): "1.23456789",
+        regtest.new_address("p2sh"): "0.1",
+    }
     txid = regtest.send_many(outputs)
     regtest.mine()
     (block,) = regtest_adapter().blocks(regtest.height, regtest.height)
@@ -98,7 +102,9 @@ def test_a_payment_is_seen_in_the_mempool_before_its_block(regtest: RegtestNode)
     regtest.mine()
     assert [t for t in adapter.mempool() if t.to_address == address] == []
     (block,) = adapter.blocks(regtest.height, regtest.height)
-    assert [(t.tx_hash, t.index, t.value) for t in block.transfers if t.to_address == address] == [(txid, pending[0].index, 50_000_000)]
+    assert [(t.tx_hash, t.index, t.value) for t in block.transfers if t.to_address == address] == [
+        (txid, pending[0].index, 50_000_000)
+    ]
 
 
 def test_after_a_reorg_the_same_height_has_another_block(regtest: RegtestNode):

@@ -44,9 +44,20 @@ def test_the_regtest_cookie_path_is_where_bitcoind_writes_it_and_payram_logs_in_
     datadir = tempfile.mkdtemp(prefix="payram-cookie-")
     port = _free_port()
     process = subprocess.Popen(
-        [binary, "-regtest", f"-datadir={datadir}", "-server=1", "-listen=0", f"-rpcport={port}",
-         "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-printtoconsole=0", "-disablewallet=1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "-regtest",
+            f"-datadir={datadir}",
+            "-server=1",
+            "-listen=0",
+            f"-rpcport={port}",
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            "-printtoconsole=0",
+            "-disablewallet=1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         cookie = Path(cookie_rows()["PAYRAM_RPC_BITCOIN_REGTEST_COOKIE"].replace("~/.bitcoin", datadir))

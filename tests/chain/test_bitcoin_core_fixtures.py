@@ -118,8 +118,12 @@ def _parse_block(raw: bytes) -> FakeBlock:
         txs.append(tx)
     assert pos == len(raw)
     block = FakeBlock(
-        height=-1, parent=header[4:36][::-1].hex(), txs=txs, time=int.from_bytes(header[68:72], "little"),
-        version=int.from_bytes(header[:4], "little"), nonce=int.from_bytes(header[76:80], "little"),
+        height=-1,
+        parent=header[4:36][::-1].hex(),
+        txs=txs,
+        time=int.from_bytes(header[68:72], "little"),
+        version=int.from_bytes(header[:4], "little"),
+        nonce=int.from_bytes(header[76:80], "little"),
     )
     block.merkleroot = merkle_root([bytes.fromhex(t.txid)[::-1] for t in txs])[::-1].hex()
     block.hash = sha256d(block.header())[::-1].hex()
@@ -220,7 +224,8 @@ def _same_shape(ours: Any, recorded: Any, where: str, problems: list[str], key: 
             problems.append(f"{where}: keys {shown(ours)} instead of {shown(recorded)}")
             return
         paying_same = (
-            isinstance(recorded.get("scriptPubKey"), dict) and isinstance(ours.get("scriptPubKey"), dict)
+            isinstance(recorded.get("scriptPubKey"), dict)
+            and isinstance(ours.get("scriptPubKey"), dict)
             and recorded["scriptPubKey"].get("address") == ours["scriptPubKey"].get("address")
         )
         if paying_same and "value" in recorded and ours["value"] != recorded["value"]:
@@ -255,7 +260,9 @@ def _same_shape(ours: Any, recorded: Any, where: str, problems: list[str], key: 
         if not isinstance(ours, Number):
             problems.append(f"{where}: {ours!r} instead of a number")
         elif _number_format(ours) != _number_format(recorded):
-            problems.append(f"{where}: {ours} written as {_number_format(ours)}, Core writes {recorded} ({_number_format(recorded)})")
+            problems.append(
+                f"{where}: {ours} written as {_number_format(ours)}, Core writes {recorded} ({_number_format(recorded)})"
+            )
         elif (key in EXACT_INTS or where == "$.result") and ours != recorded:
             problems.append(f"{where}: {ours} instead of {recorded}")
     elif isinstance(recorded, str):
@@ -291,7 +298,9 @@ def _post(node: FakeNode, path: str, body: Any, *, credentials: str | None = Non
     server = node.server
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     auth = base64.b64encode((credentials or f"{server.user}:{server.password}").encode()).decode()
-    conn.request("POST", path, body=json.dumps(body), headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
+    conn.request(
+        "POST", path, body=json.dumps(body), headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"}
+    )
     response = conn.getresponse()
     text = response.read().decode()
     conn.close()

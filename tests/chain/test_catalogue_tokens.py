@@ -28,14 +28,18 @@ ISSUER_PUBLISHED = {
     ("tron", "USDT"): "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",  # Tether: "TRC20 via Tron"
 }
 # Bridge-minted, not Tether's: Base (0xfde4…), Arbitrum One (0xFd08…), Polygon PoS (0xc213…).
-BRIDGED = {"0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
-           "0xc2132D05D31c914a87C6611C10748AEb04B58e8F"}
+BRIDGED = {
+    "0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2",
+    "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9",
+    "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
+}
 
 
 def test_every_built_in_token_is_one_its_issuer_publishes_for_that_network():
     built_in = {
         (net.slug, token.symbol): token.contract
-        for net in catalogue.BUILTIN if net.slug != "devnet"  # our own test token on our own devnet
+        for net in catalogue.BUILTIN
+        if net.slug != "devnet"  # our own test token on our own devnet
         for token in net.tokens
     }
     assert built_in == ISSUER_PUBLISHED

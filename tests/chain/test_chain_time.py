@@ -102,7 +102,12 @@ def test_a_payment_within_the_quote_is_paid_on_time_though_scanning_resumed_afte
 def test_a_payment_really_made_after_the_quote_expired_is_still_paid_late(devnet, project, member, evm_address):
     to = evm_address()
     link = _link_for(
-        project, member, to, network="devnet", asset="USDC", amount_due=25_000_000,
+        project,
+        member,
+        to,
+        network="devnet",
+        asset="USDC",
+        amount_due=25_000_000,
         created_at=timezone.now() - timedelta(minutes=30),  # its quote expired 15 minutes ago
     )
     tx = devnet.send_token(to.address, 25_000_000)
@@ -151,7 +156,9 @@ def _header_time(regtest: RegtestNode, block_hash: str) -> int:
     return regtest.node_rpc.call("getblockheader", block_hash)["time"]
 
 
-def test_a_bitcoin_payment_seen_in_the_mempool_is_dated_by_the_nodes_own_entry_time(regtest: RegtestNode, btc_address, project, member):
+def test_a_bitcoin_payment_seen_in_the_mempool_is_dated_by_the_nodes_own_entry_time(
+    regtest: RegtestNode, btc_address, project, member
+):
     to = btc_address()
     link = _link_for(project, member, to, network=NETWORK, asset="BTC", amount_due=150_000)
     scan_network(NETWORK)
@@ -186,7 +193,12 @@ def test_a_bitcoin_payment_first_seen_in_a_block_is_dated_by_that_block(regtest:
 def test_a_bitcoin_payment_sent_after_the_late_window_is_refund_due(regtest: RegtestNode, btc_address, project, member):
     to = btc_address()
     link = _link_for(
-        project, member, to, network=NETWORK, asset="BTC", amount_due=150_000,
+        project,
+        member,
+        to,
+        network=NETWORK,
+        asset="BTC",
+        amount_due=150_000,
         created_at=timezone.now() - timedelta(hours=30),  # quote expired 29h45 ago: past the 24 h window
     )
     scan_network(NETWORK)

@@ -13,15 +13,23 @@ from tests.chain.test_hd import XPUB_BIP44, YPUB, ZPUB
 
 # BIP86 "abandon ×11 about": the account m/86'/0'/0' and its published receive addresses,
 # internal keys and output keys.
-BIP86_ACCOUNT_XPUB = "xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2afYWcLteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ"
-BIP86_ACCOUNT_XPRV = "xprv9xgqHN7yz9MwCkxsBPN5qetuNdQSUttZNKw1dcYTV4mkq4NcRGhHBoPf9Rp4kcLeymJTtm5AS6Pbq5HHLHyE3WVgBaWTKeeFsxPWEhK4ZNm"
+BIP86_ACCOUNT_XPUB = (
+    "xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2afYWcLteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ"
+)
+BIP86_ACCOUNT_XPRV = (
+    "xprv9xgqHN7yz9MwCkxsBPN5qetuNdQSUttZNKw1dcYTV4mkq4NcRGhHBoPf9Rp4kcLeymJTtm5AS6Pbq5HHLHyE3WVgBaWTKeeFsxPWEhK4ZNm"
+)
 BIP86_RECEIVE = [
-    ("cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115",
-     "a60869f0dbcf1dc659c9cecbaf8050135ea9e8cdc487053f1dc6880949dc684c",
-     "bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr"),
-    ("83dfe85a3151d2517290da461fe2815591ef69f2b18a2ce63f01697a8b313145",
-     "a82f29944d65b86ae6b5e5cc75e294ead6c59391a1edc5e016e3498c67fc7bbb",
-     "bc1p4qhjn9zdvkux4e44uhx8tc55attvtyu358kutcqkudyccelu0was9fqzwh"),
+    (
+        "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115",
+        "a60869f0dbcf1dc659c9cecbaf8050135ea9e8cdc487053f1dc6880949dc684c",
+        "bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr",
+    ),
+    (
+        "83dfe85a3151d2517290da461fe2815591ef69f2b18a2ce63f01697a8b313145",
+        "a82f29944d65b86ae6b5e5cc75e294ead6c59391a1edc5e016e3498c67fc7bbb",
+        "bc1p4qhjn9zdvkux4e44uhx8tc55attvtyu358kutcqkudyccelu0was9fqzwh",
+    ),
 ]
 FINGERPRINT = "73c5da0a"  # the master key of "abandon ×11 about"
 
@@ -32,8 +40,14 @@ def with_checksum(body: str) -> str:
 
 def test_bip380_checksum_examples():
     assert hd.descriptor_checksum("raw(deadbeef)") == "89f8spxm"
-    for bad in ("raw(deadbeef)#", "raw(deadbeef)#89f8spxmx", "raw(deadbeef)#89f8spx", "raw(deedbeef)#89f8spxm",
-                "raw(deadbeef)##9f8spxm", "raw(deadbeef)#89f8spxn"):
+    for bad in (
+        "raw(deadbeef)#",
+        "raw(deadbeef)#89f8spxmx",
+        "raw(deadbeef)#89f8spx",
+        "raw(deedbeef)#89f8spxm",
+        "raw(deadbeef)##9f8spxm",
+        "raw(deadbeef)#89f8spxn",
+    ):
         body, _, checksum = bad.partition("#")
         assert checksum != hd.descriptor_checksum(body), bad
     with pytest.raises(ValueError):
@@ -59,11 +73,14 @@ def test_a_taproot_descriptor_gives_the_bip86_addresses(hardened):
     assert hd.receive_addresses(parsed.key, 0, 2, script_type=parsed.script_type) == [a for _, _, a in BIP86_RECEIVE]
 
 
-@pytest.mark.parametrize(("body", "script_type", "first"), [
-    (f"wpkh([{FINGERPRINT}/84h/0h/0h]{{key}}/0/*)", hd.P2WPKH, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"),
-    (f"sh(wpkh([{FINGERPRINT}/49h/0h/0h]{{key}}/0/*))", hd.P2SH_P2WPKH, "37VucYSaXLCAsxYyAPfbSi9eh4iEcbShgf"),
-    (f"pkh([{FINGERPRINT}/44h/0h/0h]{{key}}/0/*)", hd.P2PKH, "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"),
-])
+@pytest.mark.parametrize(
+    ("body", "script_type", "first"),
+    [
+        (f"wpkh([{FINGERPRINT}/84h/0h/0h]{{key}}/0/*)", hd.P2WPKH, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"),
+        (f"sh(wpkh([{FINGERPRINT}/49h/0h/0h]{{key}}/0/*))", hd.P2SH_P2WPKH, "37VucYSaXLCAsxYyAPfbSi9eh4iEcbShgf"),
+        (f"pkh([{FINGERPRINT}/44h/0h/0h]{{key}}/0/*)", hd.P2PKH, "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"),
+    ],
+)
 def test_the_descriptor_function_gives_the_address_type_whatever_the_prefix(body, script_type, first):
     """Core exports every type's account key as a plain xpub: the function says the type."""
     accounts = {hd.P2WPKH: ZPUB, hd.P2SH_P2WPKH: YPUB, hd.P2PKH: XPUB_BIP44}
@@ -100,8 +117,12 @@ def test_a_wrong_checksum_is_refused():
 
 def test_a_private_descriptor_is_refused_like_a_private_key():
     wif = "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1"  # a mainnet WIF (private key)
-    for text in (with_checksum(f"tr({BIP86_ACCOUNT_XPRV}/0/*)"), f"wpkh({BIP86_ACCOUNT_XPRV}/0/*)#aaaaaaaa",
-                 with_checksum(f"wpkh({wif})"), f"pkh([{FINGERPRINT}/44h/0h/0h]{wif})"):
+    for text in (
+        with_checksum(f"tr({BIP86_ACCOUNT_XPRV}/0/*)"),
+        f"wpkh({BIP86_ACCOUNT_XPRV}/0/*)#aaaaaaaa",
+        with_checksum(f"wpkh({wif})"),
+        f"pkh([{FINGERPRINT}/44h/0h/0h]{wif})",
+    ):
         error = refused(text)
         assert error.private and "private key" in error.message
 
@@ -111,14 +132,17 @@ def test_a_change_descriptor_is_explained():
     assert "change descriptor" in error.message and "/0/*" in error.message
 
 
-@pytest.mark.parametrize("body", [
-    f"wsh(multi(1,{BIP86_ACCOUNT_XPUB}/0/*,{BIP86_ACCOUNT_XPUB}/1/*))",
-    f"tr({BIP86_ACCOUNT_XPUB}/0/*,pk({BIP86_ACCOUNT_XPUB}/1/*))",
-    f"wpkh({BIP86_ACCOUNT_XPUB}/0/*h)",
-    f"wpkh({BIP86_ACCOUNT_XPUB}/0/0/*)",
-    f"wpkh({BIP86_ACCOUNT_XPUB})",
-    f"addr(bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr)",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"wsh(multi(1,{BIP86_ACCOUNT_XPUB}/0/*,{BIP86_ACCOUNT_XPUB}/1/*))",
+        f"tr({BIP86_ACCOUNT_XPUB}/0/*,pk({BIP86_ACCOUNT_XPUB}/1/*))",
+        f"wpkh({BIP86_ACCOUNT_XPUB}/0/*h)",
+        f"wpkh({BIP86_ACCOUNT_XPUB}/0/0/*)",
+        f"wpkh({BIP86_ACCOUNT_XPUB})",
+        "addr(bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr)",
+    ],
+)
 def test_other_descriptors_are_refused_with_a_reason(body):
     assert refused(with_checksum(body)).message
 

@@ -23,22 +23,35 @@ pytestmark = [pytest.mark.django_db, pytest.mark.bitcoind]
 NETWORK = "bitcoin-regtest"
 
 
-@pytest.mark.parametrize(("prefix", "script_type"), [
-    ("pkh(", hd.P2PKH), ("sh(wpkh(", hd.P2SH_P2WPKH), ("wpkh(", hd.P2WPKH), ("tr(", hd.P2TR),
-])
+@pytest.mark.parametrize(
+    ("prefix", "script_type"),
+    [
+        ("pkh(", hd.P2PKH),
+        ("sh(wpkh(", hd.P2SH_P2WPKH),
+        ("wpkh(", hd.P2WPKH),
+        ("tr(", hd.P2TR),
+    ],
+)
 def test_cores_receive_descriptor_gives_cores_addresses_and_cores_wallet_sees_the_payment(
-    bitcoind, merchant_client, project, prefix, script_type,
+    bitcoind,
+    merchant_client,
+    project,
+    prefix,
+    script_type,
 ):
     name = f"merchant-{script_type}-{secrets.token_hex(3)}"
     bitcoind.node_rpc.call("createwallet", name)
     merchant_wallet = bitcoind.rpc_for_wallet(name)
     [descriptor] = [
-        d["desc"] for d in merchant_wallet.call("listdescriptors")["descriptors"]
+        d["desc"]
+        for d in merchant_wallet.call("listdescriptors")["descriptors"]
         if d["desc"].startswith(prefix) and not d["internal"]
     ]
 
     response = merchant_client.post(
-        reverse("chain:wallet_key_set", args=[project.pk, NETWORK]), {"xpub": descriptor}, follow=True,
+        reverse("chain:wallet_key_set", args=[project.pk, NETWORK]),
+        {"xpub": descriptor},
+        follow=True,
     )
     assert response.status_code == 200
     wallet = Wallet.objects.get(project=project, family=NETWORK)

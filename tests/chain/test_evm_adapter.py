@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import pytest
 
@@ -20,12 +20,15 @@ from chain.scanner import scan_network
 from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH, json_depth
 from tests.support.anvil import random_address
 
+
 def rpc_ok(result) -> Callable:
     """Answer every call (single or batched) with `result(method, params)`."""
 
     def respond(req):
         if isinstance(req, list):
-            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "result": result(r["method"], r["params"])} for r in req]).encode()
+            return json.dumps(
+                [{"jsonrpc": "2.0", "id": r["id"], "result": result(r["method"], r["params"])} for r in req]
+            ).encode()
         return json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result(req["method"], req["params"])}).encode()
 
     return respond
@@ -42,8 +45,13 @@ def h(n: int) -> str:
 
 
 def block(height: int, *, txs=(), parent: int | None = None) -> dict:
-    return {"number": hex(height), "hash": h(1000 + height), "parentHash": h(1000 + (height - 1 if parent is None else parent)),
-            "timestamp": hex(1_764_000_000 + 12 * height), "transactions": list(txs)}
+    return {
+        "number": hex(height),
+        "hash": h(1000 + height),
+        "parentHash": h(1000 + (height - 1 if parent is None else parent)),
+        "timestamp": hex(1_764_000_000 + 12 * height),
+        "transactions": list(txs),
+    }
 
 
 # -- against anvil --------------------------------------------------------------------
@@ -148,19 +156,24 @@ def chain_answers(blocks: dict[int, dict], logs: list[dict] | None = None, head:
     return rpc_ok(result)
 
 
-def transfer_log(height: int, to: str, value: int, *, block_hash: str | None = None, removed: bool = False, index: int = 0) -> dict:
+def transfer_log(
+    height: int, to: str, value: int, *, block_hash: str | None = None, removed: bool = False, index: int = 0
+) -> dict:
     return {
-        "address": DEVNET_TOKEN_ADDRESS.lower(), "blockNumber": hex(height), "blockHash": block_hash or h(1000 + height),
-        "transactionHash": h(5000 + index), "logIndex": hex(index), "removed": removed,
-        "topics": [TRANSFER_TOPIC, "0x" + "0" * 64, "0x" + "0" * 24 + to[2:].lower()], "data": "0x" + f"{value:064x}",
+        "address": DEVNET_TOKEN_ADDRESS.lower(),
+        "blockNumber": hex(height),
+        "blockHash": block_hash or h(1000 + height),
+        "transactionHash": h(5000 + index),
+        "logIndex": hex(index),
+        "removed": removed,
+        "topics": [TRANSFER_TOPIC, "0x" + "0" * 64, "0x" + "0" * 24 + to[2:].lower()],
+        "data": "0x" + f"{value:064x}",
     }
 
 
 def test_removed_logs_are_skipped(fake_node):
     to = random_address()
-    fake_node.respond = chain_answers(
-        {10: block(10)}, [transfer_log(10, to, 5, removed=True), transfer_log(10, to, 7, index=1)]
-    )
+    fake_node.respond = chain_answers({10: block(10)}, [transfer_log(10, to, 5, removed=True), transfer_log(10, to, 7, index=1)])
     [b] = EvmAdapter(devnet_at(fake_node.url())).blocks(10, 10)
     assert [(t.to_address, t.value, t.index) for t in b.transfers] == [(to, 7, 1)]
 
@@ -172,7 +185,11 @@ def test_removed_logs_are_skipped(fake_node):
         ({10: block(10), 11: block(11, parent=3)}, [], "chain moved"),
         ({10: block(10)}, [], "has no block 11"),
         ({10: block(10), 11: {"number": "0xb", "hash": h(1011)}}, [], "lacks block.parentHash"),
-        ({10: block(10), 11: block(11, txs=[{"to": "0x" + "ab" * 20, "value": "12", "hash": h(1)}])}, [], "malformed transaction value"),
+        (
+            {10: block(10), 11: block(11, txs=[{"to": "0x" + "ab" * 20, "value": "12", "hash": h(1)}])},
+            [],
+            "malformed transaction value",
+        ),
         ({10: block(10), 11: block(11, txs=["0x" + "ab" * 32])}, [], "without full transactions"),
         ({10: block(10), 11: block(11)}, [dict(transfer_log(11, "0x" + "ab" * 20, 1), data="0x12")], "malformed Transfer value"),
     ],
@@ -225,9 +242,15 @@ def test_brackets_and_escaped_quotes_in_strings_do_not_count_as_nesting(fake_nod
     to = random_address()
     tricky = '"[{' * 200 + "\\" + '}]"' * 3
     tx = {
-        "to": to.lower(), "value": hex(9), "hash": h(77), "input": tricky, "type": "0x4",
+        "to": to.lower(),
+        "value": hex(9),
+        "hash": h(77),
+        "input": tricky,
+        "type": "0x4",
         "accessList": [{"address": to.lower(), "storageKeys": [h(1), h(2)]}],
-        "authorizationList": [{"chainId": "0x7a69", "address": "0x" + "11" * 20, "nonce": "0x0", "yParity": "0x1", "r": h(3), "s": h(4)}],
+        "authorizationList": [
+            {"chainId": "0x7a69", "address": "0x" + "11" * 20, "nonce": "0x0", "yParity": "0x1", "r": h(3), "s": h(4)}
+        ],
     }
     fake_node.respond = chain_answers({10: block(10), 11: dict(block(11, txs=[tx]), extraData=tricky[::-1])})
     adapter = EvmAdapter(devnet_at(fake_node.url()))
@@ -254,7 +277,9 @@ def deep_blocks(answers: Callable) -> Callable:
 
 
 @pytest.mark.django_db
-def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_and_health_show_it(fake_node, evm_address, devnet_rpc, monkeypatch):
+def test_a_node_answering_too_deep_json_records_nothing_and_the_cursor_and_health_show_it(
+    fake_node, evm_address, devnet_rpc, monkeypatch
+):
     monkeypatch.setenv("PAYRAM_INTERNAL_TRANSFERS_DEVNET", "false")  # no traces in these fake blocks
     from chain.health import network_health
 
@@ -291,16 +316,26 @@ def test_a_real_block_with_access_and_authorization_lists_parses(anvil):
     sender, authority, to = Account.create(), Account.create(), random_address()
     anvil.send_eth(sender.address, 10**17)
     authorization = authority.sign_authorization({"chainId": 31337, "address": "0x" + "11" * 20, "nonce": 0})
-    signed = sender.sign_transaction({
-        "type": 4, "chainId": 31337, "nonce": 0, "to": to, "value": 7, "gas": 100_000,
-        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
-        "accessList": [{"address": to, "storageKeys": ["0x" + "00" * 32]}],
-        "authorizationList": [authorization],
-    })
+    signed = sender.sign_transaction(
+        {
+            "type": 4,
+            "chainId": 31337,
+            "nonce": 0,
+            "to": to,
+            "value": 7,
+            "gas": 100_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 10**9,
+            "accessList": [{"address": to, "storageKeys": ["0x" + "00" * 32]}],
+            "authorizationList": [authorization],
+        }
+    )
     tx_hash = anvil.send_raw("0x" + signed.raw_transaction.hex().removeprefix("0x"))
     height = anvil.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
 
-    raw = requests.post(anvil.url, json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": [hex(height), True]}], timeout=10).content
+    raw = requests.post(
+        anvil.url, json=[{"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": [hex(height), True]}], timeout=10
+    ).content
     [reply] = json.loads(raw)
     [tx] = reply["result"]["transactions"]
     assert tx["accessList"] and tx["authorizationList"]
@@ -334,6 +369,7 @@ def test_an_answer_bigger_than_the_cap_is_refused_and_a_gzip_bomb_counts_unpacke
 
 # -- internal transfers (call traces) against a fake node --------------------------------
 
+
 def call_tx(n: int, to: str = "0x" + "cc" * 20, value: int = 0, data: str = "0xabcdef01") -> dict:
     return {"to": to, "value": hex(value), "hash": h(n), "input": data}
 
@@ -361,19 +397,32 @@ def traced_answers(blocks: dict[int, dict], traces: dict[int, object]) -> Callab
 
 def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtrees(fake_node):
     a, b, c, d, e = (random_address() for _ in range(5))
-    top = frame("0x" + "cc" * 20, 10**18, calls=[
-        frame(a, 5),                                          # 1: paid
-        frame(b, 6, error="execution reverted", calls=[       # 2: failed, and so is all below
-            frame(c, 7),                                      # 3
-        ]),
-        frame(c, 0, calls=[                                   # 4: no value
-            frame(d, 8, kind="DELEGATECALL"),                 # 5: moves nothing
-            frame(d, 0, kind="STATICCALL"),                   # 6
-            frame(e, 9),                                      # 7: paid, two deep
-        ]),
-        frame(a, 10, kind="SELFDESTRUCT"),                    # 8: the balance goes to `a`
-        frame("0x" + "dd" * 20, 11, kind="CREATE"),           # 9: a new contract, never ours
-    ])
+    top = frame(
+        "0x" + "cc" * 20,
+        10**18,
+        calls=[
+            frame(a, 5),  # 1: paid
+            frame(
+                b,
+                6,
+                error="execution reverted",
+                calls=[  # 2: failed, and so is all below
+                    frame(c, 7),  # 3
+                ],
+            ),
+            frame(
+                c,
+                0,
+                calls=[  # 4: no value
+                    frame(d, 8, kind="DELEGATECALL"),  # 5: moves nothing
+                    frame(d, 0, kind="STATICCALL"),  # 6
+                    frame(e, 9),  # 7: paid, two deep
+                ],
+            ),
+            frame(a, 10, kind="SELFDESTRUCT"),  # 8: the balance goes to `a`
+            frame("0x" + "dd" * 20, 11, kind="CREATE"),  # 9: a new contract, never ours
+        ],
+    )
     tx = call_tx(1, value=10**18)
     pure = {"to": random_address(), "value": hex(3), "hash": h(2), "input": "0x"}
     fake_node.respond = traced_answers(
@@ -383,18 +432,38 @@ def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtr
 
     blocks = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 11)
 
-    internal = [(t.index - INTERNAL_INDEX_BASE, t.to_address, t.value) for t in blocks[1].transfers if t.index >= INTERNAL_INDEX_BASE]
+    internal = [
+        (t.index - INTERNAL_INDEX_BASE, t.to_address, t.value) for t in blocks[1].transfers if t.index >= INTERNAL_INDEX_BASE
+    ]
     assert internal == [(1, a, 5), (7, e, 9), (8, a, 10)]
     assert all(t.tx_hash == h(1) and t.asset == "ETH" for t in blocks[1].transfers if t.index >= INTERNAL_INDEX_BASE)
     assert [(t.index, t.value) for t in blocks[0].transfers] == [(0, 3)]  # block 10: pure transfers, not traced
-    traced = [r["params"][0] for req in fake_node.requests if isinstance(req, list) for r in req if r["method"] == "debug_traceBlockByNumber"]
+    traced = [
+        r["params"][0]
+        for req in fake_node.requests
+        if isinstance(req, list)
+        for r in req
+        if r["method"] == "debug_traceBlockByNumber"
+    ]
     assert traced == [hex(11)]
 
 
 def test_a_node_refusing_debug_trace_says_how_to_go_on(fake_node):
     def respond(req):
         if isinstance(req, list) and req[0]["method"] == "debug_traceBlockByNumber":
-            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32601, "message": "the method debug_traceBlockByNumber does not exist/is not available"}} for r in req]).encode()
+            return json.dumps(
+                [
+                    {
+                        "jsonrpc": "2.0",
+                        "id": r["id"],
+                        "error": {
+                            "code": -32601,
+                            "message": "the method debug_traceBlockByNumber does not exist/is not available",
+                        },
+                    }
+                    for r in req
+                ]
+            ).encode()
         return traced_answers({10: block(10, txs=[call_tx(1)])}, {})(req)
 
     fake_node.respond = respond
@@ -418,10 +487,16 @@ def test_a_node_refusing_debug_trace_says_how_to_go_on(fake_node):
         ([{"txHash": h(1), "result": {"to": "0x" + "ab" * 20}}], "lacks call frame.type"),
         ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=["x"])}], "call frame that is not an object"),
         ([{"txHash": h(1), "result": dict(frame("0x" + "ab" * 20), calls={"a": 1})}], "not a list"),
-        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20), value="12")])}], "malformed call value"),
+        (
+            [{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20), value="12")])}],
+            "malformed call value",
+        ),
         ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[frame("0x1234", 5)])}], "malformed call recipient"),
         ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[{"type": "CALL", "value": "0x5"}])}], "lacks call frame.to"),
-        ([{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20, 1), type=5)])}], "malformed call frame type"),
+        (
+            [{"txHash": h(1), "result": frame("0x" + "ab" * 20, calls=[dict(frame("0x" + "ab" * 20, 1), type=5)])}],
+            "malformed call frame type",
+        ),
     ],
 )
 def test_malformed_traces_are_node_errors(fake_node, trace, message):
@@ -464,7 +539,11 @@ def test_a_transaction_too_deep_to_trace_is_skipped_with_a_warning_and_scanning_
     with caplog.at_level("WARNING", logger="chain.adapters.evm"):
         [scanned] = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
 
-    internal = sorted((t.tx_hash, t.to_address, t.value, t.index - INTERNAL_INDEX_BASE) for t in scanned.transfers if t.index >= INTERNAL_INDEX_BASE)
+    internal = sorted(
+        (t.tx_hash, t.to_address, t.value, t.index - INTERNAL_INDEX_BASE)
+        for t in scanned.transfers
+        if t.index >= INTERNAL_INDEX_BASE
+    )
     assert internal == sorted([(h(2), paid, 5, 1), (h(3), other, 6, 1)])  # the same indexes as from a block trace
     assert f"transaction {h(1)} in block 10 calls more than" in caplog.text
 
@@ -487,7 +566,10 @@ def test_the_scanner_records_nothing_from_a_block_whose_trace_is_malformed(fake_
 
     fake_node.respond = traced_answers(good, {11: pays})
     scan_network("devnet")
-    assert sorted((d.tx_hash, d.index, int(d.value)) for d in Deposit.objects.all()) == [(h(1), INTERNAL_INDEX_BASE + 1, 77), (h(42), 0, 5)]
+    assert sorted((d.tx_hash, d.index, int(d.value)) for d in Deposit.objects.all()) == [
+        (h(1), INTERNAL_INDEX_BASE + 1, 77),
+        (h(42), 0, 5),
+    ]
 
 
 # -- the setting in the catalogue ---------------------------------------------------------
@@ -513,7 +595,10 @@ def test_a_bad_value_is_that_networks_config_error_and_disables_it(monkeypatch):
     try:
         catalogue.reload()
         errors = catalogue.config_errors()
-        assert "PAYRAM_INTERNAL_TRANSFERS_SEPOLIA must be one of true/false" in errors["sepolia"] and "'sometimes'" in errors["sepolia"]
+        assert (
+            "PAYRAM_INTERNAL_TRANSFERS_SEPOLIA must be one of true/false" in errors["sepolia"]
+            and "'sometimes'" in errors["sepolia"]
+        )
         assert not catalogue.get("sepolia").enabled and catalogue.get("base-sepolia").enabled
         assert set(errors) == {"sepolia"}
     finally:
@@ -523,7 +608,9 @@ def test_a_bad_value_is_that_networks_config_error_and_disables_it(monkeypatch):
 
 def test_the_chains_file_sets_it_per_custom_network(tmp_path, settings):
     good = tmp_path / "chains.toml"
-    good.write_text('[[network]]\nslug = "mine"\nchain_id = 999\ninternal_transfers = true\n\n[[network]]\nslug = "theirs"\nchain_id = 998\n')
+    good.write_text(
+        '[[network]]\nslug = "mine"\nchain_id = 999\ninternal_transfers = true\n\n[[network]]\nslug = "theirs"\nchain_id = 998\n'
+    )
     bad = tmp_path / "bad.toml"
     bad.write_text('[[network]]\nslug = "mine"\nchain_id = 999\ninternal_transfers = "yes"\n')
     try:

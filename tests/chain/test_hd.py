@@ -132,7 +132,10 @@ def test_private_keys_are_refused_without_echoing_them(secret, family):
     assert secret not in str(err.value) and secret[4:20] not in str(err.value)
 
 
-@pytest.mark.parametrize("phrase", [MNEMONIC, "  " + MNEMONIC.upper() + "\n", "legal winner thank year wave sausage worth useful legal winner thank yellow"])
+@pytest.mark.parametrize(
+    "phrase",
+    [MNEMONIC, "  " + MNEMONIC.upper() + "\n", "legal winner thank year wave sausage worth useful legal winner thank yellow"],
+)
 def test_seed_phrases_are_refused(phrase):
     with pytest.raises(hd.KeyRefused) as err:
         hd.parse_account_key(phrase, "bitcoin")

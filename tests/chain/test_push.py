@@ -132,7 +132,11 @@ Quote.objects.create(link=link, network="{network}", asset="{asset}", deposit_ad
 def _scanloop(tmp_path: Path, env: dict[str, str], setup: str) -> tuple[subprocess.Popen, Path]:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL") and not k.startswith("PAYRAM_RPC_")},
-        "DATABASE_URL": "", "PAYRAM_VAR_DIR": str(tmp_path), "DEBUG": "true", "SECRET_KEY": "test-only", **env,
+        "DATABASE_URL": "",
+        "PAYRAM_VAR_DIR": str(tmp_path),
+        "DEBUG": "true",
+        "SECRET_KEY": "test-only",
+        **env,
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -161,11 +165,17 @@ def _push_state(db: Path, network: str) -> str:
 def test_with_a_60_s_poll_a_block_is_seen_within_a_second_through_anvils_websocket(anvil, tmp_path):
     address = random_address()
     setup = SETUP.format(network="devnet", family="evm", script="evm", address=address, asset="ETH", due=10**15)
-    loop, db = _scanloop(tmp_path, {
-        "PAYRAM_RPC_DEVNET": anvil.url, "PAYRAM_START_HEIGHT_DEVNET": str(anvil.head()),
-        "PAYRAM_WS_DEVNET": anvil.url.replace("http://", "ws://"), "PAYRAM_POLL_SECONDS_DEVNET": "60",
-        "PAYRAM_INTERNAL_TRANSFERS_DEVNET": "false",
-    }, setup)
+    loop, db = _scanloop(
+        tmp_path,
+        {
+            "PAYRAM_RPC_DEVNET": anvil.url,
+            "PAYRAM_START_HEIGHT_DEVNET": str(anvil.head()),
+            "PAYRAM_WS_DEVNET": anvil.url.replace("http://", "ws://"),
+            "PAYRAM_POLL_SECONDS_DEVNET": "60",
+            "PAYRAM_INTERNAL_TRANSFERS_DEVNET": "false",
+        },
+        setup,
+    )
     try:
         wait_for(lambda: _push_state(db, "devnet") == "connected", seconds=30, what="the WebSocket subscription")
         time.sleep(1)  # the first poll is done; the next is a minute away
@@ -187,11 +197,16 @@ def test_with_a_60_s_poll_a_block_is_seen_within_a_second_through_anvils_websock
 def test_without_its_subscription_polling_still_finds_the_payment(anvil, tmp_path):
     address = random_address()
     setup = SETUP.format(network="devnet", family="evm", script="evm", address=address, asset="ETH", due=10**15)
-    loop, db = _scanloop(tmp_path, {
-        "PAYRAM_RPC_DEVNET": anvil.url, "PAYRAM_START_HEIGHT_DEVNET": str(anvil.head()),
-        "PAYRAM_WS_DEVNET": f"ws://127.0.0.1:{free_port()}",  # the subscription cannot connect
-        "PAYRAM_INTERNAL_TRANSFERS_DEVNET": "false",
-    }, setup)
+    loop, db = _scanloop(
+        tmp_path,
+        {
+            "PAYRAM_RPC_DEVNET": anvil.url,
+            "PAYRAM_START_HEIGHT_DEVNET": str(anvil.head()),
+            "PAYRAM_WS_DEVNET": f"ws://127.0.0.1:{free_port()}",  # the subscription cannot connect
+            "PAYRAM_INTERNAL_TRANSFERS_DEVNET": "false",
+        },
+        setup,
+    )
     try:
         wait_for(lambda: _push_state(db, "devnet").startswith("disconnected"), seconds=30, what="the push failure to be shown")
         anvil.send_eth(address, 10**15)
@@ -241,11 +256,19 @@ def test_with_a_60_s_poll_a_bitcoin_payment_is_seen_and_confirming_within_a_seco
     from chain.wallets import address_allocate  # noqa: F401 - the address comes from Core's own wallet here
 
     address = zmq_bitcoind.wallet_rpc.call("getnewaddress")  # any address; payram watches it as its own
-    setup = SETUP.format(network="bitcoin-regtest", family="bitcoin-regtest", script="p2wpkh", address=address, asset="BTC", due=1_000_000)
-    loop, db = _scanloop(tmp_path, {
-        "PAYRAM_RPC_BITCOIN_REGTEST": zmq_bitcoind.url, "PAYRAM_START_HEIGHT_BITCOIN_REGTEST": str(zmq_bitcoind.height),
-        "PAYRAM_ZMQ_BITCOIN_REGTEST": zmq_bitcoind.zmq_url, "PAYRAM_POLL_SECONDS_BITCOIN_REGTEST": "60",
-    }, setup)
+    setup = SETUP.format(
+        network="bitcoin-regtest", family="bitcoin-regtest", script="p2wpkh", address=address, asset="BTC", due=1_000_000
+    )
+    loop, db = _scanloop(
+        tmp_path,
+        {
+            "PAYRAM_RPC_BITCOIN_REGTEST": zmq_bitcoind.url,
+            "PAYRAM_START_HEIGHT_BITCOIN_REGTEST": str(zmq_bitcoind.height),
+            "PAYRAM_ZMQ_BITCOIN_REGTEST": zmq_bitcoind.zmq_url,
+            "PAYRAM_POLL_SECONDS_BITCOIN_REGTEST": "60",
+        },
+        setup,
+    )
     try:
         wait_for(lambda: _push_state(db, "bitcoin-regtest") == "connected", seconds=30, what="the ZMQ subscription")
         time.sleep(2)  # the first poll is done; the next is a minute away

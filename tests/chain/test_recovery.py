@@ -107,6 +107,7 @@ def test_a_live_scan_waiting_on_a_slow_node_keeps_its_lease_and_a_dead_ones_laps
 
     bitcoin_core.server.tamper("getblock", slowly)
     outcome: dict = {}
+
     def run() -> None:
         try:
             outcome["result"] = scan_network(NETWORK)
@@ -123,7 +124,9 @@ def test_a_live_scan_waiting_on_a_slow_node_keeps_its_lease_and_a_dead_ones_laps
     assert result.ok and result.new_deposits == 1 and "lost its lease" not in result.error
 
     # A holder that died (its heartbeat gone with it) lets go within the lease.
-    Cursor.objects.filter(network=NETWORK).update(lock_owner="dead", locked_until=scanner.timezone.now() + scanner.timedelta(seconds=1.5))
+    Cursor.objects.filter(network=NETWORK).update(
+        lock_owner="dead", locked_until=scanner.timezone.now() + scanner.timedelta(seconds=1.5)
+    )
     assert not claim_lease(NETWORK, "next")
     time.sleep(1.6)
     assert claim_lease(NETWORK, "next")

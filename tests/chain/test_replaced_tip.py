@@ -93,7 +93,9 @@ class _DefectProxy:
 
 
 @pytest.mark.anvil
-def test_a_node_answering_zero_parent_hashes_is_named_a_node_defect_not_a_moving_chain(devnet, fake_node, devnet_rpc, evm_address, client):
+def test_a_node_answering_zero_parent_hashes_is_named_a_node_defect_not_a_moving_chain(
+    devnet, fake_node, devnet_rpc, evm_address, client
+):
     from django.contrib.auth import get_user_model
 
     to = evm_address()

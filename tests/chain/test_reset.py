@@ -183,7 +183,10 @@ def test_reset_script_under_the_embedded_default(anvil, tmp_path):
         rewind_to = head - 5
         reset = subprocess.run(
             [str(ROOT / "bin" / "reset-scanning"), "--network", "devnet", "--height", str(rewind_to)],
-            cwd=ROOT, env=env, capture_output=True, text=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert reset.returncode == 0, reset.stderr
         assert f"cursor rewound from {head} to {rewind_to}" in reset.stdout
@@ -218,7 +221,9 @@ def test_reset_script_under_compose_stops_resets_and_starts_worker_and_beat(tmp_
     ]
 
     calls.unlink()
-    failed = subprocess.run([script, "--compose", "--network", "base", "--height", "999"], env=env, capture_output=True, text=True)
+    failed = subprocess.run(
+        [script, "--compose", "--network", "base", "--height", "999"], env=env, capture_output=True, text=True
+    )
     assert failed.returncode == 3
     assert calls.read_text().splitlines()[-1] == "up -d worker beat"
 

@@ -75,7 +75,10 @@ def test_a_payment_goes_from_the_mempool_to_its_block_and_counts_confirmations(r
     assert counted.confirmations == 3 == regtest.height - counted.block_height + 1
     state = cursor()
     assert (state.height, state.block_hash, state.node_head, state.last_error) == (
-        regtest.height, regtest.block_hash(regtest.height), regtest.height, "",
+        regtest.height,
+        regtest.block_hash(regtest.height),
+        regtest.height,
+        "",
     )
 
 

@@ -251,7 +251,7 @@ def test_a_node_that_is_down_records_the_error_skips_nothing_and_recovers(devnet
     devnet.send_eth(to.address, 5)
 
     devnet_rpc(f"http://127.0.0.1:{free_port()}")
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         with pytest.raises(NodeError, match="unreachable"):
             scan_network("devnet")
     cursor = Cursor.objects.get(network="devnet")
@@ -327,10 +327,12 @@ def test_deposits_changed_is_sent_with_the_touched_addresses(devnet, evm_address
 def test_matching_issues_one_address_query_per_batch_whatever_the_number_watched(devnet, evm_address):
     to = evm_address()
     wallet = to.wallet
-    DepositAddress.objects.bulk_create([
-        DepositAddress(project=wallet.project, wallet=wallet, family="evm", index=1000 + i, address=random_address())
-        for i in range(2000)
-    ])
+    DepositAddress.objects.bulk_create(
+        [
+            DepositAddress(project=wallet.project, wallet=wallet, family="evm", index=1000 + i, address=random_address())
+            for i in range(2000)
+        ]
+    )
     devnet.send_eth(to.address, 11)
     devnet.mine(1)
 
@@ -379,6 +381,7 @@ def test_two_workers_scanning_at_once_record_the_deposit_once(devnet, evm_addres
 
     def first_worker():
         try:
+
             def hold():
                 inside.set()
                 finish.wait(30)

@@ -165,14 +165,23 @@ def test_a_celery_worker_and_beat_on_redis_record_a_deposit(devnet, evm_address,
     with open(worker_log, "wb") as w_out, open(beat_log, "wb") as b_out:
         worker = subprocess.Popen(
             [*celery, "worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", f"scan-test-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=w_out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=w_out,
+            stderr=subprocess.STDOUT,
         )
         beat = subprocess.Popen(
             [*celery, "beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
-            cwd=ROOT, env=env, stdout=b_out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=b_out,
+            stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: Cursor.objects.filter(network="devnet", last_success_at__isnull=False).exists(), what="a first scan by the worker")
+        wait_for(
+            lambda: Cursor.objects.filter(network="devnet", last_success_at__isnull=False).exists(),
+            what="a first scan by the worker",
+        )
         tx = devnet.send_eth(to.address, 2**70)  # 1180.59 ETH, well past 64 bits
 
         deposit = wait_for(lambda: Deposit.objects.filter(address=to).first(), what="the deposit to be recorded")
@@ -186,7 +195,9 @@ def test_a_celery_worker_and_beat_on_redis_record_a_deposit(devnet, evm_address,
     except AssertionError as exc:
         stop_process(worker)
         stop_process(beat)
-        tail = worker_log.read_text(errors="replace")[-3000:] + "\n---- beat ----\n" + beat_log.read_text(errors="replace")[-2000:]
+        tail = (
+            worker_log.read_text(errors="replace")[-3000:] + "\n---- beat ----\n" + beat_log.read_text(errors="replace")[-2000:]
+        )
         raise AssertionError(f"{exc}\nworker and beat output:\n{tail}") from None
     finally:
         stop_process(worker)

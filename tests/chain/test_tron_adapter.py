@@ -23,7 +23,9 @@ def adapter(tron_node) -> TronAdapter:
 
 
 def transfers(adapter: TronAdapter, start: int, end: int):
-    return [(b.height, t.tx_hash, t.index, t.to_address, t.asset, t.value) for b in adapter.blocks(start, end) for t in b.transfers]
+    return [
+        (b.height, t.tx_hash, t.index, t.to_address, t.asset, t.value) for b in adapter.blocks(start, end) for t in b.transfers
+    ]
 
 
 def test_trx_and_usdt_transfers_are_read_in_base_units_with_t_addresses(tron_node, adapter):
@@ -35,10 +37,12 @@ def test_trx_and_usdt_transfers_are_read_in_base_units_with_t_addresses(tron_nod
     assert adapter.head() == 2
     [block] = adapter.blocks(2, 2)
     assert block.hash == tron_node.chain.blocks[2].block_id and block.parent_hash == tron_node.chain.blocks[1].block_id
-    assert sorted((t.tx_hash, t.index, t.to_address, t.asset, t.value) for t in block.transfers) == sorted([
-        (trx_tx, 0, alice, "TRX", 12_345_678),
-        (usdt_tx, 0, bob, "USDT", 25_000_000),
-    ])
+    assert sorted((t.tx_hash, t.index, t.to_address, t.asset, t.value) for t in block.transfers) == sorted(
+        [
+            (trx_tx, 0, alice, "TRX", 12_345_678),
+            (usdt_tx, 0, bob, "USDT", 25_000_000),
+        ]
+    )
     if hasattr(block, "timestamp"):
         assert block.timestamp == tron_node.chain.blocks[2].timestamp_ms // 1000
 

@@ -45,7 +45,12 @@ def test_the_usdt_address_in_the_issue_hint_is_not_a_tron_address():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6T", "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"],
+    [
+        "",
+        "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6T",
+        "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c",
+        "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+    ],
 )
 def test_malformed_or_foreign_addresses_are_refused(bad):
     with pytest.raises(tron.AddressError):

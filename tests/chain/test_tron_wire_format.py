@@ -33,20 +33,24 @@ DOCUMENTED_BLOCK = {
 # (a mainnet TransferContract as a block lists it)
 DOCUMENTED_TRX_TRANSFER = {
     "ret": [{"contractRet": "SUCCESS"}],
-    "signature": ["aa5f69104f70e961cacfcf6cbc7710fc5820135f1b39effd394d6690b243df30b34f389741df923f665cc20521f217aeb06914abe6776510fe0277555e10203401"],
+    "signature": [
+        "aa5f69104f70e961cacfcf6cbc7710fc5820135f1b39effd394d6690b243df30b34f389741df923f665cc20521f217aeb06914abe6776510fe0277555e10203401"
+    ],
     "txID": "9aedad431ed596035eb44656a6c23bd43849c5e2a8161483c5c7426d7f246363",
     "raw_data": {
-        "contract": [{
-            "parameter": {
-                "value": {
-                    "amount": 1318520000,
-                    "owner_address": "41fcf62171f6837cdb078460753aec8b8353f51be9",
-                    "to_address": "41ec5f9648b3ba5d70c8dfc8beca5af9ef24e16746",
+        "contract": [
+            {
+                "parameter": {
+                    "value": {
+                        "amount": 1318520000,
+                        "owner_address": "41fcf62171f6837cdb078460753aec8b8353f51be9",
+                        "to_address": "41ec5f9648b3ba5d70c8dfc8beca5af9ef24e16746",
+                    },
+                    "type_url": "type.googleapis.com/protocol.TransferContract",
                 },
-                "type_url": "type.googleapis.com/protocol.TransferContract",
-            },
-            "type": "TransferContract",
-        }],
+                "type": "TransferContract",
+            }
+        ],
         "ref_block_bytes": "0bc9",
         "ref_block_hash": "78471e96bbb26ab2",
         "expiration": 1653443076000,
@@ -124,7 +128,9 @@ def test_the_test_nodes_transaction_infos_have_the_documented_fields_and_types()
 
 
 def test_the_adapter_reads_the_documented_answers_themselves():
-    adapter = TronAdapter(catalogue.Network("tron-doc", "doc", catalogue.TRON, "tron", catalogue.TRX, rpc_url="http://127.0.0.1:1"))
+    adapter = TronAdapter(
+        catalogue.Network("tron-doc", "doc", catalogue.TRON, "tron", catalogue.TRX, rpc_url="http://127.0.0.1:1")
+    )
     assert adapter._header(DOCUMENTED_BLOCK) == (
         66987565,
         "0000000003fe262d52bfa4b2814f816fd2e57af5b98a33d60d8630a03a908e0e",
@@ -134,7 +140,11 @@ def test_the_adapter_reads_the_documented_answers_themselves():
     [transfer], calls = adapter._scan_transactions([DOCUMENTED_TRX_TRANSFER])
     assert calls == set()
     assert (transfer.tx_hash, transfer.index, transfer.asset, transfer.value) == (
-        "9aedad431ed596035eb44656a6c23bd43849c5e2a8161483c5c7426d7f246363", 0, "TRX", 1_318_520_000)
+        "9aedad431ed596035eb44656a6c23bd43849c5e2a8161483c5c7426d7f246363",
+        0,
+        "TRX",
+        1_318_520_000,
+    )
     assert transfer.to_address == tron.from_hex("41ec5f9648b3ba5d70c8dfc8beca5af9ef24e16746")
 
 

@@ -46,7 +46,11 @@ def test_saving_a_key_shows_the_first_three_addresses(merchant_client, project):
     html = response.content.decode()
     assert "key saved" in html
     assert "compare these with your wallet" in html
-    for address in ("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g", "bc1qp59yckz4ae5c4efgw2s5wfyvrz0ala7rgvuz8z"):
+    for address in (
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
+        "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g",
+        "bc1qp59yckz4ae5c4efgw2s5wfyvrz0ala7rgvuz8z",
+    ):
         assert address in html
     assert "Native SegWit" in html
     assert Wallet.objects.get(project=project, family="bitcoin").xpub == ZPUB
@@ -166,7 +170,9 @@ def test_admin_lists_wallets_and_addresses_read_only(client, django_user_model, 
     assert client.get(reverse("admin:chain_wallet_add")).status_code == 403
 
 
-def test_a_crash_while_saving_a_key_keeps_the_pasted_value_out_of_error_reports(merchant_client, project, settings, caplog, monkeypatch):
+def test_a_crash_while_saving_a_key_keeps_the_pasted_value_out_of_error_reports(
+    merchant_client, project, settings, caplog, monkeypatch
+):
     """If something unexpected fails after a private key was pasted, the 500 log record and
     the error report Django would mail to admins hide the POSTed value and every local variable."""
     from django.views.debug import ExceptionReporter

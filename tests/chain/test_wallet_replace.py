@@ -63,7 +63,8 @@ def test_replacing_a_used_key_retires_it_and_new_addresses_start_at_index_0_of_t
     assert list(DepositAddress.objects.filter(wallet=old).order_by("index").values_list("address", flat=True)) == old_addresses
     fresh = [wallets.address_allocate(project=project, family="evm") for _ in range(2)]
     assert [(a.wallet_id, a.index, a.address) for a in fresh] == [
-        (new.pk, 0, EVM_XPUB_1_ADDRESSES[0]), (new.pk, 1, EVM_XPUB_1_ADDRESSES[1]),
+        (new.pk, 0, EVM_XPUB_1_ADDRESSES[0]),
+        (new.pk, 1, EVM_XPUB_1_ADDRESSES[1]),
     ]
     # The unused gap is the new key's: its wallet app scans its own addresses.
     assert wallets.unused_gap(project, "evm") == 2

@@ -83,8 +83,12 @@ def test_script_type_override(project):
 
 @pytest.mark.parametrize(
     ("secret", "family"),
-    [(ZPRV, "bitcoin"), (MNEMONIC, "evm"), ("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "evm"),
-     ("KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn", "bitcoin")],
+    [
+        (ZPRV, "bitcoin"),
+        (MNEMONIC, "evm"),
+        ("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", "evm"),
+        ("KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn", "bitcoin"),
+    ],
 )
 def test_private_material_is_refused_and_leaves_no_trace(project, secret, family, caplog):
     caplog.set_level(logging.DEBUG)
@@ -114,7 +118,11 @@ def test_address_allocate_remembers_what_it_was_for(project):
     first = wallets.address_allocate(project=project, family="bitcoin-regtest", purpose="test deposit")
     second = wallets.address_allocate(project=project, family="bitcoin-regtest")
     assert (first.index, first.address, first.purpose, first.family, first.project_id) == (
-        0, "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk", "test deposit", "bitcoin-regtest", project.pk,
+        0,
+        "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk",
+        "test deposit",
+        "bitcoin-regtest",
+        project.pk,
     )
     assert (second.index, second.purpose, second.link) == (1, "payment link", None)
     assert Wallet.objects.get(project=project).next_index == 2
@@ -150,7 +158,13 @@ def test_family_for_network_uses_the_catalogue():
 
 def _deposit(address: DepositAddress, n: int, *, orphaned: bool = False) -> Deposit:
     return Deposit.objects.create(
-        network="devnet", asset="ETH", tx_hash=f"0x{n:064x}", index=0, address=address, value=1, orphaned=orphaned,
+        network="devnet",
+        asset="ETH",
+        tx_hash=f"0x{n:064x}",
+        index=0,
+        address=address,
+        value=1,
+        orphaned=orphaned,
     )
 
 
@@ -190,7 +204,9 @@ def test_project_confirmations_set(project):
 @pytest.mark.django_db(transaction=True)
 def test_200_concurrent_allocations_get_200_distinct_gap_free_indexes(project):
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite serialises every write with one file lock; the race this test provokes needs PostgreSQL (DATABASE_URL)")
+        pytest.skip(
+            "SQLite serialises every write with one file lock; the race this test provokes needs PostgreSQL (DATABASE_URL)"
+        )
     wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
     threads_count, per_thread = 40, 5  # 40 connections: below PostgreSQL's default limit of 100, shared with other test runs
     start = threading.Barrier(threads_count)

@@ -66,13 +66,18 @@ class RpcProxy:
                     time.sleep(proxy.delay)
                 if mode == "error":
                     calls = json.loads(body)
-                    one = lambda c: {"jsonrpc": "2.0", "id": c.get("id"), "error": {"code": -32603, "message": "header not found"}}
+
+                    def one(c):
+                        return {"jsonrpc": "2.0", "id": c.get("id"), "error": {"code": -32603, "message": "header not found"}}
+
                     payload = json.dumps([one(c) for c in calls] if isinstance(calls, list) else one(calls)).encode()
                 elif mode == "malformed":
                     payload = b'{"jsonrpc":"2.0","id":1,"result":{"number":"0x1'
                 else:
                     try:
-                        upstream = requests.post(proxy.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+                        upstream = requests.post(
+                            proxy.upstream, data=body, headers={"Content-Type": "application/json"}, timeout=30
+                        )
                     except requests.RequestException:
                         self.close_connection = True
                         return
@@ -111,7 +116,18 @@ class StatefulAnvil:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        args = [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", "31337", "--silent", "--dump-state", str(self.state)]
+        args = [
+            str(ANVIL),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            "31337",
+            "--silent",
+            "--dump-state",
+            str(self.state),
+        ]
         if self.state.exists():
             args += ["--load-state", str(self.state)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -135,8 +151,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         import redis
 
@@ -192,15 +221,30 @@ class Celery:
         with open(self.tmp_path / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "payram", *args],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.processes[name] = process
         return process
 
     def worker(self, name: str = "worker", *, concurrency: int = 1) -> subprocess.Popen:
         pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "--concurrency", str(concurrency)]
-        return self._spawn(name, ["worker", *pool, "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                                  "--hostname", f"{name}-{os.getpid()}-{self.started}@%h"])
+        return self._spawn(
+            name,
+            [
+                "worker",
+                *pool,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"{name}-{os.getpid()}-{self.started}@%h",
+            ],
+        )
 
     def beat(self) -> subprocess.Popen:
         return self._spawn("beat", ["beat", "--loglevel", "INFO", "--schedule", str(self.tmp_path / "beat-schedule")])
@@ -225,7 +269,9 @@ class Celery:
                     pass
 
     def logs(self) -> str:
-        return "\n".join(f"---- {p.name} ----\n{p.read_text(errors='replace')[-2500:]}" for p in sorted(self.tmp_path.glob("*.log")))
+        return "\n".join(
+            f"---- {p.name} ----\n{p.read_text(errors='replace')[-2500:]}" for p in sorted(self.tmp_path.glob("*.log"))
+        )
 
 
 @contextmanager

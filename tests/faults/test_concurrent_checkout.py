@@ -31,8 +31,10 @@ def shop(project, monkeypatch, settings):
 
 def test_200_customers_picking_at_once_get_200_distinct_addresses_without_error(shop, member):
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite runs one writer at a time and its shared in-memory test database answers "
-                    "'table is locked' instead of waiting: concurrent checkout is PostgreSQL's to show")
+        pytest.skip(
+            "SQLite runs one writer at a time and its shared in-memory test database answers "
+            "'table is locked' instead of waiting: concurrent checkout is PostgreSQL's to show"
+        )
     link_ids = [make_link(shop, member, description=f"Order #{i}").pk for i in range(CUSTOMERS)]
     start = threading.Barrier(WORKERS)
     started = threading.local()

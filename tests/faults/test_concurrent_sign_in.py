@@ -24,8 +24,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def counters(request, settings):
     if request.param == "redis":
         location = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
-                                       "KEY_PREFIX": f"concurrent-sign-in-{os.getpid()}-{time.time_ns()}"}}
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": location,
+                "KEY_PREFIX": f"concurrent-sign-in-{os.getpid()}-{time.time_ns()}",
+            }
+        }
     else:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sign-in"}}
     # A day-long window: the burst never straddles two windows (each would allow LIMIT).
@@ -41,8 +46,10 @@ def counters(request, settings):
 
 def test_concurrent_guesses_never_exceed_the_limit(counters, merchant, password):
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite's shared in-memory test database answers 'table is locked' to concurrent "
-                    "sessions instead of waiting: concurrent sign-in is PostgreSQL's to show")
+        pytest.skip(
+            "SQLite's shared in-memory test database answers 'table is locked' to concurrent "
+            "sessions instead of waiting: concurrent sign-in is PostgreSQL's to show"
+        )
     checked = []
     lock = threading.Lock()
 

@@ -135,7 +135,9 @@ def test_a_node_answering_errors_or_garbage_is_retried_records_nothing_and_shows
     assert message in health_page(merchant_client)
 
     proxy.mode = "pass"  # the node recovers; the backoff runs out
-    Cursor.objects.filter(network="devnet").update(last_error_at=cursor.last_error_at - timedelta(seconds=outcome["backoff_seconds"] + 1))
+    Cursor.objects.filter(network="devnet").update(
+        last_error_at=cursor.last_error_at - timedelta(seconds=outcome["backoff_seconds"] + 1)
+    )
     outcome = scan_network_task.apply(args=("devnet",)).get()
 
     assert outcome["ok"] and outcome["new_deposits"] == 1
@@ -144,7 +146,9 @@ def test_a_node_answering_errors_or_garbage_is_retried_records_nothing_and_shows
     assert (cursor.consecutive_failures, cursor.last_error) == (0, "")
 
 
-def test_a_node_slower_than_the_client_timeout_records_nothing_until_it_answers_in_time(proxy, devnet, evm_address, merchant_client):
+def test_a_node_slower_than_the_client_timeout_records_nothing_until_it_answers_in_time(
+    proxy, devnet, evm_address, merchant_client
+):
     to = evm_address()
     tx = devnet.send_token(to.address, 777)
     before = Cursor.objects.get(network="devnet").height

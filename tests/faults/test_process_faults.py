@@ -28,7 +28,9 @@ SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture(autouse=True)
 def postgresql_only():
     if connection.vendor == "sqlite":
-        pytest.skip("several processes (or threads) share one database here; pytest's SQLite test database is in one process's memory; runs on PostgreSQL")
+        pytest.skip(
+            "several processes (or threads) share one database here; pytest's SQLite test database is in one process's memory; runs on PostgreSQL"
+        )
 
 
 @pytest.fixture
@@ -77,8 +79,11 @@ def test_a_worker_killed_mid_batch_leaves_a_lease_that_lapses_and_another_worker
         held = Cursor.objects.get(network="devnet")
         assert held.lock_owner and held.locked_until > timezone.now()  # the scan holds the network
         # Alive but waiting on a slow node, it keeps its lease: the heartbeat renews it.
-        wait_for(lambda: Cursor.objects.get(network="devnet").locked_until > held.locked_until, seconds=LEASE_SECONDS,
-                 what="the live scan's heartbeat to renew its lease")
+        wait_for(
+            lambda: Cursor.objects.get(network="devnet").locked_until > held.locked_until,
+            seconds=LEASE_SECONDS,
+            what="the live scan's heartbeat to renew its lease",
+        )
         assert Cursor.objects.get(network="devnet").lock_owner == held.lock_owner
 
         celery.kill("doomed")  # SIGKILL mid-batch: no cleanup runs
@@ -144,7 +149,9 @@ def test_a_scan_whose_lease_lapsed_while_the_node_was_slow_records_nothing_over_
     thread = threading.Thread(target=lambda: (first.append(scan_network("devnet")), connections.close_all()))
     thread.start()
     assert proxy.blocks_in_flight.wait(30)
-    Cursor.objects.filter(network="devnet").update(locked_until=timezone.now() - timezone.timedelta(seconds=1))  # ...past its lease
+    Cursor.objects.filter(network="devnet").update(
+        locked_until=timezone.now() - timezone.timedelta(seconds=1)
+    )  # ...past its lease
 
     direct = EvmAdapter(replace(catalogue.get("devnet"), rpc_url=devnet.url))  # a second worker reaching the node
     second = scan_network("devnet", adapter=direct)
@@ -176,7 +183,11 @@ def test_redis_restarting_loses_the_queue_but_worker_and_beat_recover_by_themsel
             sent_second = pay(devnet, second, 2 * 10**15)  # paid while nothing can be scheduled
             redis_server.start()  # same port, empty
 
-            wait_for(lambda: deposits(second) == sent_second and caught_up(devnet), seconds=90, what="scanning to resume after Redis restarted")
+            wait_for(
+                lambda: deposits(second) == sent_second and caught_up(devnet),
+                seconds=90,
+                what="scanning to resume after Redis restarted",
+            )
             third = [evm_address()]
             sent_third = pay(devnet, third, 3 * 10**15)
             wait_for(lambda: deposits(third) == sent_third, what="a deposit after Redis restarted")
@@ -198,7 +209,9 @@ def terminate_database_connections() -> int:
 
 
 @pytest.mark.slow
-def test_postgresql_dropping_every_connection_mid_scan_is_survived_without_a_restart(proxy, devnet, evm_address, tmp_path, shared_redis):
+def test_postgresql_dropping_every_connection_mid_scan_is_survived_without_a_restart(
+    proxy, devnet, evm_address, tmp_path, shared_redis
+):
     # The default lease (120 s): a scan that dies on a dropped connection must give it back
     # itself, or scanning stops for two minutes and the health page turns stalled.
     celery = Celery(tmp_path, shared_redis, proxy.url)
@@ -215,7 +228,9 @@ def test_postgresql_dropping_every_connection_mid_scan_is_survived_without_a_res
         assert proxy.blocks_in_flight.wait(30), "no scan fetched the new blocks"
         assert terminate_database_connections() >= 1  # the scanning worker's connection is gone mid-batch
         proxy.hold_blocks.clear()
-        wait_for(lambda: deposits(second) == sent_second and caught_up(devnet), what="scanning to resume after PostgreSQL dropped it")
+        wait_for(
+            lambda: deposits(second) == sent_second and caught_up(devnet), what="scanning to resume after PostgreSQL dropped it"
+        )
 
         terminate_database_connections()  # and again while idle
         third = [evm_address()]

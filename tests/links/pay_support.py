@@ -47,16 +47,33 @@ def make_shop(project, monkeypatch, settings, *, networks=("devnet",), scanned=N
 def make_link(project, member, *, amount: str = "25.00", **kw):
     from links.models import PaymentLink
 
-    return PaymentLink.objects.create(project=project, member=member, amount=Decimal(amount), description=kw.pop("description", "Order #1"), **kw)
+    return PaymentLink.objects.create(
+        project=project, member=member, amount=Decimal(amount), description=kw.pop("description", "Order #1"), **kw
+    )
 
 
-def make_quote(link, address, *, network: str = "devnet", asset: str = "USDC", amount_due: int = 25_000_000,
-               rate: str = "1", minutes: int = 15, created_at: datetime | None = None):
+def make_quote(
+    link,
+    address,
+    *,
+    network: str = "devnet",
+    asset: str = "USDC",
+    amount_due: int = 25_000_000,
+    rate: str = "1",
+    minutes: int = 15,
+    created_at: datetime | None = None,
+):
     from links.models import Quote
 
     quote = Quote.objects.create(
-        link=link, network=network, asset=asset, deposit_address=address, amount_due=amount_due,
-        rate=Decimal(rate), rate_source="test", expires_at=(created_at or timezone.now()) + timedelta(minutes=minutes),
+        link=link,
+        network=network,
+        asset=asset,
+        deposit_address=address,
+        amount_due=amount_due,
+        rate=Decimal(rate),
+        rate_source="test",
+        expires_at=(created_at or timezone.now()) + timedelta(minutes=minutes),
     )
     if created_at:
         Quote.objects.filter(pk=quote.pk).update(created_at=created_at)
@@ -64,16 +81,32 @@ def make_quote(link, address, *, network: str = "devnet", asset: str = "USDC", a
     return quote
 
 
-def deposit(address, value: int, *, network: str = "devnet", asset: str = "USDC", confirmations: int = 3,
-            seen_at: datetime | None = None, orphaned: bool = False, tx_hash: str | None = None):
+def deposit(
+    address,
+    value: int,
+    *,
+    network: str = "devnet",
+    asset: str = "USDC",
+    confirmations: int = 3,
+    seen_at: datetime | None = None,
+    orphaned: bool = False,
+    tx_hash: str | None = None,
+):
     """Record a deposit as the scanner would (confirmations 0 = mempool) and tell links."""
     from chain.models import Deposit
     from chain.signals import deposits_changed
 
     d = Deposit.objects.create(
-        network=network, asset=asset, tx_hash=tx_hash or "0x" + secrets.token_hex(32), index=next(_log_index),
-        address=address, value=value, confirmations=confirmations, orphaned=orphaned,
-        block_height=None if confirmations == 0 else 100, block_hash="" if confirmations == 0 else "0x" + "ab" * 32,
+        network=network,
+        asset=asset,
+        tx_hash=tx_hash or "0x" + secrets.token_hex(32),
+        index=next(_log_index),
+        address=address,
+        value=value,
+        confirmations=confirmations,
+        orphaned=orphaned,
+        block_height=None if confirmations == 0 else 100,
+        block_hash="" if confirmations == 0 else "0x" + "ab" * 32,
     )
     if seen_at:  # payram recorded it then, and the chain had it then too
         Deposit.objects.filter(pk=d.pk).update(first_seen_at=seen_at, chain_time=seen_at)
@@ -95,5 +128,6 @@ def mark_scanned(slug: str, *, ago: timedelta = timedelta(0)) -> None:
     from chain.models import Cursor
 
     Cursor.objects.update_or_create(
-        network=slug, defaults={"height": 100, "node_head": 100, "block_hash": "0x" + "cd" * 32, "last_success_at": timezone.now() - ago}
+        network=slug,
+        defaults={"height": 100, "node_head": 100, "block_hash": "0x" + "cd" * 32, "last_success_at": timezone.now() - ago},
     )

@@ -25,8 +25,12 @@ def test_admin_shows_settlements_and_refunds_read_only(admin_client, project, me
     from links.models import LinkSettlement, PaymentLink, Refund
 
     link = PaymentLink.objects.create(project=project, member=member, amount=1)
-    LinkSettlement.objects.create(link=link, settled_by_name="ana", note="cash", status_before="pending", detail_before="underpaid")
-    refund = Refund.objects.create(link=link, network="devnet", asset="USDC", amount=1, reason="overpaid", requested_by_name="ana")
+    LinkSettlement.objects.create(
+        link=link, settled_by_name="ana", note="cash", status_before="pending", detail_before="underpaid"
+    )
+    refund = Refund.objects.create(
+        link=link, network="devnet", asset="USDC", amount=1, reason="overpaid", requested_by_name="ana"
+    )
     assert refund.code in admin_client.get("/admin/links/refund/").content.decode()
     assert "ana" in admin_client.get("/admin/links/linksettlement/").content.decode()
     assert admin_client.get("/admin/links/refund/add/").status_code == 403

@@ -97,7 +97,9 @@ def test_past_the_count_cap_the_total_is_not_counted_and_paging_goes_on(merchant
     assert len(counts) == 1 and "LIMIT 61" in counts[0]  # never counts all 130
 
     third = merchant_client.get("/payments/?page=3")
-    assert [r["link"].pk for r in third.context["rows"]] == [link.pk for link in reversed(made[:30])]  # the oldest 30, newest first
+    assert [r["link"].pk for r in third.context["rows"]] == [
+        link.pk for link in reversed(made[:30])
+    ]  # the oldest 30, newest first
     assert "Page 3 · more than 60" in third.content.decode() and "Older" not in third.content.decode()
     assert "Newer" in third.content.decode()
     beyond = merchant_client.get("/payments/?page=9")
@@ -107,8 +109,12 @@ def test_past_the_count_cap_the_total_is_not_counted_and_paging_goes_on(merchant
 def test_amount_received_uses_the_asset_decimals(merchant_client, project, member):
     link = link_create(project=project, member=member, amount=Decimal("12.50"))
     PaymentLink.objects.filter(pk=link.pk).update(
-        status=LinkStatus.SUCCESSFUL, status_detail="paid", amount_received=12_500_000,
-        received_network="base", received_asset="USDC", paid_at=timezone.now() - timedelta(minutes=5),
+        status=LinkStatus.SUCCESSFUL,
+        status_detail="paid",
+        amount_received=12_500_000,
+        received_network="base",
+        received_asset="USDC",
+        paid_at=timezone.now() - timedelta(minutes=5),
     )
     body = merchant_client.get("/payments/").content.decode()
     assert "12.5 USDC" in body and "on Base" in body and "Successful" in body
@@ -124,16 +130,26 @@ def test_csv_export_of_the_filtered_view(merchant_client, links):
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = _csv(response)
-    assert rows[0][:9] == ["Created (UTC)", "Code", "Project", "Member email", "Member name", "Amount asked", "Currency", "Description", "Status"]
+    assert rows[0][:9] == [
+        "Created (UTC)",
+        "Code",
+        "Project",
+        "Member email",
+        "Member name",
+        "Amount asked",
+        "Currency",
+        "Description",
+        "Status",
+    ]
     assert len(rows) == 2
     assert rows[1][1:9] == [cancelled.code, "Book Stall", "bob@example.com", "", "20.00", "USD", "Novel", "Cancelled"]
 
 
 def test_csv_cells_cannot_run_as_formulas(merchant_client, project):
-    evil = Member.objects.create(project=project, email="x@example.com", name="=HYPERLINK(\"http://evil\")")
+    evil = Member.objects.create(project=project, email="x@example.com", name='=HYPERLINK("http://evil")')
     link_create(project=project, member=evil, amount=Decimal("5"), description="+cmd|' /C calc'!A0")
     row = _csv(merchant_client.get("/payments/export.csv"))[1]
-    assert row[4] == "'=HYPERLINK(\"http://evil\")"
+    assert row[4] == '\'=HYPERLINK("http://evil")'
     assert row[7] == "'+cmd|' /C calc'!A0"
     assert row[5] == "5.00"
 

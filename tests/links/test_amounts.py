@@ -71,7 +71,9 @@ def test_a_step_too_coarse_for_the_amount_is_made_finer():
 
 def test_a_custom_token_can_set_its_step(tmp_path, settings):
     path = tmp_path / "chains.toml"
-    path.write_text('[[token]]\nnetwork = "base"\nsymbol = "EURC"\ndecimals = 6\ncontract = "0x' + "2" * 40 + '"\nstep = "0.01"\n')
+    path.write_text(
+        '[[token]]\nnetwork = "base"\nsymbol = "EURC"\ndecimals = 6\ncontract = "0x' + "2" * 40 + '"\nstep = "0.01"\n'
+    )
     settings.PAYRAM_CHAINS_FILE = str(path)
     try:
         assert catalogue.reload()["base"].asset("EURC").step_units == 10_000

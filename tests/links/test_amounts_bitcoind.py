@@ -68,5 +68,8 @@ def test_the_amount_asked_sent_with_the_fee_subtracted_counts_as_paid(bitcoind: 
     short = int(-Decimal(str(fee)).scaleb(8))
     assert 0 < short < 546
     assert (link.status, link.status_detail, link.amount_short, link.amount_received) == (
-        LinkStatus.SUCCESSFUL, "paid_short", short, 41_667 - short,
+        LinkStatus.SUCCESSFUL,
+        "paid_short",
+        short,
+        41_667 - short,
     )

@@ -97,7 +97,10 @@ def test_quote_never_outlives_the_link(shop, member):
     "make_closed, message",
     [
         (lambda link: PaymentLink.objects.filter(pk=link.pk).update(cancelled_at=timezone.now()), "was cancelled"),
-        (lambda link: PaymentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1)), "has expired"),
+        (
+            lambda link: PaymentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1)),
+            "has expired",
+        ),
     ],
 )
 def test_closed_links_get_no_quote(link, make_closed, message):
@@ -201,8 +204,10 @@ def test_cancelled_then_paid_is_recorded_and_flagged_for_refund(link):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_picks_allocate_one_address(link):
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite runs one writer at a time (IMMEDIATE transactions), and its shared in-memory test "
-                    "database answers 'table is locked' instead of waiting: the race is PostgreSQL's to show")
+        pytest.skip(
+            "SQLite runs one writer at a time (IMMEDIATE transactions), and its shared in-memory test "
+            "database answers 'table is locked' instead of waiting: the race is PostgreSQL's to show"
+        )
     errors: list[Exception] = []
     barrier = threading.Barrier(4)
 

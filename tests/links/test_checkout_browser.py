@@ -162,7 +162,9 @@ def test_customer_pays_devnet_usdc_and_the_page_turns_successful_live(
     shot(merchant, "5-all-payments-1280")
 
 
-def test_without_javascript_the_pay_page_promises_nothing_it_cannot_do(live_server, new_context, project, member, monkeypatch, settings):
+def test_without_javascript_the_pay_page_promises_nothing_it_cannot_do(
+    live_server, new_context, project, member, monkeypatch, settings
+):
     from links.checkout import quote_create
     from tests.links.pay_support import make_link, make_shop
 

@@ -11,7 +11,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _post(client, project, **overrides):
-    data = {"project": project.pk, "member": "alice@example.com", "currency": "USD", "amount": "25.50", "description": "Two coffees", "expires_at": ""}
+    data = {
+        "project": project.pk,
+        "member": "alice@example.com",
+        "currency": "USD",
+        "amount": "25.50",
+        "description": "Two coffees",
+        "expires_at": "",
+    }
     data.update(overrides)
     return client.post("/payments/new/", data)
 
@@ -24,7 +31,13 @@ def test_generate_payment_link_redirects_to_its_page(merchant_client, merchant, 
     assert response.status_code == 302
     assert response["Location"] == f"/payments/{link.code}/"
     assert link.amount == Decimal("25.50") and isinstance(link.amount, Decimal)
-    assert (link.member, link.project, link.currency, link.status, link.created_by) == (member, project, "USD", LinkStatus.PENDING, merchant)
+    assert (link.member, link.project, link.currency, link.status, link.created_by) == (
+        member,
+        project,
+        "USD",
+        LinkStatus.PENDING,
+        merchant,
+    )
     assert len(link.code) >= 22 and not link.code.isdigit()
 
 

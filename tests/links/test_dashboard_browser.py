@@ -72,7 +72,9 @@ def test_create_share_cancel_journey(logged_in_page, live_server, new_context, p
     assert page.get_attribute("#share-whatsapp", "href").startswith("https://wa.me/?text=")
     assert page.get_attribute("#share-telegram", "href").startswith("https://t.me/share/url?url=")
     assert page.get_attribute("#share-sms", "href").startswith("sms:?&body=")
-    assert page.get_attribute("#share-email", "href").startswith("mailto:newbie@example.com?subject=")  # the member's address filled in
+    assert page.get_attribute("#share-email", "href").startswith(
+        "mailto:newbie@example.com?subject="
+    )  # the member's address filled in
     assert "%2442.50" in page.get_attribute("#share-whatsapp", "href")
     with page.expect_download() as download:
         page.click("#qr-download")
@@ -169,11 +171,17 @@ def paid_and_underpaid(project, member, monkeypatch):
     mark_scanned("devnet")
     from chain.models import Cursor
 
-    Cursor.objects.update_or_create(network="base", defaults={
-        "height": 23_000_000, "node_head": 23_000_450, "last_error": "ConnectionError: node timed out after 10s",
-        "consecutive_failures": 7, "last_success_at": timezone.now() - timedelta(hours=2),
-        "last_error_at": timezone.now() - timedelta(minutes=1),
-    })
+    Cursor.objects.update_or_create(
+        network="base",
+        defaults={
+            "height": 23_000_000,
+            "node_head": 23_000_450,
+            "last_error": "ConnectionError: node timed out after 10s",
+            "consecutive_failures": 7,
+            "last_success_at": timezone.now() - timedelta(hours=2),
+            "last_error_at": timezone.now() - timedelta(minutes=1),
+        },
+    )
     project.confirmation_overrides = {"base": 3}
     project.save(update_fields=["confirmation_overrides"])
     wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
@@ -202,7 +210,9 @@ def paid_and_underpaid(project, member, monkeypatch):
     catalogue.reload()
 
 
-def test_every_dashboard_page_reads_well_on_a_phone_and_a_desktop(new_context, live_server, merchant, password, paid_and_underpaid):
+def test_every_dashboard_page_reads_well_on_a_phone_and_a_desktop(
+    new_context, live_server, merchant, password, paid_and_underpaid
+):
     from tests.support.browser import DESKTOP, PHONE, log_in
 
     paid, underpaid = paid_and_underpaid["paid"], paid_and_underpaid["underpaid"]

@@ -102,9 +102,14 @@ def test_the_email_row_is_written_in_the_status_change_transaction(shop, member,
     assert (email.kind, email.status, email.attempts) == (EmailKind.PAYMENT_RECEIVED, EmailStatus.SENT, 1)
     assert email.recipients == ["merchant@example.com"] and email.sent_at is not None
     receipt = OutboundEmail.objects.get(link=link, kind=EmailKind.RECEIPT)  # and the member's receipt
-    assert sorted(m.subject for m in mailoutbox) == sorted([email.subject, receipt.subject]) == [
-        "Payment received: $25.00 from alice@example.com", "Receipt: $25.00 to Corner Shop",
-    ]
+    assert (
+        sorted(m.subject for m in mailoutbox)
+        == sorted([email.subject, receipt.subject])
+        == [
+            "Payment received: $25.00 from alice@example.com",
+            "Receipt: $25.00 to Corner Shop",
+        ]
+    )
 
 
 @pytest.mark.django_db
@@ -149,7 +154,12 @@ def test_the_retry_schedule_spans_about_nine_hours():
 
 @pytest.mark.django_db
 def test_after_the_last_try_the_email_is_failed_and_the_link_page_shows_it_with_resend(
-    shop, member, committed, flaky, merchant_client, mailoutbox  # noqa: F811
+    shop,
+    member,
+    committed,
+    flaky,
+    merchant_client,
+    mailoutbox,  # noqa: F811
 ):
     link = _link(shop, member, committed)
     sent = _email_link(link, committed)  # the first one goes through
@@ -162,16 +172,19 @@ def test_after_the_last_try_the_email_is_failed_and_the_link_page_shows_it_with_
         assert emails.retry_due_emails(now=failing.next_attempt_at) == 0
     failing.refresh_from_db()
     assert (failing.status, failing.attempts, failing.next_attempt_at) == (EmailStatus.FAILED, emails.MAX_ATTEMPTS, None)
-    assert failing.last_error == "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)"
+    assert (
+        failing.last_error
+        == "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)"
+    )
     assert emails.retry_due_emails(now=timezone.now() + timedelta(days=2)) == 0
     assert flaky.calls == 1 + emails.MAX_ATTEMPTS
 
     page = merchant_client.get(reverse("links:detail", args=[link.code])).content.decode()
     assert 'id="emails"' in page
-    sent_row = page[page.index(f'id="email-{sent.pk}"'):]
-    sent_row = sent_row[:sent_row.index("</tr>")]
-    failed_row = page[page.index(f'id="email-{failing.pk}"'):]
-    failed_row = failed_row[:failed_row.index("</tr>")]
+    sent_row = page[page.index(f'id="email-{sent.pk}"') :]
+    sent_row = sent_row[: sent_row.index("</tr>")]
+    failed_row = page[page.index(f'id="email-{failing.pk}"') :]
+    failed_row = failed_row[: failed_row.index("</tr>")]
     assert "Payment link to the member" in sent_row and "alice@example.com" in sent_row
     assert "Sent" in sent_row and "Resend" not in sent_row
     assert "Failed" in failed_row and ">6<" in failed_row and "Gave up" in failed_row
@@ -190,9 +203,16 @@ def _email_link_again(link, committed, *, exclude: int) -> OutboundEmail:  # noq
 def _failed_email(link) -> OutboundEmail:
     now = timezone.now()
     return OutboundEmail.objects.create(
-        link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=[link.member.email], from_email="payram@localhost",
-        subject="Payment request from Corner Shop: $25.00", text="Pay here", html="<p>Pay here</p>",
-        status=EmailStatus.FAILED, attempts=emails.MAX_ATTEMPTS, last_attempt_at=now,
+        link=link,
+        kind=EmailKind.LINK_TO_MEMBER,
+        recipients=[link.member.email],
+        from_email="payram@localhost",
+        subject="Payment request from Corner Shop: $25.00",
+        text="Pay here",
+        html="<p>Pay here</p>",
+        status=EmailStatus.FAILED,
+        attempts=emails.MAX_ATTEMPTS,
+        last_attempt_at=now,
         last_error="ConnectionRefusedError: the mail server refused the connection",
     )
 
@@ -202,7 +222,14 @@ def _failed_email(link) -> OutboundEmail:
 
 @pytest.mark.django_db
 def test_resend_is_a_post_for_the_owner_only_and_sends_the_failed_email_again(
-    shop, member, committed, merchant, merchant_client, other_merchant, password, mailoutbox  # noqa: F811
+    shop,
+    member,
+    committed,
+    merchant,
+    merchant_client,
+    other_merchant,
+    password,
+    mailoutbox,  # noqa: F811
 ):
     link = _link(shop, member, committed)
     email = _failed_email(link)
@@ -251,7 +278,11 @@ def test_resend_while_email_is_switched_off_says_so(shop, member, committed, mer
 
 @pytest.mark.django_db
 def test_an_email_whose_after_commit_send_never_ran_is_sent_by_the_next_sweep(
-    shop, member, committed, mailoutbox, django_capture_on_commit_callbacks  # noqa: F811
+    shop,
+    member,
+    committed,
+    mailoutbox,
+    django_capture_on_commit_callbacks,  # noqa: F811
 ):
     link = _link(shop, member, committed)
     quote = quote_create(link=link, network="devnet", asset="USDC")
@@ -264,12 +295,19 @@ def test_an_email_whose_after_commit_send_never_ran_is_sent_by_the_next_sweep(
     housekeeping.run_all()  # the restarted process's scan loop (or beat)
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.SENT, 1)
-    assert sorted(m.subject for m in mailoutbox) == ["Payment received: $25.00 from alice@example.com", "Receipt: $25.00 to Corner Shop"]
+    assert sorted(m.subject for m in mailoutbox) == [
+        "Payment received: $25.00 from alice@example.com",
+        "Receipt: $25.00 to Corner Shop",
+    ]
 
 
 @pytest.mark.django_db
 def test_a_send_cut_short_by_a_dying_process_is_tried_again_once_its_claim_runs_out(
-    shop, member, committed, mailoutbox, django_capture_on_commit_callbacks  # noqa: F811
+    shop,
+    member,
+    committed,
+    mailoutbox,
+    django_capture_on_commit_callbacks,  # noqa: F811
 ):
     link = _link(shop, member, committed)
     with django_capture_on_commit_callbacks(execute=False):
@@ -319,11 +357,20 @@ def test_two_concurrent_sweeps_send_each_due_email_once(project, member, setting
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
     due = timezone.now() - timedelta(seconds=1)
     subjects = [f"Email {n}" for n in range(16)]
-    OutboundEmail.objects.bulk_create([
-        OutboundEmail(link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=["alice@example.com"], from_email="payram@localhost",
-                      subject=s, text=s, next_attempt_at=due)
-        for s in subjects
-    ])
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                link=link,
+                kind=EmailKind.LINK_TO_MEMBER,
+                recipients=["alice@example.com"],
+                from_email="payram@localhost",
+                subject=s,
+                text=s,
+                next_attempt_at=due,
+            )
+            for s in subjects
+        ]
+    )
     start = threading.Barrier(2)
     results: list[int] = []
     failures: list[BaseException] = []
@@ -351,8 +398,15 @@ def test_two_concurrent_sweeps_send_each_due_email_once(project, member, setting
 @pytest.mark.django_db
 def test_a_claimed_email_is_not_claimed_again(project, member):
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
-    email = OutboundEmail.objects.create(link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=["a@example.com"],
-                                         from_email="payram@localhost", subject="s", text="t", next_attempt_at=timezone.now())
+    email = OutboundEmail.objects.create(
+        link=link,
+        kind=EmailKind.LINK_TO_MEMBER,
+        recipients=["a@example.com"],
+        from_email="payram@localhost",
+        subject="s",
+        text="t",
+        next_attempt_at=timezone.now(),
+    )
     now = timezone.now()
     assert emails._claim(email.pk, now).next_attempt_at == now + emails.CLAIM_LEASE
     assert emails._claim(email.pk, now) is None
@@ -363,19 +417,33 @@ def test_a_claimed_email_is_not_claimed_again(project, member):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("error", "stored"), [
-    (auth_error(), "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)"),
-    (smtplib.SMTPRecipientsRefused({"alice@example.com": (550, b"5.1.1 <alice@example.com> unknown")}),
-     "SMTPRecipientsRefused: the mail server refused the recipients (550)"),
-    (smtplib.SMTPSenderRefused(553, f"sender {SMTP_USER} not allowed".encode(), "payram@localhost"),
-     "SMTPSenderRefused: the mail server refused the sender address (DEFAULT_FROM_EMAIL) (553)"),
-    (smtplib.SMTPDataError(554, f"rejected for alice@example.com ({SECRET})".encode()),
-     "SMTPDataError: the mail server refused the message (554)"),
-    (ConnectionRefusedError(111, f"smtp://{SMTP_USER}:{SECRET}@mail.example.com refused"),
-     "ConnectionRefusedError: the mail server refused the connection"),
-    (TimeoutError(f"timed out talking to {SMTP_USER}"), "TimeoutError: the mail server did not answer in time"),
-    (ValueError(f"bad address alice@example.com, password {SECRET}"), "ValueError: unexpected error while sending"),
-])
+@pytest.mark.parametrize(
+    ("error", "stored"),
+    [
+        (
+            auth_error(),
+            "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)",
+        ),
+        (
+            smtplib.SMTPRecipientsRefused({"alice@example.com": (550, b"5.1.1 <alice@example.com> unknown")}),
+            "SMTPRecipientsRefused: the mail server refused the recipients (550)",
+        ),
+        (
+            smtplib.SMTPSenderRefused(553, f"sender {SMTP_USER} not allowed".encode(), "payram@localhost"),
+            "SMTPSenderRefused: the mail server refused the sender address (DEFAULT_FROM_EMAIL) (553)",
+        ),
+        (
+            smtplib.SMTPDataError(554, f"rejected for alice@example.com ({SECRET})".encode()),
+            "SMTPDataError: the mail server refused the message (554)",
+        ),
+        (
+            ConnectionRefusedError(111, f"smtp://{SMTP_USER}:{SECRET}@mail.example.com refused"),
+            "ConnectionRefusedError: the mail server refused the connection",
+        ),
+        (TimeoutError(f"timed out talking to {SMTP_USER}"), "TimeoutError: the mail server did not answer in time"),
+        (ValueError(f"bad address alice@example.com, password {SECRET}"), "ValueError: unexpected error while sending"),
+    ],
+)
 def test_logs_and_the_stored_error_carry_no_credentials_or_addresses(shop, member, committed, flaky, caplog, error, stored):  # noqa: F811
     flaky.always = error
     link = _link(shop, member, committed)
@@ -390,7 +458,10 @@ def test_logs_and_the_stored_error_carry_no_credentials_or_addresses(shop, membe
     assert email.status == EmailStatus.FAILED and email.last_error == stored
     attention = OutboundEmail.objects.get(link=link, kind=EmailKind.NEEDS_ATTENTION)
     assert attention.status == EmailStatus.FAILED and attention.recipients == ["merchant@example.com"]
-    assert f"email {email.pk} (link_to_member) for link {link.code}: try 6 of 6 not sent ({type(error).__name__}); giving up" in caplog.text
+    assert (
+        f"email {email.pk} (link_to_member) for link {link.code}: try 6 of 6 not sent ({type(error).__name__}); giving up"
+        in caplog.text
+    )
     for secret in (SECRET, SMTP_USER, "alice@example.com", "merchant@example.com"):
         assert secret not in caplog.text
         assert secret not in email.last_error
@@ -410,16 +481,25 @@ def test_the_email_log_and_resend_in_the_browser(new_context, live_server, merch
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("25.00"), description="Order #1")
     now = timezone.now()
     sent = OutboundEmail.objects.create(
-        link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=[member.email], from_email="payram@localhost",
-        subject="Payment request from Corner Shop: $25.00", text="Pay here", status=EmailStatus.SENT, attempts=2,
-        last_attempt_at=now - timedelta(minutes=40), sent_at=now - timedelta(minutes=40),
+        link=link,
+        kind=EmailKind.LINK_TO_MEMBER,
+        recipients=[member.email],
+        from_email="payram@localhost",
+        subject="Payment request from Corner Shop: $25.00",
+        text="Pay here",
+        status=EmailStatus.SENT,
+        attempts=2,
+        last_attempt_at=now - timedelta(minutes=40),
+        sent_at=now - timedelta(minutes=40),
         last_error="SMTPServerDisconnected: the mail server closed the connection",
     )
     OutboundEmail.objects.filter(pk=sent.pk).update(created_at=now - timedelta(minutes=41))
     failed = _failed_email(link)
     failed.kind = EmailKind.NEEDS_ATTENTION
     failed.recipients = ["merchant@example.com", "partner.with.a.rather.long.address@corner-shop.example.com"]
-    failed.last_error = "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)"
+    failed.last_error = (
+        "SMTPAuthenticationError: the mail server refused the login (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD) (535)"
+    )
     failed.save()
 
     page = new_context(viewport={"width": width, "height": 900}).new_page()
@@ -456,8 +536,15 @@ def test_a_message_queued_by_the_payram_before_the_outbox_becomes_a_row_and_is_s
     from links.tasks import send_email_task
 
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
-    old = {"kind": "link_to_member", "link": link.code, "to": ["alice@example.com"], "from": "payram@localhost",
-           "subject": "Payment request", "text": "Pay", "html": "<p>Pay</p>"}
+    old = {
+        "kind": "link_to_member",
+        "link": link.code,
+        "to": ["alice@example.com"],
+        "from": "payram@localhost",
+        "subject": "Payment request",
+        "text": "Pay",
+        "html": "<p>Pay</p>",
+    }
     assert send_email_task.apply(args=[old]).get() is True
     email = OutboundEmail.objects.get(link=link)
     assert (email.status, email.recipients, email.subject) == (EmailStatus.SENT, ["alice@example.com"], "Payment request")
@@ -471,11 +558,20 @@ def test_a_slow_mail_server_cannot_hold_up_a_housekeeping_pass(project, member, 
     SlowBackend.sent = []
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
     due = timezone.now() - timedelta(seconds=1)
-    OutboundEmail.objects.bulk_create([
-        OutboundEmail(link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=["a@example.com"], from_email="payram@localhost",
-                      subject=f"Email {n}", text="t", next_attempt_at=due)
-        for n in range(10)
-    ])
+    OutboundEmail.objects.bulk_create(
+        [
+            OutboundEmail(
+                link=link,
+                kind=EmailKind.LINK_TO_MEMBER,
+                recipients=["a@example.com"],
+                from_email="payram@localhost",
+                subject=f"Email {n}",
+                text="t",
+                next_attempt_at=due,
+            )
+            for n in range(10)
+        ]
+    )
     first = emails.retry_due_emails()
     assert 1 <= first < 10  # stopped once its time was up
     waiting = OutboundEmail.objects.filter(status=EmailStatus.QUEUED)

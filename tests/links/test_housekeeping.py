@@ -14,7 +14,9 @@ from payram.celery import app
 
 @pytest.fixture
 def overdue_link(project, member):
-    link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("12.00"), expires_at=timezone.now() + timedelta(hours=1))
+    link = PaymentLink.objects.create(
+        project=project, member=member, amount=Decimal("12.00"), expires_at=timezone.now() + timedelta(hours=1)
+    )
     PaymentLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     return link
 

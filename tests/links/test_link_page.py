@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 from django.utils import timezone
 
-from links.models import LinkStatus, PaymentLink
+from links.models import LinkStatus
 from links.services import link_create
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def link(project, member, merchant):
-    return link_create(project=project, member=member, amount=Decimal("25.50"), description="Two coffees & cake", created_by=merchant)
+    return link_create(
+        project=project, member=member, amount=Decimal("25.50"), description="Two coffees & cake", created_by=merchant
+    )
 
 
 def test_link_page_shows_public_url_share_links_and_qr(merchant_client, link, settings):
@@ -93,7 +95,12 @@ def test_cancel_needs_post_with_csrf(link, merchant):
 
 def test_another_merchants_link_is_not_found(client, other_merchant, link):
     client.force_login(other_merchant)
-    for url in [f"/payments/{link.code}/", f"/payments/{link.code}/qr.png", f"/payments/{link.code}/cancel/", "/payments/no-such-code/"]:
+    for url in [
+        f"/payments/{link.code}/",
+        f"/payments/{link.code}/qr.png",
+        f"/payments/{link.code}/cancel/",
+        "/payments/no-such-code/",
+    ]:
         assert client.get(url).status_code == 404, url
     assert client.post(f"/payments/{link.code}/cancel/").status_code == 404
     link.refresh_from_db()
@@ -301,8 +308,15 @@ def test_dashboard_pages_have_no_inline_styles_or_scripts(merchant_client, on_ba
 
     Wallet.objects.filter(pk=address.wallet_id).update(xpub=EVM_XPUB)  # the Wallets page derives from it
     deposit(address, USDC_25, network="base", asset="USDC", confirmations=3)
-    for url in ["/payments/", f"/payments/{on_base.code}/", "/payments/new/", "/members/", "/members/projects/",
-                "/chain/wallets/", "/chain/health/"]:
+    for url in [
+        "/payments/",
+        f"/payments/{on_base.code}/",
+        "/payments/new/",
+        "/members/",
+        "/members/projects/",
+        "/chain/wallets/",
+        "/chain/health/",
+    ]:
         html = merchant_client.get(url).content.decode()
         assert "<style" not in html and "style=" not in html, url
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url

@@ -69,7 +69,7 @@ def test_cancelled_link_says_so_and_offers_no_address(client, link):
     assert "This payment link was cancelled" in html
     assert FIRST_ADDRESS not in html
     assert "Choose how to pay" not in html
-    assert 'hx-trigger' not in html  # final: no polling
+    assert "hx-trigger" not in html  # final: no polling
 
 
 def test_expired_quote_offers_a_refresh_with_the_same_address(client, link):
@@ -259,7 +259,10 @@ def test_simulate_payment_pays_the_quote_on_the_devnet(client, link, devnet):
     response = client.post(f"/pay/{link.code}/simulate/")
     assert response.status_code == 302
     tx_hash = response["Location"].split("sent=")[1]
-    assert f"Test payment sent in transaction <span class=\"mono break\">{tx_hash}</span>" in client.get(response["Location"]).content.decode()
+    assert (
+        f'Test payment sent in transaction <span class="mono break">{tx_hash}</span>'
+        in client.get(response["Location"]).content.decode()
+    )
     devnet.mine(3)
     assert scan_network("devnet").ok
     deposit = Deposit.objects.get(tx_hash=tx_hash)

@@ -22,9 +22,15 @@ KRAKEN_XBTUSD = {
     "error": [],
     "result": {
         "XXBTZUSD": {
-            "a": ["60120.10000", "1", "1.000"], "b": ["60120.00000", "2", "2.000"],
-            "c": ["60119.90000", "0.00150000"], "v": ["1234.5", "2345.6"], "p": ["60000.1", "59990.2"],
-            "t": [12345, 23456], "l": ["59000.0", "58900.0"], "h": ["61000.0", "61200.0"], "o": "59500.0",
+            "a": ["60120.10000", "1", "1.000"],
+            "b": ["60120.00000", "2", "2.000"],
+            "c": ["60119.90000", "0.00150000"],
+            "v": ["1234.5", "2345.6"],
+            "p": ["60000.1", "59990.2"],
+            "t": [12345, 23456],
+            "l": ["59000.0", "58900.0"],
+            "h": ["61000.0", "61200.0"],
+            "o": "59500.0",
         }
     },
 }
@@ -78,8 +84,13 @@ def test_kraken_last_trade_is_parsed_and_btc_is_asked_as_xbt(ticker):
 
 @pytest.mark.parametrize(
     "payload, status",
-    [(b"<html>oops</html>", 200), ({"data": {}}, 200), ({"data": {"amount": "-1", "currency": "USD"}}, 200),
-     ({"data": {"amount": "NaN", "currency": "USD"}}, 200), ({"errors": [{"id": "not_found"}]}, 404)],
+    [
+        (b"<html>oops</html>", 200),
+        ({"data": {}}, 200),
+        ({"data": {"amount": "-1", "currency": "USD"}}, 200),
+        ({"data": {"amount": "NaN", "currency": "USD"}}, 200),
+        ({"errors": [{"id": "not_found"}]}, 404),
+    ],
 )
 def test_coinbase_bad_answers_are_refused(ticker, payload, status):
     url, handler = ticker
@@ -161,7 +172,9 @@ def test_get_price_uses_the_configured_sources(settings, ticker):
     cache.clear()
 
 
-@pytest.mark.parametrize("name, value", [("PAYRAM_PRICE_TIMEOUT", "soon"), ("PAYRAM_PRICE_TIMEOUT", "0"), ("PAYRAM_FIXED_RATES", "BTC:1")])
+@pytest.mark.parametrize(
+    "name, value", [("PAYRAM_PRICE_TIMEOUT", "soon"), ("PAYRAM_PRICE_TIMEOUT", "0"), ("PAYRAM_FIXED_RATES", "BTC:1")]
+)
 def test_malformed_settings_stop_start_up_with_their_name(settings, name, value):
     from links.pricing import check_configuration
 

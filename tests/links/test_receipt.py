@@ -39,7 +39,17 @@ def test_a_paid_link_offers_a_printable_receipt(client, link, address, merchant,
     pay = client.get(f"/pay/{link.code}/").content.decode()
     assert f'href="/pay/{link.code}/receipt/"' in pay
     html = client.get(f"/pay/{link.code}/receipt/").content.decode()
-    for words in ("Receipt", "Ana Silva", "Corner Shop", "Two coffees", "$25.00", "25 USDC", "Local devnet (anvil)", tx, link.code):
+    for words in (
+        "Receipt",
+        "Ana Silva",
+        "Corner Shop",
+        "Two coffees",
+        "$25.00",
+        "25 USDC",
+        "Local devnet (anvil)",
+        tx,
+        link.code,
+    ):
         assert words in html, words
     assert merchant.username not in html.replace('class="merchant"', "").replace("<dt>Merchant</dt>", "")  # never the login name
     assert "@media print" in open(settings.BASE_DIR / "static/css/pay.css").read()

@@ -31,40 +31,50 @@ def hooks(project, settings):
 
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True
     settings.PAYRAM_BASE_URL = "https://pay.example.com"
-    endpoint_create(project=project, url="https://hooks.example.com/payram", events=["refund.requested", "refund.address_given", "refund.sent"])
+    endpoint_create(
+        project=project,
+        url="https://hooks.example.com/payram",
+        events=["refund.requested", "refund.address_given", "refund.sent"],
+    )
 
 
 # -- addresses, as a customer types them -------------------------------------------------
 
 
-@pytest.mark.parametrize("slug, text, canonical", [
-    ("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", None),  # BIP173 v0
-    ("bitcoin", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
-    ("bitcoin", "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", None),  # BIP350 taproot
-    ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", None),
-    ("bitcoin", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", None),
-    ("bitcoin-testnet4", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", None),
-    ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
-    ("ethereum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", None),
-    ("tron", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None),  # Tether's USDT contract, a valid address
-])
+@pytest.mark.parametrize(
+    "slug, text, canonical",
+    [
+        ("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", None),  # BIP173 v0
+        ("bitcoin", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+        ("bitcoin", "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", None),  # BIP350 taproot
+        ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", None),
+        ("bitcoin", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", None),
+        ("bitcoin-testnet4", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", None),
+        ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        ("ethereum", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", None),
+        ("tron", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None),  # Tether's USDT contract, a valid address
+    ],
+)
 def test_valid_addresses_are_taken_in_canonical_form(slug, text, canonical):
     assert address_check(catalogue.get(slug), f"  {text} ") == (canonical or text)
 
 
-@pytest.mark.parametrize("slug, text, words", [
-    ("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", "checksum does not match"),
-    ("bitcoin", "bc1zw508d6qejxtdg4y5r3zarvaryvqyzf3du", "checksum"),  # v16 in bech32, not bech32m (BIP350)
-    ("bitcoin", "bc1Qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mixes capital"),
-    ("bitcoin", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "another network"),
-    ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", "checksum"),
-    ("bitcoin-testnet4", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "another network"),
-    ("ethereum", "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "EIP-55"),
-    ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae", "40 hexadecimal"),
-    ("ethereum", "", "Enter the address"),
-    ("tron", "TR7NHqjeKQxGTCi8q8ZvbVSzBFcCHR1n9Kt", "not a valid"),  # checksum fails
-    ("tron", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "starts with T"),
-])
+@pytest.mark.parametrize(
+    "slug, text, words",
+    [
+        ("bitcoin", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", "checksum does not match"),
+        ("bitcoin", "bc1zw508d6qejxtdg4y5r3zarvaryvqyzf3du", "checksum"),  # v16 in bech32, not bech32m (BIP350)
+        ("bitcoin", "bc1Qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mixes capital"),
+        ("bitcoin", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "another network"),
+        ("bitcoin", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", "checksum"),
+        ("bitcoin-testnet4", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "another network"),
+        ("ethereum", "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "EIP-55"),
+        ("ethereum", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae", "40 hexadecimal"),
+        ("ethereum", "", "Enter the address"),
+        ("tron", "TR7NHqjeKQxGTCi8q8ZvbVSzBFcCHR1n9Kt", "not a valid"),  # checksum fails
+        ("tron", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "starts with T"),
+    ],
+)
 def test_bad_addresses_are_refused_with_the_reason(slug, text, words):
     with pytest.raises(AddressRefused, match=words):
         address_check(catalogue.get(slug), text)
@@ -101,7 +111,13 @@ def test_merchant_refunds_the_excess_and_the_customer_gives_an_address(merchant_
     assert "The excess: 5 USDC" in form and "All that was received: 30 USDC" in form
     assert merchant_client.post(f"/payments/{overpaid.code}/refund/", {"option": "excess"}).status_code == 302
     refund = Refund.objects.get()
-    assert (refund.state, refund.amount, refund.asset, refund.network, refund.reason) == ("requested", 5_000_000, "USDC", "devnet", "overpaid")
+    assert (refund.state, refund.amount, refund.asset, refund.network, refund.reason) == (
+        "requested",
+        5_000_000,
+        "USDC",
+        "devnet",
+        "overpaid",
+    )
     url = f"https://pay.example.com/pay/{overpaid.code}/refund/{refund.code}/"
     page = merchant_client.get(f"/payments/{overpaid.code}/").content.decode()
     assert url in page and "Waiting for the customer to enter their address" in page
@@ -124,7 +140,7 @@ def test_merchant_refunds_the_excess_and_the_customer_gives_an_address(merchant_
     page = merchant_client.get(f"/payments/{overpaid.code}/").content.decode()
     token = catalogue.DEVNET_TOKEN_ADDRESS
     assert f"ethereum:{token}@31337/transfer?address={refund.address}&amp;uint256=5000000" in page
-    assert "Send <strong class=\"amount\">5 USDC</strong> on Local devnet (anvil) from your own wallet" in page
+    assert 'Send <strong class="amount">5 USDC</strong> on Local devnet (anvil) from your own wallet' in page
 
 
 def test_a_transfer_to_the_refund_address_marks_it_sent(overpaid, merchant, client, merchant_client, evm_address):
@@ -160,7 +176,12 @@ def test_refund_states_in_the_api(overpaid, merchant, project, client):
     _, key = api_key_create(project=project, name="Shop")
     response = client.get(f"/api/v1/links/{overpaid.code}", HTTP_AUTHORIZATION=f"Bearer {key}")
     [shown] = documented(response, "/api/v1/links/{code}", "get")["refunds"]
-    assert (shown["state"], shown["amount"], shown["amount_base_units"], shown["code"]) == ("requested", "30", "30000000", refund.code)
+    assert (shown["state"], shown["amount"], shown["amount_base_units"], shown["code"]) == (
+        "requested",
+        "30",
+        "30000000",
+        refund.code,
+    )
     listed = client.get("/api/v1/links", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert documented(listed, "/api/v1/links", "get")["data"][0]["refunds"][0]["state"] == "requested"
 

@@ -59,7 +59,9 @@ def test_mark_an_underpaid_link_as_paid(new_context, live_server, merchant, pass
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
-def test_refund_the_excess_from_request_to_sent(new_context, live_server, merchant, password, project, member, evm_address, settings, viewport):
+def test_refund_the_excess_from_request_to_sent(
+    new_context, live_server, merchant, password, project, member, evm_address, settings, viewport
+):
     settings.PAYRAM_BASE_URL = live_server.url
     link = _paid(project, member, evm_address, 30_000_000)
     assert link.status_detail == "overpaid"

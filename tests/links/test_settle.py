@@ -66,7 +66,10 @@ def test_merchant_marks_an_underpaid_link_as_paid_with_a_note(merchant_client, u
     assert list(Deposit.objects.values_list("id", "value", "confirmations", "orphaned")) == before
     record = LinkSettlement.objects.get(link=link)
     assert (record.settled_by, record.settled_by_name, record.status_before, record.detail_before) == (
-        merchant, "merchant", "pending", "underpaid",
+        merchant,
+        "merchant",
+        "pending",
+        "underpaid",
     )
     page = merchant_client.get(f"/payments/{link.code}/").content.decode()
     assert "Settled by hand" in page and "The rest came by bank transfer" in page and "Before: Pending (Underpaid)" in page

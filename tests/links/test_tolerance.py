@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 import pytest
@@ -60,7 +59,7 @@ def test_short_within_the_tolerance_is_paid_short(project, link, address, mercha
     assert link.paid_at is not None
 
     page = merchant_client.get(f"/payments/{link.code}/").content.decode()
-    assert "Paid, short by <strong class=\"amount\">0.25 USDC</strong>" in page
+    assert 'Paid, short by <strong class="amount">0.25 USDC</strong>' in page
     assert "underpayment tolerance (1%)" in page
     listing = merchant_client.get("/payments/").content.decode()
     assert "Paid, short by 0.25 USDC" in listing
@@ -90,7 +89,9 @@ def test_a_tolerance_change_applies_on_the_next_look(project, link, address, mer
     assert stored(link).status_detail == "paid_short"
 
 
-@pytest.mark.parametrize("value, message", [("11", "from 0 to 10"), ("-1", "from 0 to 10"), ("1e1", "such as 0 or 0.5"), ("0.001", "2 decimal places")])
+@pytest.mark.parametrize(
+    "value, message", [("11", "from 0 to 10"), ("-1", "from 0 to 10"), ("1e1", "such as 0 or 0.5"), ("0.001", "2 decimal places")]
+)
 def test_the_tolerance_setting_refuses_bad_input(project, merchant_client, value, message):
     response = merchant_client.post(
         f"/members/projects/{project.pk}/", {"name": project.name, "return_url": "", "underpayment_tolerance": value}

@@ -105,7 +105,12 @@ def test_an_overpaid_trx_link_is_successful_and_the_api_shows_the_deposit(client
     assert body["status"] == "successful" and body["received"]["network"] == "tron"
     assert body["received"]["amount"] == "150" and body["received"]["asset"] == "TRX"
     [deposit] = body["deposits"]
-    assert (deposit["network"], deposit["asset"], deposit["tx_hash"], deposit["value_base_units"]) == ("tron", "TRX", tx, "150000000")
+    assert (deposit["network"], deposit["asset"], deposit["tx_hash"], deposit["value_base_units"]) == (
+        "tron",
+        "TRX",
+        tx,
+        "150000000",
+    )
     assert body["quotes"][0]["address"] == ADDRESS
 
 
@@ -119,7 +124,9 @@ def test_a_chains_file_can_add_a_labelled_test_token_on_a_tron_test_network(tmp_
     try:
         nile = catalogue.reload()["tron-nile"]
         assert [(t.symbol, t.name, t.contract) for t in nile.tokens] == [("TUSDT", "Nile test USDT (not Tether)", USDT)]
-        path.write_text('[[token]]\nnetwork = "tron-nile"\nsymbol = "X"\ndecimals = 6\ncontract = "0xdAC17F958D2ee523a2206206994597C13D831ec7"\n')
+        path.write_text(
+            '[[token]]\nnetwork = "tron-nile"\nsymbol = "X"\ndecimals = 6\ncontract = "0xdAC17F958D2ee523a2206206994597C13D831ec7"\n'
+        )
         catalogue.reload()
         assert "T… address" in catalogue.config_errors()["*"]
     finally:

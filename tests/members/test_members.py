@@ -32,7 +32,11 @@ def test_same_email_may_belong_to_two_projects(merchant_client, merchant, member
 
 @pytest.mark.parametrize(
     "email, message",
-    [("", "This field is required."), ("not-an-email", "Enter a valid email address."), ("a@" + "b" * 260 + ".com", "at most 254")],
+    [
+        ("", "This field is required."),
+        ("not-an-email", "Enter a valid email address."),
+        ("a@" + "b" * 260 + ".com", "at most 254"),
+    ],
 )
 def test_bad_email_is_a_field_error(merchant_client, project, email, message):
     response = merchant_client.post("/members/new/", {"email": email, "project": project.pk})
@@ -53,14 +57,18 @@ def test_htmx_add_member_returns_trigger_to_select_it(merchant_client, project):
     body = form.content.decode()
     assert "<html" not in body and 'value="carol@example.com"' in body and "Add New Member" in body
 
-    response = merchant_client.post("/members/new/", {"email": "Carol@example.com", "project": project.pk}, HTTP_HX_REQUEST="true")
+    response = merchant_client.post(
+        "/members/new/", {"email": "Carol@example.com", "project": project.pk}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     event = json.loads(response["HX-Trigger"])["memberCreated"]
     assert event == {"email": "carol@example.com", "project": project.pk, "label": "carol@example.com"}
 
 
 def test_htmx_add_member_error_stays_in_the_modal(merchant_client, member):
-    response = merchant_client.post("/members/new/", {"email": "alice@EXAMPLE.com", "project": member.project_id}, HTTP_HX_REQUEST="true")
+    response = merchant_client.post(
+        "/members/new/", {"email": "alice@EXAMPLE.com", "project": member.project_id}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200  # htmx only swaps 2xx: the errors replace the modal's form
     assert "HX-Trigger" not in response
     assert "already has a member with this email" in response.content.decode()
@@ -77,7 +85,9 @@ def test_no_js_add_member_returns_to_create_link_with_member_filled(merchant_cli
 
 
 def test_next_to_another_site_is_ignored(merchant_client, project):
-    response = merchant_client.post("/members/new/", {"email": "eve@example.com", "project": project.pk, "next": "https://evil.example/"})
+    response = merchant_client.post(
+        "/members/new/", {"email": "eve@example.com", "project": project.pk, "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/members/"
 
 

@@ -58,14 +58,18 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
     endpoint = WebhookEndpoint.objects.create(project=project, url=f"https://{MARK}.example.com/hook", events=["link.paid"])
     event = WebhookEvent.objects.create(project=project, link=link, type="link.paid", payload={"code": link.code})
     raw_key = "pk_live_" + secrets.token_hex(16)
-    key = ApiKey.objects.create(project=project, name=f"key {MARK}", prefix=raw_key[:16], key_hash=hashlib.sha256(raw_key.encode()).hexdigest())
+    key = ApiKey.objects.create(
+        project=project, name=f"key {MARK}", prefix=raw_key[:16], key_hash=hashlib.sha256(raw_key.encode()).hexdigest()
+    )
     extra = {("webhooks:redeliver", "event_id"): event.pk, ("members:api_key_revoke", "key_id"): key.pk}
     for name in ("detail", "rotate", "toggle", "delete", "test", "redeliver"):
         extra[(f"webhooks:{name}", "code")] = endpoint.code
     extra[("links:email_resend", "email_id")] = _failed_email(link).pk
     from links.models import Refund  # the customer's refund page of merchant A's link
 
-    refund = Refund.objects.create(link=link, network="devnet", asset="USDC", amount=1_000_000, reason="overpaid", requested_by_name=MARK)
+    refund = Refund.objects.create(
+        link=link, network="devnet", asset="USDC", amount=1_000_000, reason="overpaid", requested_by_name=MARK
+    )
     extra[("pay:refund", "refund_code")] = refund.code
     return extra, [endpoint.secret, raw_key]
 
@@ -75,8 +79,14 @@ def _failed_email(link):
     from links.email_models import EmailKind, EmailStatus, OutboundEmail
 
     return OutboundEmail.objects.create(
-        link=link, kind=EmailKind.LINK_TO_MEMBER, recipients=[link.member.email], from_email="payram@localhost",
-        subject=f"Payment request from Shop {MARK}", text=f"Pay {MARK}", status=EmailStatus.FAILED, attempts=6,
+        link=link,
+        kind=EmailKind.LINK_TO_MEMBER,
+        recipients=[link.member.email],
+        from_email="payram@localhost",
+        subject=f"Payment request from Shop {MARK}",
+        text=f"Pay {MARK}",
+        status=EmailStatus.FAILED,
+        attempts=6,
         last_error="ConnectionRefusedError: the mail server refused the connection",
     )
 

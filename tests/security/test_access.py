@@ -112,5 +112,7 @@ def test_the_api_ignores_session_cookies(world):
             url = route.url(world)
             for method in ("get", "post"):
                 response = getattr(client, method)(url)
-                assert response.status_code in (401, 403, 405), f"{method.upper()} {url} answered {response.status_code} without a key"
+                assert response.status_code in (401, 403, 405), (
+                    f"{method.upper()} {url} answered {response.status_code} without a key"
+                )
                 assert not [m for m in world.a_markers() if m in response.content.decode()]

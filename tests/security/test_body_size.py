@@ -68,15 +68,32 @@ def gunicorn(workdir):
     """payram in production mode under gunicorn, as docker compose runs it."""
     port = _free_port()
     env = dict(
-        os.environ, DEBUG="false", SECRET_KEY="body-size-test-secret-key-" + "x" * 30, ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL="", PAYRAM_VAR_DIR=str(workdir / "var"), SECURE_SSL_REDIRECT="false", BEHIND_HTTPS_PROXY="true",
+        os.environ,
+        DEBUG="false",
+        SECRET_KEY="body-size-test-secret-key-" + "x" * 30,
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL="",
+        PAYRAM_VAR_DIR=str(workdir / "var"),
+        SECURE_SSL_REDIRECT="false",
+        BEHIND_HTTPS_PROXY="true",
         LOG_LEVEL="WARNING",
     )
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "payram.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "payram.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -122,8 +139,11 @@ http {{
   }}
 }}
 """)
-    process = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{documented}/healthz", process, "nginx")
         yield f"http://127.0.0.1:{documented}", f"http://127.0.0.1:{permissive}"
@@ -149,8 +169,9 @@ def _big_posts(base: str) -> list[int]:
 def test_a_large_body_straight_to_gunicorn_is_a_clean_413(gunicorn):
     answers = _big_posts(gunicorn)
     assert answers == [413] * TRIES, answers
-    response = requests.post(gunicorn + "/api/v1/links", data=b"{" + b" " * 1_500_000 + b"}",
-                             headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        gunicorn + "/api/v1/links", data=b"{" + b" " * 1_500_000 + b"}", headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 413
     assert "at most 1024 KB" in response.json()["errors"]["non_field_errors"][0]
     # A body within the limit goes on to the view as before (no key: 401).

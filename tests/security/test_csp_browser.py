@@ -95,9 +95,20 @@ def test_rate_limited_pay_page_runs_under_the_csp(world, live_server, new_contex
 def _dashboard_paths(world) -> list[str]:
     link, member, project = world.link_a, world.member_a, world.project_a
     return [
-        "/payments/", "/payments/new/", f"/payments/{link.code}/", f"/payments/{link.code}/cancel/",
-        "/members/", "/members/new/", f"/members/{member.pk}/", "/members/projects/", f"/members/projects/{project.pk}/",
-        f"/members/projects/{project.pk}/api-keys/", "/chain/wallets/", "/chain/health/", "/webhooks/", "/webhooks/new/",
+        "/payments/",
+        "/payments/new/",
+        f"/payments/{link.code}/",
+        f"/payments/{link.code}/cancel/",
+        "/members/",
+        "/members/new/",
+        f"/members/{member.pk}/",
+        "/members/projects/",
+        f"/members/projects/{project.pk}/",
+        f"/members/projects/{project.pk}/api-keys/",
+        "/chain/wallets/",
+        "/chain/health/",
+        "/webhooks/",
+        "/webhooks/new/",
         "/password_change/",
     ]
 
@@ -127,9 +138,15 @@ def test_admin_runs_under_the_csp(world, live_server, new_context, django_user_m
     page.fill("#id_password", "admin-pass-123")
     page.click("input[type=submit]")
     page.wait_for_load_state("load")
-    paths = ["/admin/", "/admin/links/paymentlink/", f"/admin/links/paymentlink/{world.link_a.pk}/change/",
-             "/admin/members/project/", f"/admin/members/project/{world.project_a.pk}/change/", "/admin/members/member/add/",
-             "/admin/auth/user/"]
+    paths = [
+        "/admin/",
+        "/admin/links/paymentlink/",
+        f"/admin/links/paymentlink/{world.link_a.pk}/change/",
+        "/admin/members/project/",
+        f"/admin/members/project/{world.project_a.pk}/change/",
+        "/admin/members/member/add/",
+        "/admin/auth/user/",
+    ]
     for path in paths:
         found = _violations(page, live_server.url + path, console)
         if found:

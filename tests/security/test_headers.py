@@ -61,7 +61,11 @@ def _production_env(**overrides: str) -> dict[str, str]:
 def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -93,7 +97,9 @@ def test_production_settings_are_secure(settings):
         "print(json.dumps([s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_HSTS_SECONDS,"
         " s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER, s.PAYRAM_TRUSTED_PROXIES]))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     import json
 

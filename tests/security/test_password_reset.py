@@ -13,7 +13,11 @@ from django.urls import NoReverseMatch, reverse
 
 pytestmark = pytest.mark.django_db
 
-RESET_PATHS = ["/password_reset/", "/password_reset/done/", "/reset/MQ/set-password/", "/reset/done/",
+RESET_PATHS = [
+    "/password_reset/",
+    "/password_reset/done/",
+    "/reset/MQ/set-password/",
+    "/reset/done/",
 ]
 
 

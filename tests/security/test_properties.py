@@ -5,21 +5,61 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.security.conftest import a_state, row_counts
 
 pytestmark = pytest.mark.django_db
 
-BOUNDED = hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+BOUNDED = hsettings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 NASTY = [
-    "", " ", "\x00", "a\x00b", "0", "-1", "-0", "1e999", "NaN", "Infinity", "-Infinity", "0.001", "1000000000.01",
-    "99999999999999999999999999", "１２", "٣", "1,000", "1_000", "0x10", "<script>alert(1)</script>", "' OR 1=1 --",
-    "javascript:alert(1)", "https://", "http://[::1", "https://exa mple.com", "x" * 600, "é" * 300, "\u202e", "😀",
-    "9999-12-31T23:59", "0001-01-01T00:00", "2026-02-30T10:00", "{{ 7*7 }}", "%(x)s", "../../etc/passwd",
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "0",
+    "-1",
+    "-0",
+    "1e999",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "0.001",
+    "1000000000.01",
+    "99999999999999999999999999",
+    "１２",
+    "٣",
+    "1,000",
+    "1_000",
+    "0x10",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "javascript:alert(1)",
+    "https://",
+    "http://[::1",
+    "https://exa mple.com",
+    "x" * 600,
+    "é" * 300,
+    "\u202e",
+    "😀",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00",
+    "2026-02-30T10:00",
+    "{{ 7*7 }}",
+    "%(x)s",
+    "../../etc/passwd",
     "xprv9s21ZrQH143K3GJpoapnV8SFfukcVBSfeCficPSGfubmSFDxo1kuHnLisriDvSnRRuL2Qrg5ggqHKNVpxR86QEC8w35uxmGoggxtQTPvfUu",
-    "devnet:USDC", "devnet:", ":USDC", "bitcoin:BTC", "nonet:XYZ", "devnet:ETH:extra",
+    "devnet:USDC",
+    "devnet:",
+    ":USDC",
+    "bitcoin:BTC",
+    "nonet:XYZ",
+    "devnet:ETH:extra",
 ]
 values = st.one_of(st.sampled_from(NASTY), st.text(max_size=80), st.integers(min_value=-(2**70), max_value=2**70).map(str))
 
@@ -85,16 +125,32 @@ def test_wallet_key_form(world, data, family):
 
 
 @BOUNDED
-@given(data=st.dictionaries(st.sampled_from(["devnet", "bitcoin", "base", "ethereum", "nonet", "csrfmiddlewaretoken"]), values, max_size=5))
+@given(
+    data=st.dictionaries(
+        st.sampled_from(["devnet", "bitcoin", "base", "ethereum", "nonet", "csrfmiddlewaretoken"]), values, max_size=5
+    )
+)
 def test_confirmation_thresholds_form(world, data):
     _submit(_owner(world), f"/chain/wallets/{world.project_a.pk}/confirmations/", data, world)
 
 
 @BOUNDED
-@given(query=fields("project", "status", "q", "page", "from", "to", "date_from", "date_to", "member", "network", "asset", "currency", "sort"))
+@given(
+    query=fields(
+        "project", "status", "q", "page", "from", "to", "date_from", "date_to", "member", "network", "asset", "currency", "sort"
+    )
+)
 def test_dashboard_lists_and_search_never_fail(world, query):
     owner = _owner(world)
-    for url in ("/payments/", "/payments/export.csv", "/members/", "/members/search/", "/chain/wallets/", "/members/new/", "/payments/new/"):
+    for url in (
+        "/payments/",
+        "/payments/export.csv",
+        "/members/",
+        "/members/search/",
+        "/chain/wallets/",
+        "/members/new/",
+        "/payments/new/",
+    ):
         response = owner.get(url, query)
         assert response.status_code < 500, (url, query)
         if response.streaming:
@@ -103,7 +159,9 @@ def test_dashboard_lists_and_search_never_fail(world, query):
 
 @pytest.fixture
 def no_rate_limits(settings):
-    settings.PAYRAM_RATE_LIMITS = {name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_page_ip", "pay_page_link", "pay_poll_ip")}
+    settings.PAYRAM_RATE_LIMITS = {
+        name: (0, 60) for name in ("pay_quote_ip", "pay_quote_link", "pay_page_ip", "pay_page_link", "pay_poll_ip")
+    }
 
 
 @BOUNDED
@@ -146,10 +204,17 @@ def test_pay_simulate_refuses_off_devnet_without_writing(world, no_rate_limits, 
     assert row_counts() == before
 
 
-@pytest.mark.parametrize("url", [
-    "/members/{big}/", "/members/projects/{big}/", "/chain/wallets/{big}/confirmations/",
-    "/chain/wallets/{big}/key/evm/", "/members/projects/{big}/api-keys/", "/chain/wallets/?project={big}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/members/{big}/",
+        "/members/projects/{big}/",
+        "/chain/wallets/{big}/confirmations/",
+        "/chain/wallets/{big}/key/evm/",
+        "/members/projects/{big}/api-keys/",
+        "/chain/wallets/?project={big}",
+    ],
+)
 def test_out_of_range_ids_are_404_not_500(world, url):
     owner = _owner(world)
     for big in ("99999999999999999999999", str(2**63), "0"):
@@ -181,7 +246,14 @@ def test_nul_bytes_anywhere_are_refused_without_a_500(world, no_rate_limits):
                 status = getattr(owner, method)(bad).status_code
                 if status >= 500:
                     failures.append(f"{method.upper()} {bad} ({route.name}) -> {status}")
-    for url in ("/payments/", "/payments/export.csv", "/members/", "/members/search/", "/chain/wallets/", f"/pay/{world.link_a.code}/"):
+    for url in (
+        "/payments/",
+        "/payments/export.csv",
+        "/members/",
+        "/members/search/",
+        "/chain/wallets/",
+        f"/pay/{world.link_a.code}/",
+    ):
         for name in ("q", "member", "project", "status", "page", "v", "sent", "change", "email"):
             response = owner.get(url, {name: "a\x00b", "project": world.project_a.pk} if name != "project" else {name: "\x00"})
             if response.streaming:
@@ -204,14 +276,26 @@ def _b64(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-_offsets = st.builds(lambda sign, hh, mm: f"{sign}{hh:02d}:{mm:02d}", st.sampled_from("+-"), st.integers(0, 30), st.sampled_from([0, 30, 59, 60, 99]))
+_offsets = st.builds(
+    lambda sign, hh, mm: f"{sign}{hh:02d}:{mm:02d}",
+    st.sampled_from("+-"),
+    st.integers(0, 30),
+    st.sampled_from([0, 30, 59, 60, 99]),
+)
 _timestamps = st.builds(lambda year, offset: f"{year:04d}-01-01T00:00:00{offset}", st.integers(1, 9999), _offsets)
 # What a client could make of a cursor: the old token's shape (base64 of [time, id]) with
 # any offset, year or id, plus anything at all.
 _cursors = st.one_of(
     values,
-    st.builds(lambda when, pk: _b64([when, pk]), _timestamps, st.one_of(st.integers(1, 2**70), st.integers(-(2**70), 2**70), values)),
-    st.builds(lambda when, pk, sig: f"{_b64([when, pk])}.{sig}", _timestamps, st.integers(1, 2**40), st.text("abcdefXYZ0189-_", max_size=43)),
+    st.builds(
+        lambda when, pk: _b64([when, pk]), _timestamps, st.one_of(st.integers(1, 2**70), st.integers(-(2**70), 2**70), values)
+    ),
+    st.builds(
+        lambda when, pk, sig: f"{_b64([when, pk])}.{sig}",
+        _timestamps,
+        st.integers(1, 2**40),
+        st.text("abcdefXYZ0189-_", max_size=43),
+    ),
 )
 _header_values = st.one_of(values, st.text(alphabet=st.characters(max_codepoint=255), max_size=200))
 
@@ -227,10 +311,16 @@ def api_key_a(world):
 @example(query={"cursor": "WyIyMDMwLTAxLTAxVDAwOjAwOjAwKzE2OjAwIiwgNV0"}, headers={}, authorization="valid")  # a 500 once
 @given(
     query=st.fixed_dictionaries({}, optional={"status": values, "member_email": values, "limit": values, "cursor": _cursors}),
-    headers=st.fixed_dictionaries({}, optional={
-        "HTTP_ACCEPT": _header_values, "HTTP_X_FORWARDED_FOR": _header_values, "HTTP_CONTENT_TYPE": _header_values,
-        "HTTP_ACCEPT_ENCODING": _header_values, "HTTP_IF_NONE_MATCH": _header_values,
-    }),
+    headers=st.fixed_dictionaries(
+        {},
+        optional={
+            "HTTP_ACCEPT": _header_values,
+            "HTTP_X_FORWARDED_FOR": _header_values,
+            "HTTP_CONTENT_TYPE": _header_values,
+            "HTTP_ACCEPT_ENCODING": _header_values,
+            "HTTP_IF_NONE_MATCH": _header_values,
+        },
+    ),
     authorization=st.one_of(st.just("valid"), st.builds(lambda v: f"Bearer {v}", _header_values), _header_values),
 )
 def test_api_list_query_and_headers_never_fail(world, api_key_a, query, headers, authorization):

@@ -21,9 +21,13 @@ HOUR = 3600
 @pytest.fixture
 def limits(settings):
     settings.PAYRAM_RATE_LIMITS = {
-        "pay_quote_ip": (3, HOUR), "pay_quote_link": (5, HOUR),
-        "pay_page_ip": (4, HOUR), "pay_page_link": (6, HOUR), "pay_poll_ip": (40, HOUR),
-        "login_ip": (6, HOUR), "login_username": (3, HOUR),
+        "pay_quote_ip": (3, HOUR),
+        "pay_quote_link": (5, HOUR),
+        "pay_page_ip": (4, HOUR),
+        "pay_page_link": (6, HOUR),
+        "pay_poll_ip": (40, HOUR),
+        "login_ip": (6, HOUR),
+        "login_username": (3, HOUR),
     }
     return settings.PAYRAM_RATE_LIMITS
 
@@ -53,7 +57,6 @@ def test_quote_creation_over_the_limit_is_429_with_a_reason(world, limits):
 
 def test_other_clients_and_other_links_are_unaffected(world, limits, member):
     link = world.link_a
-    other_link = make_link(world.project_a, world.member_a, description="another order")
     alice, bob = customer("203.0.113.7"), customer("198.51.100.9")
     for _ in range(3):
         pick(alice, link)

@@ -57,7 +57,9 @@ def test_500_page_and_error_report_hide_secrets(production, caplog, monkeypatch)
     caplog.set_level(logging.INFO)
     client = Client(raise_request_exception=False)
     rpc_url = f"http://rpcuser:{RPC_PASSWORD}@127.0.0.1:8332"
-    response = client.get("/boom/", PAYRAM_RPC_BITCOIN=rpc_url, DATABASE_URL=f"postgres://u:{RPC_PASSWORD}@db/x")  # as runserver's META
+    response = client.get(
+        "/boom/", PAYRAM_RPC_BITCOIN=rpc_url, DATABASE_URL=f"postgres://u:{RPC_PASSWORD}@db/x"
+    )  # as runserver's META
     assert response.status_code == 500
     page = response.content.decode()
     report = _reports(caplog)

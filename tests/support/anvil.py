@@ -23,10 +23,10 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import requests
@@ -99,7 +99,9 @@ def _wait_until_up(url: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:] if process.stderr else ''}")
+            raise RuntimeError(
+                f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:] if process.stderr else ''}"
+            )
         try:
             if requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1).ok:
                 return
@@ -120,7 +122,8 @@ def start_anvil(*, port: int | None = None) -> Anvil:
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "31337", "--silent"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _wait_until_up(url, process)
@@ -202,7 +205,9 @@ def evm_address(project):
 
     def make(address: str | None = None, *, of_project=None) -> DepositAddress:
         owner = of_project or project
-        wallet, _ = Wallet.objects.active().get_or_create(project=owner, family="evm", defaults={"xpub": f"test-xpub-{owner.pk}", "script_type": "evm"})
+        wallet, _ = Wallet.objects.active().get_or_create(
+            project=owner, family="evm", defaults={"xpub": f"test-xpub-{owner.pk}", "script_type": "evm"}
+        )
         index = wallet.next_index
         wallet.next_index = index + 1
         wallet.save(update_fields=["next_index"])

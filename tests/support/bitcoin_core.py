@@ -203,19 +203,49 @@ def script_json(script: bytes) -> dict[str, Any]:
     h = script.hex()
     if len(script) == 22 and script[:2] == b"\x00\x14":
         address = segwit_address(0, script[2:])
-        return {"asm": f"0 {script[2:].hex()}", "desc": descriptor(f"addr({address})"), "hex": h, "address": address, "type": "witness_v0_keyhash"}
+        return {
+            "asm": f"0 {script[2:].hex()}",
+            "desc": descriptor(f"addr({address})"),
+            "hex": h,
+            "address": address,
+            "type": "witness_v0_keyhash",
+        }
     if len(script) == 34 and script[:2] == b"\x00\x20":
         address = segwit_address(0, script[2:])
-        return {"asm": f"0 {script[2:].hex()}", "desc": descriptor(f"addr({address})"), "hex": h, "address": address, "type": "witness_v0_scripthash"}
+        return {
+            "asm": f"0 {script[2:].hex()}",
+            "desc": descriptor(f"addr({address})"),
+            "hex": h,
+            "address": address,
+            "type": "witness_v0_scripthash",
+        }
     if len(script) == 34 and script[:2] == b"\x51\x20":
         address = segwit_address(1, script[2:])
-        return {"asm": f"1 {script[2:].hex()}", "desc": descriptor(f"rawtr({script[2:].hex()})"), "hex": h, "address": address, "type": "witness_v1_taproot"}
+        return {
+            "asm": f"1 {script[2:].hex()}",
+            "desc": descriptor(f"rawtr({script[2:].hex()})"),
+            "hex": h,
+            "address": address,
+            "type": "witness_v1_taproot",
+        }
     if len(script) == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
         address = base58check(P2PKH_VERSION, script[3:23])
-        return {"asm": f"OP_DUP OP_HASH160 {script[3:23].hex()} OP_EQUALVERIFY OP_CHECKSIG", "desc": descriptor(f"addr({address})"), "hex": h, "address": address, "type": "pubkeyhash"}
+        return {
+            "asm": f"OP_DUP OP_HASH160 {script[3:23].hex()} OP_EQUALVERIFY OP_CHECKSIG",
+            "desc": descriptor(f"addr({address})"),
+            "hex": h,
+            "address": address,
+            "type": "pubkeyhash",
+        }
     if len(script) == 23 and script[:2] == b"\xa9\x14" and script[22:] == b"\x87":
         address = base58check(P2SH_VERSION, script[2:22])
-        return {"asm": f"OP_HASH160 {script[2:22].hex()} OP_EQUAL", "desc": descriptor(f"addr({address})"), "hex": h, "address": address, "type": "scripthash"}
+        return {
+            "asm": f"OP_HASH160 {script[2:22].hex()} OP_EQUAL",
+            "desc": descriptor(f"addr({address})"),
+            "hex": h,
+            "address": address,
+            "type": "scripthash",
+        }
     if len(script) in (35, 67) and script[0] == len(script) - 2 and script[-1] == 0xAC:
         key = script[1:-1].hex()
         return {"asm": f"{key} OP_CHECKSIG", "desc": descriptor(f"pk({key})"), "hex": h, "type": "pubkey"}
@@ -326,7 +356,9 @@ class Tx:
         for i in self.vin:
             prev = bytes(32)[::-1] if i.prev_txid is None else bytes.fromhex(i.prev_txid)[::-1]
             index = 0xFFFFFFFF if i.prev_txid is None else i.vout
-            out += prev + index.to_bytes(4, "little") + varint(len(i.script_sig)) + i.script_sig + i.sequence.to_bytes(4, "little")
+            out += (
+                prev + index.to_bytes(4, "little") + varint(len(i.script_sig)) + i.script_sig + i.sequence.to_bytes(4, "little")
+            )
         out += varint(len(self.vout))
         for value, script in self.vout:
             out += value.to_bytes(8, "little") + varint(len(script)) + script
@@ -359,7 +391,9 @@ class Tx:
     def vsize(self) -> int:
         return (self.weight + 3) // 4
 
-    def to_json(self, *, with_fee: bool, with_prevout: bool = False, coin_height: Callable[[TxIn], int] | None = None) -> dict[str, Any]:
+    def to_json(
+        self, *, with_fee: bool, with_prevout: bool = False, coin_height: Callable[[TxIn], int] | None = None
+    ) -> dict[str, Any]:
         """Core's TxToUniv; fee and prevouts where Core has the block's undo data."""
         vin = []
         for i in self.vin:
@@ -372,12 +406,23 @@ class Tx:
             if with_prevout and i.prevout is not None:
                 generated, height, value, script = i.prevout
                 height = coin_height(i) if coin_height else height
-                entry["prevout"] = {"generated": generated, "height": height, "value": Amount(value), "scriptPubKey": script_json(script)}
+                entry["prevout"] = {
+                    "generated": generated,
+                    "height": height,
+                    "value": Amount(value),
+                    "scriptPubKey": script_json(script),
+                }
             entry["sequence"] = i.sequence
             vin.append(entry)
         out: dict[str, Any] = {
-            "txid": self.txid, "hash": self.wtxid, "version": self.version, "size": self.size,
-            "vsize": self.vsize, "weight": self.weight, "locktime": self.locktime, "vin": vin,
+            "txid": self.txid,
+            "hash": self.wtxid,
+            "version": self.version,
+            "size": self.size,
+            "vsize": self.vsize,
+            "weight": self.weight,
+            "locktime": self.locktime,
+            "vin": vin,
             "vout": [{"value": Amount(v), "n": n, "scriptPubKey": script_json(s)} for n, (v, s) in enumerate(self.vout)],
         }
         if with_fee and self.fee is not None:
@@ -414,8 +459,12 @@ class FakeBlock:
 
     def header(self) -> bytes:
         return (
-            self.version.to_bytes(4, "little") + bytes.fromhex(self.parent)[::-1] + bytes.fromhex(self.merkleroot)[::-1]
-            + self.time.to_bytes(4, "little") + REGTEST_BITS.to_bytes(4, "little") + self.nonce.to_bytes(4, "little")
+            self.version.to_bytes(4, "little")
+            + bytes.fromhex(self.parent)[::-1]
+            + bytes.fromhex(self.merkleroot)[::-1]
+            + self.time.to_bytes(4, "little")
+            + REGTEST_BITS.to_bytes(4, "little")
+            + self.nonce.to_bytes(4, "little")
         )
 
     def seal(self) -> FakeBlock:
@@ -436,8 +485,12 @@ def genesis_block() -> FakeBlock:
     """Regtest's genesis block, byte for byte (hash 0f9188f1...)."""
     message = b"The Times 03/Jan/2009 Chancellor on brink of second bailout for banks"
     script_sig = bytes.fromhex("04ffff001d0104") + push_data(message)
-    key = bytes.fromhex("04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f")
-    coinbase = Tx(vin=[TxIn(None, 0, script_sig, [], 0xFFFFFFFF)], vout=[(50 * COIN, push_data(key) + b"\xac")], locktime=0, version=1)
+    key = bytes.fromhex(
+        "04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f"
+    )
+    coinbase = Tx(
+        vin=[TxIn(None, 0, script_sig, [], 0xFFFFFFFF)], vout=[(50 * COIN, push_data(key) + b"\xac")], locktime=0, version=1
+    )
     block = FakeBlock(0, "0" * 64, [coinbase], time=1296688602, version=1, nonce=2)
     block.merkleroot = merkle_root([bytes.fromhex(coinbase.txid)[::-1]])[::-1].hex()
     block.hash = sha256d(block.header())[::-1].hex()
@@ -484,7 +537,11 @@ def _json_type(value: Any) -> str:
 
 
 def _int_param(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or (isinstance(value, Decimal) and value != value.to_integral_value()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, Decimal))
+        or (isinstance(value, Decimal) and value != value.to_integral_value())
+    ):
         raise RpcFailure(-3, f"JSON value of type {_json_type(value)} is not of expected type number")
     return int(value)
 
@@ -589,9 +646,7 @@ class FakeChain:
             change_script = script_for_address(self.new_wallet_address("p2tr" if taproot else "p2wpkh"))
             witness = [secrets.token_bytes(71), b"\x02" + secrets.token_bytes(32)]
             wanted = sum(value for value, _ in scripts) + 100_000
-            parent = next(
-                (c for c in reversed(self.change_coins) if c[0] in self.mempool and c[2] >= wanted + 100_000), None
-            )
+            parent = next((c for c in reversed(self.change_coins) if c[0] in self.mempool and c[2] >= wanted + 100_000), None)
             if parent is not None:
                 self.change_coins.remove(parent)
                 txid, n, coin, coin_script = parent
@@ -663,7 +718,9 @@ class FakeChain:
                 vout=[(subsidy + fees, script_for_address(address)), (0, commitment)],
                 locktime=height - 1,
             )
-            block = FakeBlock(height, self.tip.hash, [coinbase, *txs], time=max(self.tick(), self.mediantime(self.tip) + 1)).seal()
+            block = FakeBlock(
+                height, self.tip.hash, [coinbase, *txs], time=max(self.tick(), self.mediantime(self.tip) + 1)
+            ).seal()
             self.blocks[block.hash] = block
             self.active.append(block.hash)
             return block
@@ -726,11 +783,20 @@ class CoreRpc:
 
     def _header_json(self, block: FakeBlock) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "hash": block.hash, "confirmations": self.chain.confirmations(block), "height": block.height,
-            "version": block.version, "versionHex": f"{block.version:08x}", "merkleroot": block.merkleroot,
-            "time": block.time, "mediantime": self.chain.mediantime(block), "nonce": block.nonce,
-            "bits": f"{REGTEST_BITS:08x}", "target": f"{REGTEST_TARGET:064x}", "difficulty": REGTEST_DIFFICULTY,
-            "chainwork": f"{2 * (block.height + 1):064x}", "nTx": len(block.txs),
+            "hash": block.hash,
+            "confirmations": self.chain.confirmations(block),
+            "height": block.height,
+            "version": block.version,
+            "versionHex": f"{block.version:08x}",
+            "merkleroot": block.merkleroot,
+            "time": block.time,
+            "mediantime": self.chain.mediantime(block),
+            "nonce": block.nonce,
+            "bits": f"{REGTEST_BITS:08x}",
+            "target": f"{REGTEST_TARGET:064x}",
+            "difficulty": REGTEST_DIFFICULTY,
+            "chainwork": f"{2 * (block.height + 1):064x}",
+            "nTx": len(block.txs),
         }
         if block.height > 0:
             out["previousblockhash"] = block.parent
@@ -754,36 +820,68 @@ class CoreRpc:
         if block.height > 0:
             coinbase = block.txs[0]
             out["coinbase_tx"] = {
-                "version": coinbase.version, "locktime": coinbase.locktime, "sequence": coinbase.vin[0].sequence,
-                "coinbase": coinbase.vin[0].script_sig.hex(), "witness": coinbase.vin[0].witness[0].hex(),
+                "version": coinbase.version,
+                "locktime": coinbase.locktime,
+                "sequence": coinbase.vin[0].sequence,
+                "coinbase": coinbase.vin[0].script_sig.hex(),
+                "witness": coinbase.vin[0].witness[0].hex(),
             }
         if verbosity == 1:
             out["tx"] = [t.txid for t in block.txs]
         else:
-            out["tx"] = [t.to_json(with_fee=True, with_prevout=verbosity >= 3, coin_height=self.chain.coin_height) for t in block.txs]
+            out["tx"] = [
+                t.to_json(with_fee=True, with_prevout=verbosity >= 3, coin_height=self.chain.coin_height) for t in block.txs
+            ]
         return out
 
     def rpc_getblockchaininfo(self) -> dict[str, Any]:
         tip = self.chain.tip
         return {
-            "chain": "regtest", "blocks": self.chain.height, "headers": self.chain.height, "bestblockhash": tip.hash,
-            "bits": f"{REGTEST_BITS:08x}", "target": f"{REGTEST_TARGET:064x}", "difficulty": REGTEST_DIFFICULTY,
-            "time": tip.time, "mediantime": self.chain.mediantime(tip), "verificationprogress": 1,
-            "initialblockdownload": False, "chainwork": f"{2 * (tip.height + 1):064x}",
+            "chain": "regtest",
+            "blocks": self.chain.height,
+            "headers": self.chain.height,
+            "bestblockhash": tip.hash,
+            "bits": f"{REGTEST_BITS:08x}",
+            "target": f"{REGTEST_TARGET:064x}",
+            "difficulty": REGTEST_DIFFICULTY,
+            "time": tip.time,
+            "mediantime": self.chain.mediantime(tip),
+            "verificationprogress": 1,
+            "initialblockdownload": False,
+            "chainwork": f"{2 * (tip.height + 1):064x}",
             "size_on_disk": 293 + sum(len(self.chain.blocks[h].serialize()) + 8 for h in self.chain.active),
-            "pruned": False, "warnings": [],
+            "pruned": False,
+            "warnings": [],
         }
 
     def rpc_getnetworkinfo(self) -> dict[str, Any]:
         networks = [
-            {"name": name, "limited": name not in ("ipv4", "ipv6"), "reachable": name in ("ipv4", "ipv6"), "proxy": "", "proxy_randomize_credentials": False}
+            {
+                "name": name,
+                "limited": name not in ("ipv4", "ipv6"),
+                "reachable": name in ("ipv4", "ipv6"),
+                "proxy": "",
+                "proxy_randomize_credentials": False,
+            }
             for name in ("ipv4", "ipv6", "onion", "i2p", "cjdns")
         ]
         return {
-            "version": 310000, "subversion": "/Satoshi:31.0.0/", "protocolversion": 70016, "localservices": "0000000000000c09",
-            "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED", "P2P_V2"], "localrelay": True, "timeoffset": 0,
-            "networkactive": True, "connections": 0, "connections_in": 0, "connections_out": 0, "networks": networks,
-            "relayfee": Amount(100), "incrementalfee": Amount(100), "localaddresses": [], "warnings": [],
+            "version": 310000,
+            "subversion": "/Satoshi:31.0.0/",
+            "protocolversion": 70016,
+            "localservices": "0000000000000c09",
+            "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED", "P2P_V2"],
+            "localrelay": True,
+            "timeoffset": 0,
+            "networkactive": True,
+            "connections": 0,
+            "connections_in": 0,
+            "connections_out": 0,
+            "networks": networks,
+            "relayfee": Amount(100),
+            "incrementalfee": Amount(100),
+            "localaddresses": [],
+            "warnings": [],
         }
 
     def rpc_getchaintips(self) -> list[dict[str, Any]]:
@@ -795,7 +893,9 @@ class CoreRpc:
                 while not self.chain.in_active_chain(fork):
                     fork = self.chain.blocks[fork.parent]
                 status = "invalid" if block.hash in self.chain.invalid else "valid-fork"
-                tips.append({"height": block.height, "hash": block.hash, "branchlen": block.height - fork.height, "status": status})
+                tips.append(
+                    {"height": block.height, "hash": block.hash, "branchlen": block.height - fork.height, "status": status}
+                )
         return tips
 
     # mempool and transactions
@@ -810,16 +910,27 @@ class CoreRpc:
         descendants = [tx] + [pool[t] for t in self.chain.descendants(tx.txid)]
         fee = Amount(tx.fee or 0)
         return {
-            "vsize": tx.vsize, "weight": tx.weight, "time": tx.time, "height": tx.entry_height,
-            "descendantcount": len(descendants), "descendantsize": sum(t.vsize for t in descendants),
-            "ancestorcount": len(ancestors), "ancestorsize": sum(t.vsize for t in ancestors),
-            "wtxid": tx.wtxid, "chunkweight": tx.weight,
+            "vsize": tx.vsize,
+            "weight": tx.weight,
+            "time": tx.time,
+            "height": tx.entry_height,
+            "descendantcount": len(descendants),
+            "descendantsize": sum(t.vsize for t in descendants),
+            "ancestorcount": len(ancestors),
+            "ancestorsize": sum(t.vsize for t in ancestors),
+            "wtxid": tx.wtxid,
+            "chunkweight": tx.weight,
             "fees": {
-                "base": fee, "modified": fee, "ancestor": Amount(sum(t.fee or 0 for t in ancestors)),
-                "descendant": Amount(sum(t.fee or 0 for t in descendants)), "chunk": fee,
+                "base": fee,
+                "modified": fee,
+                "ancestor": Amount(sum(t.fee or 0 for t in ancestors)),
+                "descendant": Amount(sum(t.fee or 0 for t in descendants)),
+                "chunk": fee,
             },
-            "depends": self.chain.mempool_parents(tx), "spentby": self.chain.mempool_children(tx.txid),
-            "bip125-replaceable": True, "unbroadcast": True,
+            "depends": self.chain.mempool_parents(tx),
+            "spentby": self.chain.mempool_children(tx.txid),
+            "bip125-replaceable": True,
+            "unbroadcast": True,
         }
 
     def rpc_getmempoolentry(self, txid: Any = None) -> dict[str, Any]:
@@ -837,7 +948,9 @@ class CoreRpc:
                 raise RpcFailure(-5, "Block hash not found")
             tx = next((t for t in block.txs if t.txid == txid), None)
             if tx is None:
-                raise RpcFailure(-5, "No such transaction found in the provided block. Use gettransaction for wallet transactions.")
+                raise RpcFailure(
+                    -5, "No such transaction found in the provided block. Use gettransaction for wallet transactions."
+                )
         else:
             found = self.chain.find_tx(txid)
             if found is None:
@@ -941,7 +1054,9 @@ class FakeBitcoinCore:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-bitcoind-{self.port}", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-bitcoind-{self.port}", daemon=True
+        ).start()
 
     def stop(self) -> None:
         """Like a node that went down: open (keep-alive) connections are closed and new
@@ -1031,6 +1146,7 @@ class _CoreHandler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         self.node.open_sockets.discard(self.connection)
         super().finish()
+
     protocol_version = "HTTP/1.1"
     server_version = ""
     sys_version = ""
@@ -1185,9 +1301,20 @@ class BitcoindNode(RegtestNode):
             return
         wallet_exists = os.path.isdir(os.path.join(self.datadir, "regtest", "wallets", WALLET))
         args = [
-            self.binary, "-regtest", f"-datadir={self.datadir}", "-server=1", "-listen=0", "-txindex=1",
-            f"-port={self.p2p_port}", f"-rpcport={self.rpc_port}", "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1",
-            f"-rpcuser={RPC_USER}", f"-rpcpassword={RPC_PASSWORD}", "-fallbackfee=0.0002", "-printtoconsole=0",
+            self.binary,
+            "-regtest",
+            f"-datadir={self.datadir}",
+            "-server=1",
+            "-listen=0",
+            "-txindex=1",
+            f"-port={self.p2p_port}",
+            f"-rpcport={self.rpc_port}",
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            f"-rpcuser={RPC_USER}",
+            f"-rpcpassword={RPC_PASSWORD}",
+            "-fallbackfee=0.0002",
+            "-printtoconsole=0",
         ]
         args.extend(self.extra_args)
         if wallet_exists:

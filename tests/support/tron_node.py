@@ -82,10 +82,18 @@ CONTRACT_TYPES = {"TransferContract": 1, "TransferAssetContract": 2, "TriggerSma
 # field numbers of each contract's parameter message, in order
 _CONTRACT_FIELDS = {
     "TransferContract": (("owner_address", 1, "bytes"), ("to_address", 2, "bytes"), ("amount", 3, "int")),
-    "TransferAssetContract": (("asset_name", 1, "bytes"), ("owner_address", 2, "bytes"), ("to_address", 3, "bytes"),
-                              ("amount", 4, "int")),
-    "TriggerSmartContract": (("owner_address", 1, "bytes"), ("contract_address", 2, "bytes"), ("call_value", 3, "int"),
-                             ("data", 4, "bytes")),
+    "TransferAssetContract": (
+        ("asset_name", 1, "bytes"),
+        ("owner_address", 2, "bytes"),
+        ("to_address", 3, "bytes"),
+        ("amount", 4, "int"),
+    ),
+    "TriggerSmartContract": (
+        ("owner_address", 1, "bytes"),
+        ("contract_address", 2, "bytes"),
+        ("call_value", 3, "int"),
+        ("data", 4, "bytes"),
+    ),
 }
 
 
@@ -112,8 +120,11 @@ def transaction_raw_bytes(raw_data: dict) -> bytes:
     for contract in raw_data["contract"]:
         kind, param = contract["type"], contract["parameter"]
         value = b"".join(
-            _pb_bytes(number, bytes.fromhex(param["value"][name])) if kind_ == "bytes" else _pb_int(number, param["value"].get(name, 0))
-            for name, number, kind_ in _CONTRACT_FIELDS[kind] if name in param["value"] or kind_ == "int"
+            _pb_bytes(number, bytes.fromhex(param["value"][name]))
+            if kind_ == "bytes"
+            else _pb_int(number, param["value"].get(name, 0))
+            for name, number, kind_ in _CONTRACT_FIELDS[kind]
+            if name in param["value"] or kind_ == "int"
         )
         any_message = _pb_bytes(1, param["type_url"].encode()) + _pb_bytes(2, value)
         contracts += _pb_bytes(11, _pb_int(1, CONTRACT_TYPES[kind]) + _pb_bytes(2, any_message))
@@ -166,17 +177,23 @@ class Tx:
         if self.kind == "TransferContract":
             value: dict[str, Any] = {"amount": self.amount, "owner_address": _hex41(self.owner), "to_address": _hex41(self.to)}
         elif self.kind == "TransferAssetContract":
-            value = {"amount": self.amount, "asset_name": self.asset_name.encode().hex(), "owner_address": _hex41(self.owner),
-                     "to_address": _hex41(self.to)}
+            value = {
+                "amount": self.amount,
+                "asset_name": self.asset_name.encode().hex(),
+                "owner_address": _hex41(self.owner),
+                "to_address": _hex41(self.to),
+            }
         elif self.kind == "TriggerSmartContract":
             value = {"data": self.data, "owner_address": _hex41(self.owner), "contract_address": _hex41(self.to)}
         else:  # pragma: no cover - a test's typo
             raise ValueError(self.kind)
         raw_data: dict[str, Any] = {
-            "contract": [{
-                "parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{self.kind}"},
-                "type": self.kind,
-            }],
+            "contract": [
+                {
+                    "parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{self.kind}"},
+                    "type": self.kind,
+                }
+            ],
             "ref_block_bytes": self.ref_block[12:16],  # the reference block's height, low 2 bytes
             "ref_block_hash": self.ref_block[16:32],  # bytes 8..16 of its id
             "expiration": self.timestamp_ms + 60_000,
@@ -225,8 +242,11 @@ def transfer_log(contract: str, sender: str, to: str, amount: int) -> dict:
     """A TRC-20 Transfer event in a TransactionInfo's `log`."""
     return {
         "address": tron.to_account_bytes(contract).hex(),
-        "topics": [TRANSFER_TOPIC, _word(int.from_bytes(tron.to_account_bytes(sender), "big")),
-                   _word(int.from_bytes(tron.to_account_bytes(to), "big"))],
+        "topics": [
+            TRANSFER_TOPIC,
+            _word(int.from_bytes(tron.to_account_bytes(sender), "big")),
+            _word(int.from_bytes(tron.to_account_bytes(to), "big")),
+        ],
         "data": _word(amount),
     }
 
@@ -276,7 +296,10 @@ def block_json(block: TronBlock) -> dict:
     """A block as /wallet/getnowblock, getblockbynum and getblockbylimitnext answer it."""
     answer: dict[str, Any] = {
         "blockID": block.block_id,
-        "block_header": {"raw_data": dict(block.header), "witness_signature": hashlib.sha512(block.block_id.encode()).hexdigest() + "00"},
+        "block_header": {
+            "raw_data": dict(block.header),
+            "witness_signature": hashlib.sha512(block.block_id.encode()).hexdigest() + "00",
+        },
     }
     if block.txs:
         answer["transactions"] = [transaction_json(t) for t in block.txs]
@@ -297,8 +320,9 @@ class TronChain:
     def __init__(self, chain_id: int = MAINNET_CHAIN_ID) -> None:
         self.lock = threading.RLock()
         genesis_id = MAINNET_GENESIS_ID if chain_id == MAINNET_CHAIN_ID else "0" * 16 + secrets.token_hex(20) + f"{chain_id:08x}"
-        genesis_header = make_header(0, "957dc2d350daecc7bb6a38f3938ebde0a0c1cedafe15f0edae4256a2907449f6",
-                                     GENESIS_TIMESTAMP_MS, [], WITNESSES[0])
+        genesis_header = make_header(
+            0, "957dc2d350daecc7bb6a38f3938ebde0a0c1cedafe15f0edae4256a2907449f6", GENESIS_TIMESTAMP_MS, [], WITNESSES[0]
+        )
         self.blocks: list[TronBlock] = [TronBlock(genesis_header, [], genesis_id)]
         self.pending: list[Tx] = []
         self.dropped: dict[str, Tx] = {}  # transactions of blocks a reorg replaced, by id
@@ -369,8 +393,14 @@ class TronNode:
         """A transaction signed now: its timestamp and TaPoS reference from the head."""
         with self.chain.lock:
             head = self.chain.blocks[-1]
-            tx = Tx(kind, owner, to, timestamp_ms=(head.timestamp_ms or FIRST_BLOCK_TIMESTAMP_MS) + 1500,
-                    ref_block=head.block_id, **fields)
+            tx = Tx(
+                kind,
+                owner,
+                to,
+                timestamp_ms=(head.timestamp_ms or FIRST_BLOCK_TIMESTAMP_MS) + 1500,
+                ref_block=head.block_id,
+                **fields,
+            )
             self.chain.pending.append(tx)
         return tx.tx_id
 
@@ -385,8 +415,9 @@ class TronNode:
         it fail on chain (it is still in the block, with a failed receipt and no logs)."""
         sender = sender or random_address()
         data = TRANSFER_SELECTOR + _word(int.from_bytes(tron.to_account_bytes(to), "big")) + _word(units)
-        return self._submit("TriggerSmartContract", sender, contract, data=data, result=result,
-                            logs=[transfer_log(contract, sender, to, units)])
+        return self._submit(
+            "TriggerSmartContract", sender, contract, data=data, result=result, logs=[transfer_log(contract, sender, to, units)]
+        )
 
     def mine(self, count: int = 1) -> list[str]:
         return [b.block_id for b in self.chain.mine(count)]
@@ -473,7 +504,9 @@ class TronNode:
                 if node.api_key is not None and self.headers.get("TRON-PRO-API-KEY") != node.api_key:
                     return self._reply(401, json.dumps({"Error": "ApiKey not exists"}).encode())
                 if not isinstance(body, dict):
-                    return self._reply(200, json.dumps(error_json("com.alibaba.fastjson.JSONException", "illegal input")).encode())
+                    return self._reply(
+                        200, json.dumps(error_json("com.alibaba.fastjson.JSONException", "illegal input")).encode()
+                    )
                 answer = node.answer(self.path, body)
                 if answer is None:
                     return self._reply(404, b"<html><body><h2>404 Not found</h2></body></html>", "text/html")
@@ -526,7 +559,9 @@ def tron_chain(tron_node, db) -> TronNode:
 
     head = tron_node.chain.blocks[-1]
     Cursor.objects.update_or_create(network="tron", defaults={"height": head.height, "block_hash": head.block_id})
-    ScannedBlock.objects.update_or_create(network="tron", height=head.height, defaults={"block_hash": head.block_id, "parent_hash": ""})
+    ScannedBlock.objects.update_or_create(
+        network="tron", height=head.height, defaults={"block_hash": head.block_id, "parent_hash": ""}
+    )
     return tron_node
 
 
@@ -538,7 +573,8 @@ def tron_address(project):
     def make(address: str | None = None, *, of_project=None) -> DepositAddress:
         owner = of_project or project
         wallet, _ = Wallet.objects.active().get_or_create(
-            project=owner, family="tron", defaults={"xpub": f"test-tron-xpub-{owner.pk}", "script_type": "tron"})
+            project=owner, family="tron", defaults={"xpub": f"test-tron-xpub-{owner.pk}", "script_type": "tron"}
+        )
         index = wallet.next_index
         wallet.next_index = index + 1
         wallet.save(update_fields=["next_index"])

@@ -108,7 +108,10 @@ def test_overpaid_and_late_and_cancelled_and_expired_events(shop, member, endpoi
     with committed():
         deposit(quote.deposit_address, 25_000_000, confirmations=3)  # paid after cancel
     assert receiver.types[-2:] == ["payment.detected", "payment.late"]
-    assert (receiver.requests[-1].event["link"]["status"], receiver.requests[-1].event["link"]["detail"]) == ("cancelled", "refund_due")
+    assert (receiver.requests[-1].event["link"]["status"], receiver.requests[-1].event["link"]["detail"]) == (
+        "cancelled",
+        "refund_due",
+    )
 
     expiring = _create_link(shop, member, committed, expires_at=timezone.now() + timedelta(hours=1))
     with committed():
@@ -148,7 +151,12 @@ def test_answers_500_twice_then_retries_on_the_schedule_until_delivered(shop, me
 
     assert webhooks.retry_due_webhooks(now=delivery.next_attempt_at) == 1
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.attempts, delivery.last_status_code, delivery.next_attempt_at) == (DeliveryState.SUCCEEDED, 3, 200, None)
+    assert (delivery.state, delivery.attempts, delivery.last_status_code, delivery.next_attempt_at) == (
+        DeliveryState.SUCCEEDED,
+        3,
+        200,
+        None,
+    )
     assert len(receiver.requests) == 3
     assert len({r.event["id"] for r in receiver.requests}) == 1  # the same event: receivers dedupe by id
     assert len({r.body for r in receiver.requests}) == 1
@@ -157,8 +165,16 @@ def test_answers_500_twice_then_retries_on_the_schedule_until_delivered(shop, me
 
 def test_schedule_covers_about_a_day_with_at_least_eight_attempts_then_gives_up(shop, member, committed, receiver):
     delays = [webhooks.next_retry_delay(n) for n in range(1, webhooks.MAX_ATTEMPTS)]
-    assert delays == [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30),
-                      timedelta(hours=1), timedelta(hours=3), timedelta(hours=6), timedelta(hours=12)]
+    assert delays == [
+        timedelta(seconds=30),
+        timedelta(minutes=2),
+        timedelta(minutes=10),
+        timedelta(minutes=30),
+        timedelta(hours=1),
+        timedelta(hours=3),
+        timedelta(hours=6),
+        timedelta(hours=12),
+    ]
     assert webhooks.MAX_ATTEMPTS >= 8
     assert timedelta(hours=20) < sum(delays, timedelta()) < timedelta(hours=26)
 
@@ -198,18 +214,37 @@ def test_a_claimed_attempt_is_not_sent_twice(shop, member, endpoint, receiver, c
     assert receiver.types == ["link.created"]
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://192.168.1.10/hook",
-    "http://172.16.0.5/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://[fd00::1]/hook",
-    "http://0.0.0.0/hook", "http://[::ffff:127.0.0.1]/hook", "ftp://example.com/hook",
-    # IPv6 forms that carry 127.0.0.1: IPv4-compatible, NAT64, 6to4, SIIT, ISATAP, Teredo.
-    "http://[::127.0.0.1]:8407/", "http://[64:ff9b::7f00:1]:8407/", "http://[2002:7f00:1::1]:8407/",
-    "http://[::ffff:0:7f00:1]/hook", "http://[2a00:1450::5efe:7f00:1]/hook", "http://[64:ff9b:1::5db8:d70e]/hook",
-    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
-    # Hosts that Python's URL parser and the HTTP client read differently, or hidden behind user info.
-    "http://127.0.0.1:8407\\@1.1.1.1/", "http://1.1.1.1\\@127.0.0.1:8407/", "http://user:pw@1.1.1.1/hook",
-    "http://1.1.1.1@127.0.0.1/", "http://1.1.1.1:99999/hook", "http://1.1.1.1 /hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.1.10/hook",
+        "http://172.16.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[fd00::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "ftp://example.com/hook",
+        # IPv6 forms that carry 127.0.0.1: IPv4-compatible, NAT64, 6to4, SIIT, ISATAP, Teredo.
+        "http://[::127.0.0.1]:8407/",
+        "http://[64:ff9b::7f00:1]:8407/",
+        "http://[2002:7f00:1::1]:8407/",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://[2a00:1450::5efe:7f00:1]/hook",
+        "http://[64:ff9b:1::5db8:d70e]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+        # Hosts that Python's URL parser and the HTTP client read differently, or hidden behind user info.
+        "http://127.0.0.1:8407\\@1.1.1.1/",
+        "http://1.1.1.1\\@127.0.0.1:8407/",
+        "http://user:pw@1.1.1.1/hook",
+        "http://1.1.1.1@127.0.0.1/",
+        "http://1.1.1.1:99999/hook",
+        "http://1.1.1.1 /hook",
+    ],
+)
 def test_endpoints_may_not_point_at_private_addresses(shop, settings, url):
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = False
     with pytest.raises(ValidationError) as error:

@@ -82,11 +82,14 @@ def test_merchant_hears_payment_received(shop, member, mailoutbox, committed):
     assert "25 USDC" in mail.alternatives[0][0]
 
 
-@pytest.mark.parametrize(("value", "seen_late", "words"), [
-    (10_000_000, False, "Underpaid"),
-    (30_000_000, False, "Overpaid"),
-    (25_000_000, True, "Paid late"),
-])
+@pytest.mark.parametrize(
+    ("value", "seen_late", "words"),
+    [
+        (10_000_000, False, "Underpaid"),
+        (30_000_000, False, "Overpaid"),
+        (25_000_000, True, "Paid late"),
+    ],
+)
 def test_merchant_hears_what_needs_attention(shop, member, mailoutbox, committed, value, seen_late, words):
     from datetime import timedelta
 
@@ -126,7 +129,10 @@ def test_a_refusing_mail_server_is_tried_once_queued_for_retry_logged_without_se
     email = OutboundEmail.objects.get(link=link)
     assert (email.status, email.attempts) == (EmailStatus.QUEUED, 1)
     assert email.last_error == "ConnectionRefusedError: the mail server refused the connection"
-    assert f"email {email.pk} (link_to_member) for link {link.code}: try 1 of 6 not sent (ConnectionRefusedError); next try" in caplog.text
+    assert (
+        f"email {email.pk} (link_to_member) for link {link.code}: try 1 of 6 not sent (ConnectionRefusedError); next try"
+        in caplog.text
+    )
     assert "hunter2" not in caplog.text and "alice@example.com" not in caplog.text
 
 

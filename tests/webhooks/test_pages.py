@@ -37,7 +37,9 @@ def test_create_shows_the_secret_once(merchant_client, project, receiver):
 
 def test_form_errors_are_shown_not_saved(merchant_client, project, settings):
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = False
-    response = merchant_client.post(reverse("webhooks:create"), {"project": project.pk, "url": "http://10.0.0.7/hook", "events": ["link.created"]})
+    response = merchant_client.post(
+        reverse("webhooks:create"), {"project": project.pk, "url": "http://10.0.0.7/hook", "events": ["link.created"]}
+    )
     assert response.status_code == 400
     assert "will not send webhooks there" in response.content.decode()
     response = merchant_client.post(reverse("webhooks:create"), {"project": project.pk, "url": "https://example.com/hook"})

@@ -26,14 +26,28 @@ class Command(BaseCommand):
 
         rows = network_health(live=live)
         if not rows:
-            self.stdout.write("No network is enabled: set PAYRAM_RPC_<NETWORK> (for example PAYRAM_RPC_DEVNET=http://127.0.0.1:8545).")
+            self.stdout.write(
+                "No network is enabled: set PAYRAM_RPC_<NETWORK> (for example PAYRAM_RPC_DEVNET=http://127.0.0.1:8545)."
+            )
             return
         now = timezone.now()
         table = [("NETWORK", "STATUS", "NODE HEAD", "PROCESSED", "LAG", "LAST SUCCESS", "POLL", "PUSH", "NODE")]
         for r in rows:
             since = f"{int((now - r.last_success_at).total_seconds())} s ago" if r.last_success_at else "never"
             poll = f"{r.poll_interval:g} s" if r.poll_interval else "-"
-            table.append((r.slug, r.status.upper(), _cell(r.node_head), _cell(r.height), _cell(r.lag), since, poll, r.push_label[:40], r.rpc or "-"))
+            table.append(
+                (
+                    r.slug,
+                    r.status.upper(),
+                    _cell(r.node_head),
+                    _cell(r.height),
+                    _cell(r.lag),
+                    since,
+                    poll,
+                    r.push_label[:40],
+                    r.rpc or "-",
+                )
+            )
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
             self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

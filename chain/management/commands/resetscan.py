@@ -31,8 +31,15 @@ class Command(BaseCommand):
         parser.add_argument("--recheck", action="store_true", help="mark deposits above the height orphaned until found again")
         parser.add_argument("--wake-scanloop", action="store_true", help="then tell a running `manage.py scanloop` to scan now")
 
-    def handle(self, *args, network: str | None = None, height: int | None = None, recheck: bool = False,
-               wake_scanloop: bool = False, **options):
+    def handle(
+        self,
+        *args,
+        network: str | None = None,
+        height: int | None = None,
+        recheck: bool = False,
+        wake_scanloop: bool = False,
+        **options,
+    ):
         self.reset(network=network, height=height, recheck=recheck)
         if wake_scanloop:
             self.wake_scanloop()
@@ -44,8 +51,10 @@ class Command(BaseCommand):
             pid = int(pidfile().read_text().strip())
             os.kill(pid, signal.SIGHUP)
         except (OSError, ValueError):
-            self.stdout.write("no scanloop is running: start block processing with `python manage.py scanloop` "
-                              "(or the Celery worker and beat when REDIS_URL is set)")
+            self.stdout.write(
+                "no scanloop is running: start block processing with `python manage.py scanloop` "
+                "(or the Celery worker and beat when REDIS_URL is set)"
+            )
             return
         self.stdout.write(f"scanloop (pid {pid}) told to re-read its configuration and scan now")
 
@@ -96,10 +105,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{network}: cursor rewound from {before if before is not None else 'unset'} to {height}; scanning resumes at block {height + 1}"
             + (f"; {orphaned} deposit(s) above it marked orphaned until found again" if recheck else "")
-            + ("; every stored block hash forgotten, genesis included (a node restarted on a new chain is followed)" if height == 0 else "")
+            + (
+                "; every stored block hash forgotten, genesis included (a node restarted on a new chain is followed)"
+                if height == 0
+                else ""
+            )
         )
         if height > 0:
             self.stdout.write(
-                f"if the node was restarted on a brand-new chain (lost devnet state, wiped regtest), "
-                f"use --height 0 --recheck instead: no block of the old chain is kept then"
+                "if the node was restarted on a brand-new chain (lost devnet state, wiped regtest), "
+                "use --height 0 --recheck instead: no block of the old chain is kept then"
             )

@@ -116,7 +116,10 @@ class Command(BaseCommand):
                     announced = True
                     for slug, message in errors.items():
                         logger.error("scanloop: network %s is misconfigured and not watched: %s", slug, message)
-                    logger.info("scanloop: watching %s", ", ".join(f"{n.slug} (every {n.poll_interval:g} s)" for n in nets) or "no network")
+                    logger.info(
+                        "scanloop: watching %s",
+                        ", ".join(f"{n.slug} (every {n.poll_interval:g} s)" for n in nets) or "no network",
+                    )
                 if not nets and once:
                     self.stderr.write("no enabled network to scan (set PAYRAM_RPC_<NETWORK>)")
                     raise SystemExit(1)
@@ -144,7 +147,12 @@ class Command(BaseCommand):
                         if result.blocks or result.new_deposits or result.reorgs:
                             logger.info(
                                 "scanloop: %s at %s (head %s): %s blocks, %s new deposits, %s reorgs",
-                                net.slug, result.height, result.head, result.blocks, result.new_deposits, result.reorgs,
+                                net.slug,
+                                result.height,
+                                result.head,
+                                result.blocks,
+                                result.new_deposits,
+                                result.reorgs,
                             )
                         delay = 0.0 if result.ok and not result.caught_up and not result.skipped else net.poll_interval
                     except Exception as exc:  # logged, recorded on the cursor, and the loop carries on
@@ -152,7 +160,12 @@ class Command(BaseCommand):
                         # Looked at again in an interval; scan_wait then says whether to
                         # scan, wait out the backoff, or probe the node.
                         delay = net.poll_interval
-                        logger.error("scanloop: %s failed (next check in %.0f s): %s", net.slug, max(0.0, started + delay - time.monotonic()), exc)
+                        logger.error(
+                            "scanloop: %s failed (next check in %.0f s): %s",
+                            net.slug,
+                            max(0.0, started + delay - time.monotonic()),
+                            exc,
+                        )
                     due[net.slug] = started + delay
                 if once:
                     housekeeping.run_all()  # link expiry etc., as beat does with Celery

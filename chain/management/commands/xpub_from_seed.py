@@ -53,7 +53,10 @@ ACCOUNTS: tuple[Account, ...] = (
     Account("Bitcoin, legacy (BIP44)", "m/44'/0'/0'", "xpub", "bitcoin"),
     Account("Bitcoin testnet4 / signet, native SegWit (BIP84)", "m/84'/1'/0'", "vpub", "bitcoin-testnet"),
     Account(
-        "Bitcoin regtest, native SegWit (BIP84)", "m/84'/1'/0'", "vpub", "bitcoin-regtest",
+        "Bitcoin regtest, native SegWit (BIP84)",
+        "m/84'/1'/0'",
+        "vpub",
+        "bitcoin-regtest",
         note="the same vpub as the test networks; regtest addresses start bcrt1",
     ),
     Account("EVM (Ethereum, Base, Polygon, Arbitrum…) — paste into the EVM wallet", "m/44'/60'/0'", "xpub", "evm"),
@@ -171,11 +174,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         group = parser.add_mutually_exclusive_group()
         group.add_argument(
-            "--passphrase", action="store_true",
+            "--passphrase",
+            action="store_true",
             help="Ask for the BIP39 passphrase (the optional '25th word') without echoing it.",
         )
         group.add_argument(
-            "--passphrase-from-stdin", action="store_true",
+            "--passphrase-from-stdin",
+            action="store_true",
             help="Read the BIP39 passphrase from the second line of stdin.",
         )
 

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         w(f"  Try it    {base_url}/pay/{link.code}/  (pick USDC on Local devnet, then Simulate payment)")
         w("            or Payments → Create Payment Link, open its /pay/ page in another browser.")
         w("  Wallet    Demo Store's EVM key is the PUBLIC account key (m/44'/60'/0') of the published test")
-        w("            mnemonic \"abandon ×11 about\". Everyone knows its seed: never use it for real money.")
+        w('            mnemonic "abandon ×11 about". Everyone knows its seed: never use it for real money.')
 
     # -- devnet -------------------------------------------------------------------------
 
@@ -82,9 +82,11 @@ class Command(BaseCommand):
         if cursor is None or cursor.height is None:
             return
         head = w3.eth.block_number
-        same_chain = cursor.height <= head and (
-            "0x" + bytes(w3.eth.get_block(cursor.height)["hash"]).hex().removeprefix("0x")
-        ).lower() == (cursor.block_hash or "").lower()
+        same_chain = (
+            cursor.height <= head
+            and ("0x" + bytes(w3.eth.get_block(cursor.height)["hash"]).hex().removeprefix("0x")).lower()
+            == (cursor.block_hash or "").lower()
+        )
         if same_chain:
             return
         with transaction.atomic():
@@ -144,7 +146,11 @@ class Command(BaseCommand):
             link = PaymentLink.objects.filter(project=project, status=LinkStatus.PENDING, amount_received__isnull=True).first()
             if link is None:
                 link = PaymentLink.objects.create(
-                    project=project, member=member, amount=Decimal("25.00"), currency="USD",
-                    description="Demo order: two coffees and a croissant", created_by=user,
+                    project=project,
+                    member=member,
+                    amount=Decimal("25.00"),
+                    currency="USD",
+                    description="Demo order: two coffees and a croissant",
+                    created_by=user,
                 )
         return link
