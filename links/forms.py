@@ -15,7 +15,7 @@ CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")]
 
 class PaymentLinkFields(forms.Form):
     """What a payment link asks for, and its rules and messages: the one place both the
-    dashboard's Create Payment Link form and the REST API (links.api) validate with."""
+    dashboard's Create Payment Link form and the REST API (links.api.views) validate with."""
 
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
     amount = PlainDecimalField(

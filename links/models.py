@@ -78,6 +78,4 @@ class Quote(models.Model):
         return f"{self.amount_due} {self.asset}@{self.network} for link {self.link_id}"
 
 
-from links.email_models import *  # noqa: E402,F401,F403  (the email outbox, same app)
 from links.resolution_models import *  # noqa: E402,F401,F403  (settlements and refunds, same app)
-from links.webhook_models import *  # noqa: E402,F401,F403  (webhook models, same app)

@@ -22,8 +22,10 @@ from chain.addresses import AddressRefused, address_check
 from links import pricing
 from links.models import LinkStatus, PaymentLink, Refund, RefundState
 from links.resolution import ResolutionRefused, may_resolve
+from links.signals import refund_changed
 from links.status import Detail, LinkState, derive_status
 from payram.lib.money import fiat_to_base_units, format_fiat, format_units
+from payram.lib.times import iso_utc
 
 logger = logging.getLogger("links.refunds")
 
@@ -122,7 +124,6 @@ def refund_create(*, link: PaymentLink, option: str, fiat_amount: Decimal | None
             requested_by_name=(by_name or (user.get_username() if user else ""))[:150],
         )
         _announce(refund, "refund.requested")
-        _email_member(refund)
     return refund
 
 
@@ -207,8 +208,6 @@ def refund_url(refund: Refund) -> str:
 
 
 def refund_payload(refund: Refund) -> dict:
-    from links.webhooks import _iso
-
     try:
         decimals = catalogue.get(refund.network).asset(refund.asset).decimals
         amount = format_units(refund.amount, decimals)
@@ -225,40 +224,15 @@ def refund_payload(refund: Refund) -> dict:
         "url": refund_url(refund),
         "address": refund.address or None,
         "sent_tx": refund.sent_tx or None,
-        "created_at": _iso(refund.created_at),
-        "address_given_at": _iso(refund.address_given_at),
-        "sent_at": _iso(refund.sent_at),
+        "created_at": iso_utc(refund.created_at),
+        "address_given_at": iso_utc(refund.address_given_at),
+        "sent_at": iso_utc(refund.sent_at),
     }
 
 
 def _announce(refund: Refund, event_type: str) -> None:
-    from links.events import link_payload
-    from links.webhooks import event_record
-
-    link = refund.link
-    payload = {
-        "project": {"id": link.project_id, "name": link.project.name},
-        "link": link_payload(link),
-        "refund": refund_payload(refund),
-    }
-    event_record(project=link.project, event_type=event_type, payload_without_id=payload, link=link)
-
-
-def _email_member(refund: Refund) -> None:
-    from links.email_models import EmailKind
-    from links.emails import _queue, email_enabled
-
-    if not email_enabled():
-        return
-    link = refund.link
-    _queue(
-        kind=EmailKind.REFUND_REQUEST,
-        link=link,
-        to=[link.member.email],
-        subject=f"Your refund from {link.project.name}: where should we send it?",
-        template="member_refund_request",
-        context={"refund": refund, "payload": refund_payload(refund), "url": refund_url(refund), "member": link.member},
-    )
+    """Webhooks and the customer's email hear of it through links.signals."""
+    refund_changed.send(sender=Refund, refund=refund, event=event_type)
 
 
 def link_refunds(link: PaymentLink) -> list[Refund]:

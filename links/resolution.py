@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from links import events
 from links.models import LinkSettlement, LinkStatus, PaymentLink
+from links.signals import link_action
 from links.status import Detail, derive_status, refresh_link_status
+from payram.lib.times import iso_utc
 
 NOTE_MAX = 500
 
@@ -62,21 +63,19 @@ def link_settle(*, link: PaymentLink, note: str, user=None, by_name: str = "") -
             received_asset_before=locked.received_asset,
         )
         refresh_link_status(locked)
-        events.link_settled(locked)
+        link_action.send(sender=PaymentLink, link=locked, action="settled")
     refresh_link_status(link)
     return settlement
 
 
 def settlement_payload(link: PaymentLink) -> dict | None:
     """The audit record as the API and webhooks show it."""
-    from links.webhooks import _iso
-
     try:
         settlement = link.settlement  # select_related by list pages
     except LinkSettlement.DoesNotExist:
         return None
     return {
-        "settled_at": _iso(settlement.created_at),
+        "settled_at": iso_utc(settlement.created_at),
         "settled_by": settlement.settled_by_name,
         "note": settlement.note,
         "status_before": settlement.status_before,

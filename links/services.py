@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from links import events
 from links.models import LinkStatus, PaymentLink
+from links.signals import link_action
 from links.status import refresh_link_status
 from members.models import Member, Project
 
@@ -45,7 +45,7 @@ def link_create(
         created_by=created_by,
     )
     refresh_link_status(link)
-    events.link_created(link)  # webhook, sent after commit
+    link_action.send(sender=PaymentLink, link=link, action="created")  # webhook, sent after commit
     return link
 
 
@@ -60,6 +60,6 @@ def link_cancel(*, link: PaymentLink) -> PaymentLink:
         link.cancelled_at = timezone.now()
         link.save(update_fields=["cancelled_at"])
         refresh_link_status(link)
-        events.link_cancelled(link)  # webhook, sent after commit
+        link_action.send(sender=PaymentLink, link=link, action="cancelled")  # webhook, sent after commit
         return link
     return refresh_link_status(link)

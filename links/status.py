@@ -69,6 +69,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from links.models import LinkStatus, PaymentLink, Quote
+from links.signals import link_changed
 from links.tolerance import allowed_shortfall
 
 FINAL_STATUSES = frozenset({LinkStatus.SUCCESSFUL, LinkStatus.CANCELLED, LinkStatus.EXPIRED})
@@ -359,10 +360,8 @@ def refresh_link_state(link: PaymentLink, *, now: datetime | None = None) -> Lin
 
 
 def _announce(link: PaymentLink, before: dict, state: LinkState) -> None:
-    """Webhooks and merchant email for this change (links/events.py), in this transaction."""
-    from links.events import link_changed
-
-    link_changed(link, before, state)
+    """Tell the listeners (webhooks, email: links/notifications/) in this transaction."""
+    link_changed.send(sender=PaymentLink, link=link, old=before, new=state)
 
 
 def refresh_links_for_addresses(address_ids) -> int:

@@ -1,83 +1,15 @@
-"""Thin Celery tasks for webhooks and email: take row ids, call a service."""
+"""Links nobody opens still turn Expired: a periodic job (payram/jobs.py) runs this with
+Celery beat, and `manage.py scanloop` runs the same function in the embedded default."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
-logger = logging.getLogger("links.tasks")
+from links.status import refresh_expired_links
 
 
-@shared_task(name="links.tasks.deliver_webhooks_task", ignore_result=True, acks_late=True)
-def deliver_webhooks_task(delivery_ids: list[int]) -> int:
-    """First attempt of these deliveries, right after the event's transaction committed.
-    Failures are scheduled on the delivery row and retried by retry_due_webhooks."""
-    from links.webhooks import deliver
-
-    made = 0
-    for delivery_id in delivery_ids:
-        try:
-            made += deliver(delivery_id) is not None
-        except Exception:  # the sweep retries it: the row is still pending
-            logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-    return made
-
-
-@shared_task(name="links.tasks.retry_due_webhooks", ignore_result=True)
-def retry_due_webhooks() -> int:
-    """Every webhook attempt that is due (retries on the backoff schedule, first tries
-    whose task was lost). Beat runs it every minute; so does `manage.py scanloop`."""
-    from links.webhooks import retry_due_webhooks as sweep
-
-    return sweep()
-
-
-@shared_task(name="links.tasks.send_email_task", ignore_result=True, acks_late=True)
-def send_email_task(email_id: int | dict) -> bool | None:
-    """First try of one queued email (an OutboundEmail id), right after the transaction
-    that wrote it committed. A failure is scheduled on the row and retried by
-    retry_due_emails, never by Celery: the task itself does not retry."""
-    from links.emails import send_email
-
-    if isinstance(email_id, dict):  # queued by a payram from before the email outbox
-        email_id = _outbox_row_for_composed(email_id)
-        if email_id is None:
-            return None
-    try:
-        return send_email(email_id)
-    except Exception:  # the sweep retries it: the row is still queued
-        logger.exception("email %s failed unexpectedly", email_id)
-        return None
-
-
-def _outbox_row_for_composed(message: dict) -> int | None:
-    """A message composed into a dict (before the outbox) becomes an outbox row."""
-    from django.utils import timezone
-
-    from links.email_models import OutboundEmail
-    from links.models import PaymentLink
-
-    link = PaymentLink.objects.filter(code=message.get("link")).first()
-    if link is None:
-        logger.error("email %s for a link that no longer exists dropped", message.get("kind"))
-        return None
-    return OutboundEmail.objects.create(
-        link=link,
-        kind=message["kind"],
-        recipients=message["to"],
-        from_email=message["from"],
-        subject=message["subject"][:200],
-        text=message["text"],
-        html=message.get("html", ""),
-        next_attempt_at=timezone.now(),
-    ).pk
-
-
-@shared_task(name="links.tasks.retry_due_emails", ignore_result=True)
-def retry_due_emails() -> int:
-    """Every queued email whose try is due (retries on the backoff schedule, first tries
-    whose task was lost). Beat runs it every minute; so does `manage.py scanloop`."""
-    from links.emails import retry_due_emails as sweep
-
-    return sweep()
+# The name is kept from before links/ was split: beat schedules and queued tasks use it.
+@shared_task(name="links.housekeeping.refresh_expired_links_task", ignore_result=True)
+def refresh_expired_links_task() -> int:
+    """Links whose expiry passed turn Expired even when nobody opens them."""
+    return refresh_expired_links()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from links import email_views, views
+from links import views
 
 app_name = "links"
 urlpatterns = [
@@ -13,5 +13,4 @@ urlpatterns = [
     path("payments/<str:code>/cancel/", views.link_cancel, name="cancel"),
     path("payments/<str:code>/settle/", views.link_settle, name="settle"),
     path("payments/<str:code>/refund/", views.link_refund, name="refund"),
-    path("payments/<str:code>/emails/<int:email_id>/resend/", email_views.email_resend, name="email_resend"),
 ]

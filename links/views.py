@@ -18,13 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from links import refunds, resolution, selectors, services
-from links.emails import email_enabled, emails_for_link
 from links.forms import PaymentLinkForm
 from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
 from links.refund_views import refund_view
 from links.status import link_deposits, refresh_link_state
 from members.selectors import projects_for_user
+from payram.lib.mail import email_enabled
 from payram.lib.money import parse_decimal
 from payram.lib.pagination import CappedPaginator
 
@@ -244,7 +244,8 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
         "project_has_wallet": link.project.wallets.active().exists(),
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
-        "emails": emails_for_link(link),
+        # the email log (links/notifications/ writes it), newest first
+        "emails": list(link.emails.order_by("-created_at", "-id")[:50]),
         "receipt_url": reverse("pay:receipt", args=[link.code]) if link.status == LinkStatus.SUCCESSFUL else "",
         "can_email_refund": email_enabled(),
         "can_refund": not refunds.refund_reason(link, state) and resolution.may_resolve(request.user, link),

@@ -7,42 +7,24 @@ import os
 from celery import Celery
 from celery.signals import beat_init
 
+from payram.jobs import TASK_MODULES, beat_schedule
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "payram.settings")
 
 app = Celery("payram")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.include = ["links.housekeeping", "links.tasks"]
+# The task modules the worker imports, and beat's schedule: both from the one job table
+# (payram/jobs.py) that `manage.py scanloop` runs in the embedded default.
+app.conf.include = list(TASK_MODULES)
 logger = logging.getLogger("payram.celery")
-
-# Periodic jobs besides scanning (links/housekeeping.py; the scan loop runs the same ones).
-# Named by string: importing the task module here could configure the app mid-import.
-HOUSEKEEPING_SCHEDULE = {
-    "refresh-expired-links": {
-        "task": "links.housekeeping.refresh_expired_links_task",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "retry-due-webhooks": {
-        "task": "links.tasks.retry_due_webhooks",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "retry-due-emails": {
-        "task": "links.tasks.retry_due_emails",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-}
 
 
 @app.on_after_configure.connect
-def _schedule_network_scans(sender: Celery, **kwargs) -> None:
-    """One beat entry per enabled network, built when the app is configured (the
-    catalogue reads the environment, so it cannot be built at import time)."""
-    from chain.schedule import beat_schedule
-
-    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule(), **HOUSEKEEPING_SCHEDULE}
+def _schedule_jobs(sender: Celery, **kwargs) -> None:
+    """Beat's entries: one scan per enabled network and the housekeeping jobs, built when
+    the app is configured (the catalogue reads the configuration, not at import time)."""
+    sender.conf.beat_schedule = {**(sender.conf.beat_schedule or {}), **beat_schedule()}
 
 
 @beat_init.connect

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "members",
     "links",
+    "links.notifications",  # webhooks and email, listening to links.signals
+    "links.api",  # the REST API at /api/v1/
     "chain",
     "payram.apps.PayramConfig",  # payram's own deploy checks (payram/checks.py)
 ]

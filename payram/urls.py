@@ -17,8 +17,9 @@ urlpatterns = [
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("pay/", include("links.pay_urls")),  # the public pay page: no login
     path("", include("links.urls")),  # the dashboard: Payments
+    path("", include("links.notifications.link_urls")),  # a link's email log: resend
     path("members/", include("members.urls")),
     path("chain/", include("chain.urls")),
-    path("webhooks/", include("links.webhook_urls")),
-    path("api/v1/", include("links.api_urls")),
+    path("webhooks/", include("links.notifications.urls")),
+    path("api/v1/", include("links.api.urls")),
 ]

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import links.webhook_models
+import links.notifications.models
 
 
 class Migration(migrations.Migration):
@@ -64,12 +64,17 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 (
                     "code",
-                    models.CharField(default=links.webhook_models.new_endpoint_code, editable=False, max_length=24, unique=True),
+                    models.CharField(
+                        default=links.notifications.models.new_endpoint_code, editable=False, max_length=24, unique=True
+                    ),
                 ),
                 ("url", models.URLField(max_length=500, verbose_name="URL")),
                 ("events", models.JSONField(default=list)),
                 ("is_active", models.BooleanField(default=True)),
-                ("secret", models.CharField(default=links.webhook_models.new_signing_secret, editable=False, max_length=100)),
+                (
+                    "secret",
+                    models.CharField(default=links.notifications.models.new_signing_secret, editable=False, max_length=100),
+                ),
                 ("secret_rotated_at", models.DateTimeField(blank=True, null=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 (
@@ -96,7 +101,7 @@ class Migration(migrations.Migration):
                 (
                     "id",
                     models.CharField(
-                        default=links.webhook_models.new_event_id,
+                        default=links.notifications.models.new_event_id,
                         editable=False,
                         max_length=40,
                         primary_key=True,

@@ -8,7 +8,7 @@ import json
 import jsonschema_rs
 import pytest
 
-from links.api_schema import OPENAPI
+from links.api.schema import OPENAPI
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from links import api_urls
-from links.api_schema import OPENAPI
+from links.api import urls as api_urls
+from links.api.schema import OPENAPI
 
 pytestmark = pytest.mark.django_db
 

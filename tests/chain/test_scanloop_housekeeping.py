@@ -24,7 +24,7 @@ from datetime import timedelta
 from decimal import Decimal
 from django.utils import timezone
 from chain.models import DepositAddress, Wallet
-from links.email_models import OutboundEmail
+from links.notifications.models import OutboundEmail
 from links.models import PaymentLink
 from members.models import Member, Project
 

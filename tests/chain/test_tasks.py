@@ -15,8 +15,8 @@ from django.db import connection
 from chain import catalogue
 from chain.adapters.base import NodeError
 from chain.models import Cursor, Deposit
-from chain.schedule import beat_schedule
 from chain.tasks import scan_network_task
+from payram.jobs import scan_jobs
 from tests.faults.support import test_database_url
 from tests.support.anvil import free_port, stop_process, wait_for
 
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.anvil]
 
 def test_beat_schedules_one_scan_per_enabled_network_at_its_poll_interval(anvil, devnet_rpc):
     devnet_rpc(anvil.url)
-    schedule = beat_schedule()
+    schedule = {name: job.beat_entry() for name, job in scan_jobs().items()}
     entry = schedule["scan-devnet"]
     assert entry["task"] == "chain.tasks.scan_network_task" and entry["args"] == ("devnet",)
     assert entry["schedule"] == catalogue.get("devnet").poll_interval

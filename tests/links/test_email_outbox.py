@@ -22,10 +22,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from links import emails, housekeeping, services
+from links import services
 from links.checkout import quote_create
-from links.email_models import EmailKind, EmailStatus, OutboundEmail
 from links.models import LinkStatus, PaymentLink
+from links.notifications import emails
+from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
+from payram import jobs
 from tests.links.pay_support import deposit
 from tests.webhooks.conftest import committed, shop, webhook_settings  # noqa: F401  (fixtures)
 
@@ -189,7 +191,7 @@ def test_after_the_last_try_the_email_is_failed_and_the_link_page_shows_it_with_
     assert "Sent" in sent_row and "Resend" not in sent_row
     assert "Failed" in failed_row and ">6<" in failed_row and "Gave up" in failed_row
     assert "The mail server refused the login" in failed_row
-    assert reverse("links:email_resend", args=[link.code, failing.pk]) in failed_row and "Resend" in failed_row
+    assert reverse("emails:resend", args=[link.code, failing.pk]) in failed_row and "Resend" in failed_row
     assert "csrfmiddlewaretoken" in failed_row
     assert SECRET not in page and SMTP_USER not in page
 
@@ -233,7 +235,7 @@ def test_resend_is_a_post_for_the_owner_only_and_sends_the_failed_email_again(
 ):
     link = _link(shop, member, committed)
     email = _failed_email(link)
-    url = reverse("links:email_resend", args=[link.code, email.pk])
+    url = reverse("emails:resend", args=[link.code, email.pk])
 
     rival = Client()
     rival.force_login(other_merchant)
@@ -245,7 +247,7 @@ def test_resend_is_a_post_for_the_owner_only_and_sends_the_failed_email_again(
     assert strict.post(url).status_code == 403
     # Another link's address for this email: 404 as well.
     other_link = _link(shop, member, committed)
-    assert merchant_client.post(reverse("links:email_resend", args=[other_link.code, email.pk])).status_code == 404
+    assert merchant_client.post(reverse("emails:resend", args=[other_link.code, email.pk])).status_code == 404
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.FAILED, emails.MAX_ATTEMPTS) and mailoutbox == []
 
@@ -267,7 +269,7 @@ def test_resend_while_email_is_switched_off_says_so(shop, member, committed, mer
     link = _link(shop, member, committed)
     email = _failed_email(link)
     settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
-    page = merchant_client.post(reverse("links:email_resend", args=[link.code, email.pk]), follow=True).content.decode()
+    page = merchant_client.post(reverse("emails:resend", args=[link.code, email.pk]), follow=True).content.decode()
     assert "Email is not configured" in page
     email.refresh_from_db()
     assert email.status == EmailStatus.FAILED
@@ -292,7 +294,7 @@ def test_an_email_whose_after_commit_send_never_ran_is_sent_by_the_next_sweep(
     email = OutboundEmail.objects.get(link=link, kind=EmailKind.PAYMENT_RECEIVED)
     assert (email.status, email.attempts) == (EmailStatus.QUEUED, 0)
 
-    housekeeping.run_all()  # the restarted process's scan loop (or beat)
+    jobs.run_housekeeping()  # the restarted process's scan loop (or beat)
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.SENT, 1)
     assert sorted(m.subject for m in mailoutbox) == [
@@ -323,10 +325,11 @@ def test_a_send_cut_short_by_a_dying_process_is_tried_again_once_its_claim_runs_
 
 
 def test_the_sweep_is_a_housekeeping_job_for_beat_and_the_scan_loop():
-    from payram.celery import HOUSEKEEPING_SCHEDULE
+    from payram.celery import app
 
-    assert housekeeping.JOBS["retry-due-emails"].name == "links.tasks.retry_due_emails"
-    assert HOUSEKEEPING_SCHEDULE["retry-due-emails"]["task"] == "links.tasks.retry_due_emails"
+    app.loader.import_default_modules()
+    assert jobs.HOUSEKEEPING["retry-due-emails"].task == "links.tasks.retry_due_emails"
+    assert app.conf.beat_schedule["retry-due-emails"]["task"] == "links.tasks.retry_due_emails"
 
 
 # Two sweeps at once
@@ -533,7 +536,7 @@ def test_the_email_log_and_resend_in_the_browser(new_context, live_server, merch
 
 @pytest.mark.django_db
 def test_a_message_queued_by_the_payram_before_the_outbox_becomes_a_row_and_is_sent(project, member, mailoutbox):
-    from links.tasks import send_email_task
+    from links.notifications.tasks import send_email_task
 
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
     old = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from links.email_models import EmailKind, OutboundEmail
+from links.notifications.models import EmailKind, OutboundEmail
 from tests.links.pay_support import deposit, make_link, make_quote
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from chain.addresses import AddressRefused, address_check
 from chain.models import DepositAddress
 from links.checkout import quote_create
 from links.models import PaymentLink, Refund, RefundState
+from links.notifications.models import WebhookEvent
 from links.refunds import refund_create
-from links.webhook_models import WebhookEvent
 from tests.links.pay_support import deposit, make_link, make_quote, make_shop
 from tests.support.anvil import random_address
 
@@ -27,7 +27,7 @@ DUE = 25_000_000
 
 @pytest.fixture(autouse=True)
 def hooks(project, settings):
-    from links.webhooks import endpoint_create
+    from links.notifications.webhooks import endpoint_create
 
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True
     settings.PAYRAM_BASE_URL = "https://pay.example.com"
@@ -232,7 +232,7 @@ def test_a_payment_address_of_the_shop_is_not_a_refund_address(client, overpaid,
 
 
 def test_the_member_is_emailed_the_refund_link(overpaid, merchant, settings):
-    from links.email_models import EmailKind, OutboundEmail
+    from links.notifications.models import EmailKind, OutboundEmail
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     refund = refund_create(link=overpaid, option="excess", user=merchant)

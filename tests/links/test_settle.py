@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chain.models import Deposit
 from links.models import LinkSettlement, LinkStatus, PaymentLink
-from links.webhook_models import WebhookEvent
+from links.notifications.models import WebhookEvent
 from tests.links.pay_support import deposit, make_link, make_quote
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ DUE = 25_000_000
 
 @pytest.fixture(autouse=True)
 def hooks(project, settings):
-    from links.webhooks import endpoint_create
+    from links.notifications.webhooks import endpoint_create
 
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True
     endpoint_create(project=project, url="https://hooks.example.com/payram", events=["link.settled", "payment.confirmed"])

@@ -13,7 +13,7 @@ import pytest
 
 from links.checkout import quote_create
 from links.models import LinkStatus, PaymentLink
-from links.webhook_models import WebhookEvent
+from links.notifications.models import WebhookEvent
 from tests.links.pay_support import deposit, make_link, make_quote, make_shop
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,7 @@ def test_the_tolerance_setting_refuses_bad_input(project, merchant_client, value
 
 
 def test_api_and_webhooks_say_how_short(project, link, address, client, settings):
-    from links.webhooks import endpoint_create
+    from links.notifications.webhooks import endpoint_create
     from members.services import api_key_create
 
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True

@@ -52,7 +52,7 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
     import hashlib
     import secrets
 
-    from links.models import WebhookEndpoint, WebhookEvent
+    from links.notifications.models import WebhookEndpoint, WebhookEvent
     from members.models import ApiKey
 
     endpoint = WebhookEndpoint.objects.create(project=project, url=f"https://{MARK}.example.com/hook", events=["link.paid"])
@@ -64,7 +64,7 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
     extra = {("webhooks:redeliver", "event_id"): event.pk, ("members:api_key_revoke", "key_id"): key.pk}
     for name in ("detail", "rotate", "toggle", "delete", "test", "redeliver"):
         extra[(f"webhooks:{name}", "code")] = endpoint.code
-    extra[("links:email_resend", "email_id")] = _failed_email(link).pk
+    extra[("emails:resend", "email_id")] = _failed_email(link).pk
     from links.models import Refund  # the customer's refund page of merchant A's link
 
     refund = Refund.objects.create(
@@ -76,7 +76,7 @@ def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
 
 def _failed_email(link):
     """Merchant A's email that gave up, for the link page's Resend."""
-    from links.email_models import EmailKind, EmailStatus, OutboundEmail
+    from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
 
     return OutboundEmail.objects.create(
         link=link,
@@ -101,7 +101,8 @@ def row_counts() -> dict[str, int]:
 def a_state(world: World) -> dict:
     """What merchant A would notice changed."""
     from chain.models import Wallet
-    from links.models import OutboundEmail, PaymentLink
+    from links.models import PaymentLink
+    from links.notifications.models import OutboundEmail
     from members.models import Member, Project
 
     project = Project.objects.get(pk=world.project_a.pk)

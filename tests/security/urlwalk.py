@@ -19,7 +19,7 @@ PUBLIC_NAMESPACES = {"pay"}  # the customer's pay page: only a 128-bit code open
 ADMIN_NAMESPACES = {"admin"}  # staff only; Django's admin checks that itself
 # Merchant pages: every one needs a signed-in owner.
 DASHBOARD = {"password_change", "password_change_done"}
-DASHBOARD_NAMESPACES = {"links", "members", "chain", "webhooks"}
+DASHBOARD_NAMESPACES = {"links", "members", "chain", "webhooks", "emails"}
 # The REST API: a project's bearer key, never the session cookie.
 API_NAMESPACES = {"api"}
 API_PUBLIC = {"api:openapi"}

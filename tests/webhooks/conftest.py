@@ -84,7 +84,7 @@ def receiver():
 def webhook_settings(settings, monkeypatch):
     """Receivers run on 127.0.0.1, so private addresses are allowed unless a test says not;
     background work runs inline, where the test's transaction is visible."""
-    from links import background
+    from payram.lib import background
 
     settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE = True
     settings.PAYRAM_BASE_URL = "https://pay.example.com"
@@ -101,8 +101,8 @@ def shop(project, monkeypatch, settings):
 
 @pytest.fixture
 def endpoint(shop, receiver):
-    from links.webhook_models import EVENT_TYPES
-    from links.webhooks import endpoint_create
+    from links.notifications.models import EVENT_TYPES
+    from links.notifications.webhooks import endpoint_create
 
     return endpoint_create(project=shop, url=receiver.url, events=list(EVENT_TYPES))
 

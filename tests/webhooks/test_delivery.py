@@ -11,10 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from links import services, webhooks
+from links import services
 from links.checkout import quote_create
+from links.notifications import webhooks
+from links.notifications.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from links.status import refresh_expired_links
-from links.webhook_models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from tests.links.pay_support import deposit, set_confirmations
 from tests.webhooks.conftest import documented_verifier
 
@@ -200,7 +201,7 @@ def test_a_slow_receiver_times_out_and_is_retried(shop, member, endpoint, receiv
 
 
 def test_a_claimed_attempt_is_not_sent_twice(shop, member, endpoint, receiver, committed, monkeypatch):
-    from links import background
+    from payram.lib import background
 
     monkeypatch.setattr(background, "_start", lambda task, args: None)  # the first-try task is "lost"
     _create_link(shop, member, committed)

@@ -117,7 +117,7 @@ def test_merchant_hears_about_money_after_cancel(shop, member, mailoutbox, commi
 def test_a_refusing_mail_server_is_tried_once_queued_for_retry_logged_without_secrets_and_never_breaks_the_page(
     merchant_client, shop, member, settings, committed, caplog
 ):
-    from links.email_models import EmailStatus, OutboundEmail
+    from links.notifications.models import EmailStatus, OutboundEmail
 
     settings.EMAIL_BACKEND = "tests.webhooks.test_email.RefusingBackend"
     RefusingBackend.calls = 0

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from links import services, webhooks
-from links.webhook_models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from links import services
+from links.notifications import webhooks
+from links.notifications.models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.webhooks.conftest import documented_verifier
 
 pytestmark = pytest.mark.django_db

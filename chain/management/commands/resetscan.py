@@ -21,6 +21,8 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from payram.lib.pidfile import scanloop_pidfile
+
 
 class Command(BaseCommand):
     help = "Clear stale scan locks; with --network and --height, rewind that network's cursor to the height."
@@ -45,10 +47,8 @@ class Command(BaseCommand):
             self.wake_scanloop()
 
     def wake_scanloop(self) -> None:
-        from chain.management.commands.scanloop import pidfile
-
         try:
-            pid = int(pidfile().read_text().strip())
+            pid = int(scanloop_pidfile().read_text().strip())
             os.kill(pid, signal.SIGHUP)
         except (OSError, ValueError):
             self.stdout.write(

@@ -30,7 +30,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from links.webhook_models import (
+from links.notifications.models import (
     EVENT_TYPES,
     TEST_EVENT_TYPE,
     DeliveryState,
@@ -42,7 +42,7 @@ from links.webhook_models import (
 )
 from payram.lib.env import envbool
 
-logger = logging.getLogger("links.webhooks")
+logger = logging.getLogger("links.notifications.webhooks")
 
 SIGNATURE_HEADER = "Payram-Signature"
 TIMEOUT_SECONDS = 10
@@ -315,8 +315,8 @@ def send_test_event(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 
 def _deliver_after_commit(delivery_ids: list[int]) -> None:
-    from links.background import run_after_commit
-    from links.tasks import deliver_webhooks_task
+    from links.notifications.tasks import deliver_webhooks_task
+    from payram.lib.background import run_after_commit
 
     run_after_commit(deliver_webhooks_task, delivery_ids)
 

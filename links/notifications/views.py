@@ -9,12 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from links import emails, selectors, webhooks
-from links.webhook_forms import WebhookEndpointForm
-from links.webhook_models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from links import selectors
+from links.notifications import emails, webhooks
+from links.notifications.forms import WebhookEndpointForm
+from links.notifications.models import EVENT_TYPES, OutboundEmail, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from members.selectors import projects_for_user
 
 DELIVERIES_SHOWN = 50
@@ -135,3 +137,17 @@ def link_email(request: HttpRequest, code: str) -> HttpResponse:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(target)
     return redirect("links:detail", code=link.code)
+
+
+@login_required
+@require_POST
+def email_resend(request: HttpRequest, code: str, email_id: int) -> HttpResponse:
+    link = selectors.link_for_user(request.user, code)
+    email = get_object_or_404(OutboundEmail, pk=email_id, link=link)
+    try:
+        emails.resend(email)
+    except (emails.EmailDisabled, emails.NotResendable) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Sending “{email.subject}” again. The email log below shows how it went.")
+    return redirect(reverse("links:detail", args=[link.code]) + "#emails")

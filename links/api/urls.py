@@ -1,8 +1,8 @@
-"""/api/v1/: the REST API (links.api), described by /api/v1/openapi.json."""
+"""/api/v1/: the REST API (links.api.views), described by /api/v1/openapi.json."""
 
 from django.urls import path
 
-from links import api
+from links.api import views as api
 
 app_name = "api"
 urlpatterns = [

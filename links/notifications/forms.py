@@ -1,11 +1,11 @@
-"""The webhook endpoint form (URL, events). The address guard runs in links.webhooks,
+"""The webhook endpoint form (URL, events). The address guard runs in links.notifications.webhooks,
 so the dashboard and any other caller refuse the same URLs with the same message."""
 
 from __future__ import annotations
 
 from django import forms
 
-from links.webhook_models import EVENT_TYPES
+from links.notifications.models import EVENT_TYPES
 
 
 class WebhookEndpointForm(forms.Form):

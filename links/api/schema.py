@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of /api/v1/, served at /api/v1/openapi.json. Kept next to
-links.api: tests/api check that every route in links.api_urls is described here and
+links.api.views: tests/api check that every route in links.api.urls is described here and
 that the answers the views give validate against it."""
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from links.email_models import EmailKind, EmailStatus, OutboundEmail
 from links.models import LinkStatus, PaymentLink
+from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
 
-logger = logging.getLogger("links.emails")
+logger = logging.getLogger("links.notifications.emails")
 
 ATTENTION_WORDS = {
     "underpaid": "Underpaid: less than the amount due arrived",
@@ -97,8 +97,8 @@ def _queue(*, kind: str, link: PaymentLink, to: list[str], subject: str, templat
 
 
 def _send_after_commit(email_id: int) -> None:
-    from links.background import run_after_commit
-    from links.tasks import send_email_task
+    from links.notifications.tasks import send_email_task
+    from payram.lib.background import run_after_commit
 
     run_after_commit(send_email_task, email_id)
 
@@ -336,7 +336,7 @@ def _owner_emails(link: PaymentLink) -> list[str]:
 
 
 def _merchant_context(link: PaymentLink, state) -> dict:
-    from links.events import _amount
+    from links.notifications.events import _amount
     from links.selectors import status_detail_words
 
     base_url = getattr(settings, "PAYRAM_BASE_URL", "").rstrip("/")

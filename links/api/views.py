@@ -4,7 +4,7 @@ One project per key: `Authorization: Bearer <key>` (members.services.api_key_aut
 No session, no cookies, so no CSRF. Validation is the dashboard's own
 (links.forms.PaymentLinkFields, members.forms.MemberForm) and writes go through the same
 services, so an API link and a dashboard link cannot differ. Another project's link
-answers 404, exactly like one that does not exist. The document in links.api_schema
+answers 404, exactly like one that does not exist. The document in links.api.schema
 describes every answer given here; tests/api hold the two together."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chain import catalogue
 from links import resolution, selectors, services
-from links.api_schema import OPENAPI
+from links.api.schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
 from links.refunds import refund_payload

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from links import webhook_views
+from links.notifications import views as webhook_views
 
 app_name = "webhooks"
 urlpatterns = [

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from links.models import LinkStatus, PaymentLink
 
-logger = logging.getLogger("links.events")
+logger = logging.getLogger("links.notifications.events")
 
 # detail -> event type, sent when the link's detail becomes it
 DETAIL_EVENTS = {
@@ -44,7 +44,7 @@ def _amount(units, network: str, asset: str) -> str | None:
 
 
 def _iso(moment) -> str | None:
-    from links.webhooks import _iso as iso
+    from links.notifications.webhooks import _iso as iso
 
     return iso(moment)
 
@@ -105,7 +105,7 @@ def link_payload(link: PaymentLink, state=None) -> dict:
 
 
 def _emit(link: PaymentLink, event_type: str, state=None) -> None:
-    from links.webhooks import event_record
+    from links.notifications.webhooks import event_record
 
     payload = {"project": {"id": link.project_id, "name": link.project.name}, "link": link_payload(link, state)}
     event_record(project=link.project, event_type=event_type, payload_without_id=payload, link=link)
@@ -161,7 +161,7 @@ def _savepoint():
 
 
 def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
-    from links import emails
+    from links.notifications import emails
 
     if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
         emails.send_receipt_to_member(link)

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Send due webhook deliveries and retries once, then exit."
 
     def handle(self, *args, **options) -> None:
-        from links.webhooks import retry_due_webhooks
+        from links.notifications.webhooks import retry_due_webhooks
 
         made = retry_due_webhooks()
         self.stdout.write(f"{made} webhook attempt(s) made")

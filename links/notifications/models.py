@@ -1,4 +1,7 @@
-"""Webhook endpoints, events and deliveries (models live here; links/models.py imports them).
+"""What payram tells the outside world: webhook endpoints, events and deliveries, and
+the email outbox. The tables keep the names they had when these lived in the links app.
+
+Webhooks:
 
 An event happens once per project (WebhookEvent, public id `evt_...` so receivers can
 drop duplicates). Each active endpoint subscribed to its type gets a WebhookDelivery,
@@ -21,6 +24,9 @@ __all__ = [
     "new_event_id",
     "new_endpoint_code",
     "new_signing_secret",
+    "EmailKind",
+    "EmailStatus",
+    "OutboundEmail",
 ]
 
 # type -> what the merchant reads in the dashboard
@@ -71,6 +77,7 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "links_webhookendpoint"
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -92,6 +99,7 @@ class WebhookEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        db_table = "links_webhookevent"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["project", "-created_at"])]
 
@@ -120,6 +128,7 @@ class WebhookDelivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "links_webhookdelivery"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -138,8 +147,62 @@ class WebhookAttempt(models.Model):
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        db_table = "links_webhookattempt"
         ordering = ["-attempted_at", "-id"]
 
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# The customer and merchant email outbox.
+class EmailKind(models.TextChoices):
+    LINK_TO_MEMBER = "link_to_member", "Payment link to the member"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    RECEIPT = "receipt", "Receipt to the member"
+    REFUND_REQUEST = "refund_request", "Refund request to the member"
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # waiting for its next try (next_attempt_at)
+    SENT = "sent", "Sent"  # the mail server accepted it
+    FAILED = "failed", "Failed"  # every scheduled try failed; the merchant can resend it
+
+
+class OutboundEmail(models.Model):
+    """One composed email and what became of it. The text is what was true when it was
+    composed; recipients are stored here (never logged). last_error holds the exception
+    type and a short message payram wrote itself, never the server's words (they can
+    carry a login name or a credential)."""
+
+    link = models.ForeignKey("links.PaymentLink", on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=24, choices=EmailKind.choices)
+    recipients = models.JSONField(default=list)
+    from_email = models.CharField("from", max_length=254)
+    subject = models.CharField(max_length=200)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "links_outboundemail"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="links_email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for link {self.link_id}: {self.status}"
+
+    @property
+    def error_type(self) -> str:
+        return self.last_error.split(": ", 1)[0] if self.last_error else ""
+
+    @property
+    def error_words(self) -> str:
+        return self.last_error.split(": ", 1)[-1] if self.last_error else ""
