@@ -18,6 +18,10 @@ from django.utils import timezone
 
 from chain import catalogue
 from chain.catalogue import Asset, Network
+from chain.hd import KeyRefused
+from chain.health import network_is_healthy
+from chain.models import DepositAddress, Wallet
+from chain.wallets import address_allocate
 from links import pricing
 from links.models import LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
@@ -47,14 +51,10 @@ logger = logging.getLogger("links.checkout")
 
 
 def _network_is_healthy(slug: str) -> bool:
-    from chain.health import network_is_healthy
-
     return network_is_healthy(slug)
 
 
 def _wallet_families(project) -> set[str]:
-    from chain.models import Wallet
-
     return set(Wallet.objects.active().filter(project=project).values_list("family", flat=True))
 
 
@@ -158,9 +158,6 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
 def _deposit_address(link: PaymentLink, family: str):
     """The link's address for the family, allocated on first use. Called with the link
     row locked, so two customers' tabs racing here get the same address."""
-    from chain.hd import KeyRefused
-    from chain.models import DepositAddress
-    from chain.wallets import address_allocate
 
     existing = DepositAddress.objects.filter(link=link, family=family).order_by("id").first()
     if existing:

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from chain import catalogue
+from chain import catalogue, devnet
 from chain.health import network_is_healthy
 from chain.models import Deposit
 from links import checkout
@@ -270,7 +270,6 @@ def pay_simulate(request: HttpRequest, code: str) -> HttpResponse:
     context = _checkout_context(request, link)
     if not context["simulate"]:
         return _rerender(request, link, "Simulated payments exist only on the local devnet.", 400)
-    from chain import devnet
 
     quote, asset = context["quote"], context["asset"]
     try:

@@ -6,8 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+from django.urls import reverse
+
 from links.models import LinkStatus, PaymentLink
+from links.selectors import amount_received, network_name
 from links.status import derive_status, link_deposits
+from payram.lib.money import format_fiat
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,6 @@ class Receipt:
 
 def receipt_for(link: PaymentLink) -> Receipt | None:
     """The receipt of a Successful link, None for any other."""
-    from links.selectors import amount_received, network_name
-    from payram.lib.money import format_fiat
 
     if link.status != LinkStatus.SUCCESSFUL:
         return None
@@ -49,7 +52,4 @@ def receipt_for(link: PaymentLink) -> Receipt | None:
 
 
 def receipt_url(link: PaymentLink) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
     return f"{settings.PAYRAM_BASE_URL.rstrip('/')}{reverse('pay:receipt', args=[link.code])}"

@@ -14,11 +14,14 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from chain import catalogue
 from chain.addresses import AddressRefused, address_check
+from chain.models import Deposit, DepositAddress
 from links import pricing
 from links.models import LinkStatus, PaymentLink, Refund, RefundState
 from links.resolution import ResolutionRefused, may_resolve
@@ -130,7 +133,6 @@ def refund_create(*, link: PaymentLink, option: str, fiat_amount: Decimal | None
 def refund_address_give(*, refund: Refund, address: str) -> Refund:
     """The customer's address for the refund, checked for the network. The address is
     then watched (a DepositAddress row of purpose "refund") for the merchant's transfer."""
-    from chain.models import DepositAddress
 
     net = catalogue.get(refund.network)
     canonical = address_check(net, address)
@@ -153,8 +155,6 @@ def refund_address_give(*, refund: Refund, address: str) -> Refund:
 
 
 def _watch_row(refund: Refund, family: str, address: str):
-    from chain.models import DepositAddress
-
     paid_to = refund.link.deposit_addresses.filter(family=family).select_related("wallet").first()
     if paid_to is None:
         raise AddressRefused("This refund cannot be watched on that network.")
@@ -173,7 +173,6 @@ def refunds_check(address_ids) -> int:
     """The deposits_changed receiver's work for refund addresses: mark Sent each refund
     waiting on one of these addresses that received, in a block, at least its amount in
     its asset after it was asked. Returns how many were marked."""
-    from chain.models import Deposit
 
     marked = 0
     for refund in Refund.objects.filter(watch_id__in=list(address_ids), state=RefundState.ADDRESS_GIVEN).select_related("link"):
@@ -201,9 +200,6 @@ def refunds_check(address_ids) -> int:
 
 
 def refund_url(refund: Refund) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
     return f"{settings.PAYRAM_BASE_URL.rstrip('/')}{reverse('pay:refund', args=[refund.link.code, refund.code])}"
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from chain import catalogue
+from chain.models import Deposit
 from links.models import LinkStatus, PaymentLink, Quote
 from links.status import DETAIL_LABELS, Detail
 from payram.lib.money import format_fiat, format_units
@@ -56,7 +57,6 @@ class PaymentFilters:
 def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
     """Prefetch every link's deposits (two queries for the whole page, not two per row);
     read them with link_transactions."""
-    from chain.models import Deposit
 
     return links.prefetch_related(
         Prefetch("deposit_addresses__deposits", queryset=Deposit.objects.order_by("first_seen_at", "id"))
@@ -266,3 +266,15 @@ def share_links(link: PaymentLink) -> dict[str, str]:
         "email": f"mailto:{quote(link.member.email, safe='@')}?"
         + urlencode({"subject": subject, "body": f"{text}\n\nPay here: {url}\n"}, quote_via=quote),
     }
+
+
+def coin_amount(units, network: str, asset: str) -> str | None:
+    """Whole coins as a string ('25', '0.0015'); None when unknown (no units, or a
+    network or coin this install no longer knows)."""
+    if units is None:
+        return None
+    try:
+        decimals = catalogue.get(network).asset(asset).decimals
+    except KeyError:
+        return None
+    return format_units(int(units), decimals)

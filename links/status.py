@@ -68,7 +68,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from links.models import LinkStatus, PaymentLink, Quote
+from chain import catalogue
+from chain.models import Deposit
+from links.models import LinkSettlement, LinkStatus, PaymentLink, Quote
 from links.signals import link_changed
 from links.tolerance import allowed_shortfall
 
@@ -164,16 +166,12 @@ class DepositView:
 
 
 def _deposits(link: PaymentLink) -> list:
-    from chain.models import Deposit
-
     deposits = list(Deposit.objects.filter(address__link=link, orphaned=False))
     deposits.sort(key=lambda d: (d.paid_time, d.id))
     return deposits
 
 
 def _settled_at(link: PaymentLink) -> datetime | None:
-    from links.models import LinkSettlement
-
     return LinkSettlement.objects.filter(link=link).values_list("created_at", flat=True).first()
 
 
@@ -190,8 +188,6 @@ def _counted_pair(quotes: list[Quote], deposits: list) -> tuple[str, str] | None
 
 
 def _required(link: PaymentLink, network: str) -> int:
-    from chain import catalogue
-
     try:
         return max(catalogue.confirmations_required(link.project, network), 1)
     except KeyError:  # a network removed from the catalogue: its deposits still show
@@ -201,8 +197,6 @@ def _required(link: PaymentLink, network: str) -> int:
 def _needed(deposit, required: int) -> int:
     """Confirmations before this deposit counts: the threshold, or a block reward's maturity."""
     if deposit.coinbase:
-        from chain import catalogue
-
         try:
             return max(required, catalogue.get(deposit.network).coinbase_maturity)
         except KeyError:
@@ -389,8 +383,6 @@ def refresh_expired_links(*, now: datetime | None = None) -> int:
 def link_deposits(link: PaymentLink, *, state: LinkState | None = None) -> list[DepositView]:
     """Every recorded deposit of the link (orphaned ones included, marked), newest
     first, with confirmations, the threshold and the explorer URL, for display."""
-    from chain import catalogue
-    from chain.models import Deposit
 
     state = state or derive_status(link)
     pair = (state.received_network, state.received_asset) if state.received_asset else None

@@ -7,6 +7,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications (webhooks and email)"
 
     def ready(self) -> None:
-        from links.notifications import receivers  # connects to links.signals (apps are loaded now)
+        # Imported here, not at the top: receivers import models, which Django allows
+        # only once every app is loaded.
+        from links.notifications import receivers
 
         receivers.connect()

@@ -21,6 +21,7 @@ import ssl
 import time
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
@@ -30,8 +31,13 @@ from django.utils import timezone
 
 from links.models import LinkStatus, PaymentLink
 from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
+from links.receipts import receipt_for, receipt_url
+from links.selectors import coin_amount, public_url, status_detail_words
+from payram.lib.background import run_after_commit
+from payram.lib.mail import email_enabled
+from payram.lib.money import format_fiat
 
-logger = logging.getLogger("links.notifications.emails")
+logger = logging.getLogger("links.emails")
 
 ATTENTION_WORDS = {
     "underpaid": "Underpaid: less than the amount due arrived",
@@ -70,10 +76,6 @@ class NotResendable(Exception):
     """Only a failed email can be resent (a queued one is still being tried)."""
 
 
-def email_enabled() -> bool:
-    return not getattr(settings, "EMAIL_BACKEND", "").endswith("dummy.EmailBackend")
-
-
 def _from_address() -> str:
     return getattr(settings, "DEFAULT_FROM_EMAIL", "") or "payram@localhost"
 
@@ -97,9 +99,6 @@ def _queue(*, kind: str, link: PaymentLink, to: list[str], subject: str, templat
 
 
 def _send_after_commit(email_id: int) -> None:
-    from links.notifications.tasks import send_email_task
-    from payram.lib.background import run_after_commit
-
     run_after_commit(send_email_task, email_id)
 
 
@@ -288,14 +287,11 @@ def emails_for_link(link: PaymentLink, *, limit: int = 50) -> list[OutboundEmail
 
 
 def _amount_words(link: PaymentLink) -> str:
-    from payram.lib.money import format_fiat
-
     return format_fiat(link.amount, link.currency)
 
 
 def link_email_to_member(*, link: PaymentLink) -> None:
     """Email the member their payment link (subject, amount, description, a button)."""
-    from links.selectors import public_url
 
     if not email_enabled():
         raise EmailDisabled("Email is not configured on this server (set EMAIL_HOST or EMAIL_BACKEND).")
@@ -314,7 +310,6 @@ def link_email_to_member(*, link: PaymentLink) -> None:
 
 def send_receipt_to_member(link: PaymentLink) -> None:
     """The member's receipt, when a link becomes Successful and email is set up."""
-    from links.receipts import receipt_for, receipt_url
 
     if not email_enabled():
         return
@@ -336,14 +331,11 @@ def _owner_emails(link: PaymentLink) -> list[str]:
 
 
 def _merchant_context(link: PaymentLink, state) -> dict:
-    from links.notifications.events import _amount
-    from links.selectors import status_detail_words
-
     base_url = getattr(settings, "PAYRAM_BASE_URL", "").rstrip("/")
     network = state.received_network or (state.quote.network if state.quote else "")
     asset = state.received_asset or (state.quote.asset if state.quote else "")
-    received = _amount(state.amount_received, network, asset)
-    due = _amount(state.amount_due, network, asset)
+    received = coin_amount(state.amount_received, network, asset)
+    due = coin_amount(state.amount_due, network, asset)
     return {
         "amount": _amount_words(link),
         "received": f"{received} {asset}" if received else "",
@@ -382,3 +374,38 @@ def notify_needs_attention(link: PaymentLink, state) -> None:
         context=context,
         subject=f"Needs attention: {ATTENTION_WORDS.get(state.detail, state.detail).split(':')[0]}, {context['amount']} from {link.member.email}",
     )
+
+
+# The first try, right after the transaction that wrote the row committed.
+@shared_task(name="links.tasks.send_email_task", ignore_result=True, acks_late=True)
+def send_email_task(email_id: int | dict) -> bool | None:
+    """First try of one queued email (an OutboundEmail id), right after the transaction
+    that wrote it committed. A failure is scheduled on the row and retried by
+    retry_due_emails, never by Celery: the task itself does not retry."""
+    if isinstance(email_id, dict):  # queued by a payram from before the email outbox
+        email_id = _outbox_row_for_composed(email_id)
+        if email_id is None:
+            return None
+    try:
+        return send_email(email_id)
+    except Exception:  # the sweep retries it: the row is still queued
+        logger.exception("email %s failed unexpectedly", email_id)
+        return None
+
+
+def _outbox_row_for_composed(message: dict) -> int | None:
+    """A message composed into a dict (before the outbox) becomes an outbox row."""
+    link = PaymentLink.objects.filter(code=message.get("link")).first()
+    if link is None:
+        logger.error("email %s for a link that no longer exists dropped", message.get("kind"))
+        return None
+    return OutboundEmail.objects.create(
+        link=link,
+        kind=message["kind"],
+        recipients=message["to"],
+        from_email=message["from"],
+        subject=message["subject"][:200],
+        text=message["text"],
+        html=message.get("html", ""),
+        next_attempt_at=timezone.now(),
+    ).pk

@@ -10,9 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from links.models import LinkStatus, PaymentLink
+from django.db import transaction
 
-logger = logging.getLogger("links.notifications.events")
+from links.models import LinkStatus, PaymentLink
+from links.notifications import emails
+from links.notifications.webhooks import event_record
+from links.refunds import refund_payload
+from links.resolution import settlement_payload
+from links.selectors import coin_amount, public_url
+from links.status import derive_status, link_deposits
+from payram.lib.times import iso_utc
+
+logger = logging.getLogger("links.events")
 
 # detail -> event type, sent when the link's detail becomes it
 DETAIL_EVENTS = {
@@ -24,37 +33,12 @@ DETAIL_EVENTS = {
 ATTENTION_DETAILS = ("underpaid", "overpaid", "paid_late", "refund_due")
 
 
-def _decimals(network: str, asset: str) -> int | None:
-    from chain import catalogue
-
-    try:
-        return catalogue.get(network).asset(asset).decimals
-    except KeyError:
-        return None
-
-
 def _amount(units, network: str, asset: str) -> str | None:
-    """Whole coins as a string ('25', '0.0015'); None when unknown."""
-    from payram.lib.money import format_units
-
-    if units is None:
-        return None
-    decimals = _decimals(network, asset)
-    return format_units(int(units), decimals) if decimals is not None else None
-
-
-def _iso(moment) -> str | None:
-    from links.notifications.webhooks import _iso as iso
-
-    return iso(moment)
+    return coin_amount(units, network, asset)
 
 
 def link_payload(link: PaymentLink, state=None) -> dict:
     """The `link` object of every event: amounts are strings, never floats."""
-    from links.refunds import refund_payload
-    from links.resolution import settlement_payload
-    from links.selectors import public_url
-    from links.status import derive_status, link_deposits
 
     state = state or derive_status(link)
     quote = state.quote
@@ -72,8 +56,8 @@ def link_payload(link: PaymentLink, state=None) -> dict:
             "confirmations_required": view.confirmations_required,
             "counted": view.counted,
             "orphaned": view.deposit.orphaned,
-            "first_seen": _iso(view.deposit.first_seen_at),
-            "sent_at": _iso(view.deposit.paid_time),
+            "first_seen": iso_utc(view.deposit.first_seen_at),
+            "sent_at": iso_utc(view.deposit.paid_time),
         }
         for view in reversed(link_deposits(link, state=state))  # oldest first
     ]
@@ -94,10 +78,10 @@ def link_payload(link: PaymentLink, state=None) -> dict:
         "amount_received_base_units": None if state.amount_received is None else str(state.amount_received),
         "amount_short": _amount(state.amount_short, network, asset) if state.amount_short else None,
         "amount_short_base_units": str(state.amount_short) if state.amount_short else None,
-        "created": _iso(link.created_at),
-        "expires_at": _iso(link.expires_at),
-        "paid_at": _iso(state.paid_at),
-        "cancelled_at": _iso(link.cancelled_at),
+        "created": iso_utc(link.created_at),
+        "expires_at": iso_utc(link.expires_at),
+        "paid_at": iso_utc(state.paid_at),
+        "cancelled_at": iso_utc(link.cancelled_at),
         "transactions": transactions,
         "settlement": settlement_payload(link),
         "refunds": [refund_payload(r) for r in link.refunds.order_by("created_at", "id")],
@@ -105,8 +89,6 @@ def link_payload(link: PaymentLink, state=None) -> dict:
 
 
 def _emit(link: PaymentLink, event_type: str, state=None) -> None:
-    from links.notifications.webhooks import event_record
-
     payload = {"project": {"id": link.project_id, "name": link.project.name}, "link": link_payload(link, state)}
     event_record(project=link.project, event_type=event_type, payload_without_id=payload, link=link)
 
@@ -155,14 +137,10 @@ def link_changed(link: PaymentLink, old: Mapping, new) -> None:
 
 
 def _savepoint():
-    from django.db import transaction
-
     return transaction.atomic()
 
 
 def _notify_merchant(link: PaymentLink, old: Mapping, new) -> None:
-    from links.notifications import emails
-
     if new.status == LinkStatus.SUCCESSFUL and old.get("status") != LinkStatus.SUCCESSFUL:
         emails.send_receipt_to_member(link)
     if (

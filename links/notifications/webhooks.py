@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
+from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -40,9 +41,10 @@ from links.notifications.models import (
     WebhookEvent,
     new_signing_secret,
 )
+from payram.lib.background import run_after_commit
 from payram.lib.env import envbool
 
-logger = logging.getLogger("links.notifications.webhooks")
+logger = logging.getLogger("links.webhooks")
 
 SIGNATURE_HEADER = "Payram-Signature"
 TIMEOUT_SECONDS = 10
@@ -315,9 +317,6 @@ def send_test_event(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 
 def _deliver_after_commit(delivery_ids: list[int]) -> None:
-    from links.notifications.tasks import deliver_webhooks_task
-    from payram.lib.background import run_after_commit
-
     run_after_commit(deliver_webhooks_task, delivery_ids)
 
 
@@ -457,5 +456,19 @@ def retry_due_webhooks(*, now: datetime | None = None) -> int:
             if deliver(delivery_id, now=now) is not None:
                 made += 1
         except Exception:  # one broken row must not stop the others
+            logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
+    return made
+
+
+# The first try, right after the event's transaction committed (payram.lib.background).
+@shared_task(name="links.tasks.deliver_webhooks_task", ignore_result=True, acks_late=True)
+def deliver_webhooks_task(delivery_ids: list[int]) -> int:
+    """First attempt of these deliveries, right after the event's transaction committed.
+    Failures are scheduled on the delivery row and retried by retry_due_webhooks."""
+    made = 0
+    for delivery_id in delivery_ids:
+        try:
+            made += deliver(delivery_id) is not None
+        except Exception:  # the sweep retries it: the row is still pending
             logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
     return made

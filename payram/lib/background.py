@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
-logger = logging.getLogger("payram.lib.background")
+logger = logging.getLogger("links.background")
 
 # Tests set this to False to run the work inline, where the test's transaction is visible.
 EAGER_IN_THREAD = True

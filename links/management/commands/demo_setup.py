@@ -24,6 +24,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from chain import catalogue, devnet
+from chain.models import Cursor, Deposit, ScannedBlock, Wallet
+from chain.signals import deposits_changed
+from chain.wallets import WalletError, wallet_set
+from links.models import LinkStatus, PaymentLink
+from members.models import Member, Project
+from members.services import project_create
+
 DEMO_EVM_XPUB = "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt"
 DEMO_USERNAME = "demo"
 DEMO_PROJECT = "Demo Store"
@@ -56,8 +64,6 @@ class Command(BaseCommand):
     # -- devnet -------------------------------------------------------------------------
 
     def prepare_devnet(self) -> None:
-        from chain import catalogue, devnet
-
         net = catalogue.get("devnet")
         if not net.enabled:
             raise CommandError("PAYRAM_RPC_DEVNET is not set: start anvil and point it there (bin/run does both).")
@@ -75,8 +81,6 @@ class Command(BaseCommand):
         """A devnet started from scratch has other blocks at the heights we scanned. Its
         old deposits are gone with it: mark them orphaned (kept, never counted) and start
         scanning the new chain from its current head."""
-        from chain.models import Cursor, Deposit, ScannedBlock
-        from chain.signals import deposits_changed
 
         cursor = Cursor.objects.filter(network="devnet").first()
         if cursor is None or cursor.height is None:
@@ -120,12 +124,6 @@ class Command(BaseCommand):
         return password
 
     def demo_data(self):
-        from chain.models import Wallet
-        from chain.wallets import WalletError, wallet_set
-        from links.models import LinkStatus, PaymentLink
-        from members.models import Member, Project
-        from members.services import project_create
-
         user = get_user_model().objects.get(username=DEMO_USERNAME)
         with transaction.atomic():
             project = Project.objects.filter(name=DEMO_PROJECT, owners=user).first()

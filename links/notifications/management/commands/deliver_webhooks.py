@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from links.notifications.webhooks import retry_due_webhooks
+
 
 class Command(BaseCommand):
     help = "Send due webhook deliveries and retries once, then exit."
 
     def handle(self, *args, **options) -> None:
-        from links.notifications.webhooks import retry_due_webhooks
-
         made = retry_due_webhooks()
         self.stdout.write(f"{made} webhook attempt(s) made")
