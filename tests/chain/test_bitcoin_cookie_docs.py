@@ -1,4 +1,4 @@
-"""The README's cookie-auth instructions fit every Bitcoin network: one variable per
+"""The cookie-auth instructions in docs/operations.md fit every Bitcoin network: one variable per
 network (PAYRAM_RPC_<SLUG>_COOKIE) and the cookie file that network's bitcoind writes
 (regtest/, testnet4/, signet/ under the datadir; the datadir itself for mainnet). The
 regtest row is checked against a real bitcoind started with cookie auth."""
@@ -19,15 +19,15 @@ from chain import catalogue
 from chain.adapters.bitcoin import BitcoinCoreAdapter
 from tests.support.bitcoin_core import _free_port, bitcoind_binary
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def cookie_rows() -> dict[str, str]:
-    """variable -> cookie file, from the README's table."""
-    return dict(re.findall(r"^\| [^|]+ \| `(PAYRAM_RPC_\w+_COOKIE)` \| `([^`]+)` \|$", README.read_text(), re.M))
+    """variable -> cookie file, from the table in docs/operations.md."""
+    return dict(re.findall(r"^\| [^|]+ \| `(PAYRAM_RPC_\w+_COOKIE)` \| `([^`]+)` \|$", OPERATIONS.read_text(), re.M))
 
 
-def test_the_readme_names_each_bitcoin_networks_cookie_variable_and_file():
+def test_the_operations_guide_names_each_bitcoin_networks_cookie_variable_and_file():
     rows = cookie_rows()
     subfolder = {"bitcoin": "", "bitcoin-testnet4": "testnet4/", "bitcoin-signet": "signet/", "bitcoin-regtest": "regtest/"}
     bitcoin_networks = [n for n in catalogue.BUILTIN if n.kind == catalogue.BITCOIN]

@@ -3,7 +3,7 @@
 A body over the limit used to be answered (400) without being read; gunicorn then closed
 a socket with unread data, the kernel reset the connection, and nginx, still sending the
 body, answered 502 about one time in ten. payram now reads and drops the body before
-answering 413, and the README's nginx setting (client_max_body_size 1m) stops it at the
+answering 413, and the nginx setting in docs/operations.md (client_max_body_size 1m) stops it at the
 proxy. gunicorn and nginx run as this test's own processes on free loopback ports."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def gunicorn(workdir):
 
 @pytest.fixture(scope="module")
 def nginx(workdir, gunicorn):
-    """Two nginx servers in front of gunicorn: one with the README's setting, one that lets
+    """Two nginx servers in front of gunicorn: one with the setting in docs/operations.md, one that lets
     any body up to 10 MB through (a proxy set up without it)."""
     if NGINX is None:
         pytest.skip("nginx is not installed (bin/test installs Debian's nginx package)")
@@ -182,5 +182,5 @@ def test_through_nginx_a_large_body_is_413_never_502(nginx):
     documented, permissive = nginx
     assert _big_posts(permissive) == [413] * TRIES  # payram's own 413, read to the end: no reset, no 502
     stopped_at_proxy = _big_posts(documented)
-    assert stopped_at_proxy == [413] * TRIES  # nginx's own 413 with the README's setting
+    assert stopped_at_proxy == [413] * TRIES  # nginx's own 413 with the setting in docs/operations.md
     assert requests.get(documented + "/healthz", timeout=10).json() == {"ok": True}

@@ -281,14 +281,14 @@ def test_a_hundred_customers_behind_one_address_are_never_limited(world, setting
     assert set(answers) <= {200, 204, 302}, set(answers)
 
 
-def test_the_readme_states_the_limits_payram_ships():
+def test_the_docs_state_the_limits_payram_ships():
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    stated = dict(re.findall(r"^ *\| `(\w+)` \| ([^|]+?) \|", readme, flags=re.M))
+    guarantees = (Path(__file__).resolve().parents[2] / "docs" / "guarantees.md").read_text()
+    stated = dict(re.findall(r"^ *\| `(\w+)` \| ([^|]+?) \|", guarantees, flags=re.M))
     for name, (count, seconds) in ratelimit.DEFAULT_LIMITS.items():
-        assert name in stated, f"README's rate-limit table lacks {name}"
+        assert name in stated, f"docs/guarantees.md's rate-limit table lacks {name}"
         if count:
             assert stated[name].startswith(f"{count} per {seconds} s"), (name, stated[name])
         else:

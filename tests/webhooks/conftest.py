@@ -16,7 +16,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
 def documented_verifier():
-    """verify_payram_signature exactly as docs/webhooks.md prints it (the README snippet)."""
+    """verify_payram_signature exactly as docs/webhooks.md prints it (docs/merchant.md repeats it)."""
     code = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
     namespace: dict = {}
     exec(compile(code, str(DOCS), "exec"), namespace)
