@@ -39,6 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -50,7 +51,6 @@ from chain.adapters.base import Block, ChainAdapter, NodeError, NodeUnreachable,
 from chain.catalogue import Network
 from chain.models import Cursor, Deposit, DepositAddress, ScannedBlock
 from chain.signals import deposits_changed
-from payram.lib.env import envint
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ BATCH_BLOCKS = 50  # blocks fetched and committed together
 MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
 # Renewed by a heartbeat while the scan runs (every third of it) and by every batch; a dead
 # worker's lease lapses after this.
-LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 30, minimum=5)
+LEASE_SECONDS = settings.PAYRAM_SCAN_LEASE_SECONDS
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
 ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
@@ -237,7 +237,7 @@ def highest_threshold(network: Network) -> int:
 def start_height(network: Network, head: int) -> int:
     """Where a network seen for the first time starts: PAYRAM_START_HEIGHT_<SLUG>, or its
     threshold below the head (deposits before the network was enabled are not looked for)."""
-    raw = os.environ.get("PAYRAM_START_HEIGHT_" + network.slug.upper().replace("-", "_"), "").strip()
+    raw = settings.PAYRAM_NETWORK_ENV.get("PAYRAM_START_HEIGHT_" + network.slug.upper().replace("-", "_"), "").strip()
     if raw:
         try:
             return max(0, int(raw))

@@ -40,7 +40,6 @@ from links.webhook_models import (
     WebhookEvent,
     new_signing_secret,
 )
-from payram.lib.env import envbool
 
 logger = logging.getLogger("links.webhooks")
 
@@ -86,10 +85,7 @@ class ForbiddenAddress(Exception):
 
 
 def allow_private() -> bool:
-    value = getattr(settings, "PAYRAM_WEBHOOK_ALLOW_PRIVATE", None)
-    if value is None:
-        return envbool("PAYRAM_WEBHOOK_ALLOW_PRIVATE", False)
-    return bool(value)
+    return bool(settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE)
 
 
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
