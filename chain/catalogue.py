@@ -22,6 +22,9 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import urlparse
 
+from django.conf import settings
+
+from chain import tron
 from payram.lib.env import ConfigError, parse_bool, redact_url
 from payram.lib.money import to_base_units
 
@@ -414,8 +417,6 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
 
 def _tron_token_from_toml(where: str, raw: dict) -> Asset:
     """A TRC-20 token: its contract in the T… form Tronscan shows."""
-    from chain import tron
-
     contract = raw.get("contract")
     if not isinstance(contract, str) or not tron.is_address(contract):
         raise ConfigError(f"{where}: a Tron token's contract must be a T… address, not {contract!r}")
@@ -515,8 +516,6 @@ def _check_push_url(net: Network, url: str, where: str) -> str:
 def _load() -> tuple[dict[str, Network], dict[str, str]]:
     """(networks by slug, configuration errors by slug). A bad RPC URL disables only its
     own network; a bad chains file is reported under "*" and the built-ins still load."""
-    from django.conf import settings
-
     found: dict[str, Network] = {n.slug: n for n in BUILTIN}
     errors: dict[str, str] = {}
     env = settings.PAYRAM_NETWORK_ENV

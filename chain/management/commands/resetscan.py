@@ -21,6 +21,11 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from chain import catalogue
+from chain.management.commands.scanloop import pidfile
+from chain.models import Cursor, Deposit, ScannedBlock
+from chain.signals import deposits_changed
+
 
 class Command(BaseCommand):
     help = "Clear stale scan locks; with --network and --height, rewind that network's cursor to the height."
@@ -45,8 +50,6 @@ class Command(BaseCommand):
             self.wake_scanloop()
 
     def wake_scanloop(self) -> None:
-        from chain.management.commands.scanloop import pidfile
-
         try:
             pid = int(pidfile().read_text().strip())
             os.kill(pid, signal.SIGHUP)
@@ -59,10 +62,6 @@ class Command(BaseCommand):
         self.stdout.write(f"scanloop (pid {pid}) told to re-read its configuration and scan now")
 
     def reset(self, *, network: str | None, height: int | None, recheck: bool) -> None:
-        from chain import catalogue
-        from chain.models import Cursor, Deposit, ScannedBlock
-        from chain.signals import deposits_changed
-
         if height is not None and not network:
             raise CommandError("--height needs --network")
         if height is not None and height < 0:
