@@ -19,7 +19,6 @@ from chain import catalogue
 from chain.adapters import adapter_for
 from chain.adapters.base import NodeError
 from chain.catalogue import Network
-from chain.models import Cursor
 from payram.lib.env import ConfigError
 
 MAX_BACKOFF_SECONDS = 300  # a failing network is retried at least this often
@@ -159,6 +158,10 @@ def probe(net: Network) -> str:
 def network_health(*, live: bool = False) -> list[NetworkHealth]:
     """Health of every enabled network (and of every network whose configuration is
     broken). With live=True each node is also asked for its head right now."""
+    # chain.models inside the function: Celery imports this module (chain.schedule, from
+    # payram/celery.py's on_after_configure) before Django's app registry is ready.
+    from chain.models import Cursor
+
     enabled, errors = configured_networks()
     cursors = {c.network: c for c in Cursor.objects.filter(network__in=[n.slug for n in enabled])}
     now = timezone.now()
@@ -192,4 +195,8 @@ def network_is_healthy(slug: str) -> bool:
         return False
     if not net.enabled:
         return False
+    # chain.models inside the function: Celery imports this module (chain.schedule, from
+    # payram/celery.py's on_after_configure) before Django's app registry is ready.
+    from chain.models import Cursor
+
     return not _health(net, Cursor.objects.filter(network=slug).first(), timezone.now()).stalled

@@ -8,6 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAIN = ROOT / "chain"
 # The lead is moving these two (scanloop's scheduler, the job table); they are checked once moved.
 NOT_YET = {"chain/management/commands/scanloop.py", "chain/schedule.py"}
+# Imported by Celery while it configures the app, before Django's app registry is ready:
+# its models come inside the functions that use them.
+BEFORE_APPS_READY = {"chain/health.py"}
 
 
 def module_name(path: Path) -> str:
@@ -62,9 +65,10 @@ def test_chain_imports_at_module_top():
         rel = path.relative_to(ROOT).as_posix()
         if rel in NOT_YET:
             continue
+        allowed = {"from chain.models import Cursor"} if rel in BEFORE_APPS_READY else set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 for child in ast.walk(node):
-                    if isinstance(child, ast.Import | ast.ImportFrom):
+                    if isinstance(child, ast.Import | ast.ImportFrom) and ast.unparse(child) not in allowed:
                         inside.append(f"{rel}:{child.lineno} {ast.unparse(child)}")
     assert inside == []
