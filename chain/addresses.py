@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from eth_utils import to_checksum_address
+
+from chain import tron
 from chain.catalogue import BITCOIN, EVM, TRON, Network
 from chain.hd import _BECH32, _bech32_hrp_expand, _bech32_polymod, b58check_decode, family_params
 
@@ -63,8 +66,6 @@ def _base58(net: Network, text: str) -> str:
 
 
 def _evm(net: Network, text: str) -> str:
-    from eth_utils import to_checksum_address
-
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
         raise AddressRefused(f"Enter a {net.name} address: 0x followed by 40 hexadecimal characters.")
     checksummed = to_checksum_address(text)
@@ -92,8 +93,6 @@ def address_check(net: Network, text: str) -> str:
             raise AddressRefused(f"This is an address of another network, not {net.name}.")
         return _base58(net, text)
     if net.kind == TRON:
-        from chain import tron
-
         if not tron.is_address(text):
             raise AddressRefused(
                 f"This is not a valid {net.name} address: a Tron address starts with T and has a checksum; copy it again from your wallet."

@@ -16,14 +16,16 @@ link; Bitcoin networks have a family per address encoding.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from payram.lib.env import ConfigError, envbool, redact_url
+from django.conf import settings
+
+from chain import tron
+from payram.lib.env import ConfigError, parse_bool, redact_url
 from payram.lib.money import to_base_units
 
 BITCOIN = "bitcoin"
@@ -415,8 +417,6 @@ def _asset_from_toml(where: str, raw: dict) -> Asset:
 
 def _tron_token_from_toml(where: str, raw: dict) -> Asset:
     """A TRC-20 token: its contract in the T… form Tronscan shows."""
-    from chain import tron
-
     contract = raw.get("contract")
     if not isinstance(contract, str) or not tron.is_address(contract):
         raise ConfigError(f"{where}: a Tron token's contract must be a T… address, not {contract!r}")
@@ -516,32 +516,31 @@ def _check_push_url(net: Network, url: str, where: str) -> str:
 def _load() -> tuple[dict[str, Network], dict[str, str]]:
     """(networks by slug, configuration errors by slug). A bad RPC URL disables only its
     own network; a bad chains file is reported under "*" and the built-ins still load."""
-    from django.conf import settings
-
     found: dict[str, Network] = {n.slug: n for n in BUILTIN}
     errors: dict[str, str] = {}
-    path = getattr(settings, "PAYRAM_CHAINS_FILE", "") or os.environ.get("PAYRAM_CHAINS_FILE", "")
+    env = settings.PAYRAM_NETWORK_ENV
+    path = settings.PAYRAM_CHAINS_FILE
     if path:
         try:
             found = _load_chains_file(path, dict(found))
         except ConfigError as exc:
             errors["*"] = str(exc)
     for slug, net in list(found.items()):
-        url = os.environ.get(net.rpc_env_var, "").strip()
+        url = env.get(net.rpc_env_var, "").strip()
         if url:
             try:
                 found[slug] = replace(net, rpc_url=_check_rpc_url(slug, url))
             except ConfigError as exc:
                 found[slug] = replace(net, rpc_url="")
                 errors[slug] = str(exc)
-        push = os.environ.get(net.push_env_var, "").strip() if net.kind in (BITCOIN, EVM) else ""
+        push = env.get(net.push_env_var, "").strip() if net.kind in (BITCOIN, EVM) else ""
         if push:
             try:
                 found[slug] = replace(found[slug], push_url=_check_push_url(net, push, net.push_env_var))
             except ConfigError as exc:  # a setting the operator meant and got wrong: off, and said why
                 found[slug] = replace(found[slug], rpc_url="")
                 errors[slug] = "; ".join(filter(None, [errors.get(slug), str(exc)]))
-        poll = os.environ.get(net.poll_env_var, "").strip()
+        poll = env.get(net.poll_env_var, "").strip()
         if poll:
             try:
                 seconds = float(poll)
@@ -553,9 +552,12 @@ def _load() -> tuple[dict[str, Network], dict[str, str]]:
                 errors[slug] = "; ".join(
                     filter(None, [errors.get(slug), f"{net.poll_env_var} must be seconds between 0.5 and 3600, not {poll!r}"])
                 )
-        if net.kind == EVM and os.environ.get(net.internal_transfers_env_var, "").strip():
+        if net.kind == EVM and env.get(net.internal_transfers_env_var, "").strip():
             try:
-                found[slug] = replace(found[slug], internal_transfers=envbool(net.internal_transfers_env_var))
+                found[slug] = replace(
+                    found[slug],
+                    internal_transfers=parse_bool(net.internal_transfers_env_var, env[net.internal_transfers_env_var]),
+                )
             except ConfigError as exc:
                 # Scanning without the setting the operator meant could miss payments: off.
                 found[slug] = replace(found[slug], rpc_url="")

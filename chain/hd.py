@@ -22,8 +22,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from Crypto.Hash import RIPEMD160
+from eth_utils import keccak, to_checksum_address
 from fastecdsa.curve import secp256k1
 from fastecdsa.point import Point
+
+from chain import tron
+from chain.base58 import _B58_INDEX, b58check_decode, b58check_encode
+from chain.catalogue import FAMILIES
 
 P2PKH = "p2pkh"
 P2SH_P2WPKH = "p2sh-p2wpkh"
@@ -145,55 +151,13 @@ def family_params(family: str) -> FamilyParams:
 
 # ---------------------------------------------------------------- encodings
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58)}
-
-
-def sha256d(data: bytes) -> bytes:
-    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
-
 
 def hash160(data: bytes) -> bytes:
     sha = hashlib.sha256(data).digest()
     try:
         return hashlib.new("ripemd160", sha).digest()
     except ValueError:  # OpenSSL 3 builds without the legacy provider
-        from Crypto.Hash import RIPEMD160
-
         return RIPEMD160.new(sha).digest()
-
-
-def b58encode(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
-
-
-def b58decode(text: str) -> bytes:
-    n = 0
-    for c in text:
-        try:
-            n = n * 58 + _B58_INDEX[c]
-        except KeyError:
-            raise ValueError("not base58") from None
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
-    pad = len(text) - len(text.lstrip("1"))
-    return b"\0" * pad + body
-
-
-def b58check_encode(payload: bytes) -> str:
-    return b58encode(payload + sha256d(payload)[:4])
-
-
-def b58check_decode(text: str) -> bytes:
-    raw = b58decode(text)
-    if len(raw) < 5 or sha256d(raw[:-4])[:4] != raw[-4:]:
-        raise ValueError("bad checksum")
-    return raw[:-4]
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -396,8 +360,6 @@ def parse_account_key(text: str, family: str) -> AccountKey:
 
 
 def _family_name(family: str) -> str:
-    from chain.catalogue import FAMILIES
-
     return FAMILIES.get(family, family)
 
 
@@ -464,12 +426,8 @@ def _receive_branch(xpub: str, family: str) -> PublicNode:
 def address_for_point(point: Point, family: str, script_type: str) -> str:
     params = family_params(family)
     if params.evm:
-        from eth_utils import keccak, to_checksum_address
-
         return to_checksum_address(keccak(_sec_uncompressed_body(point))[-20:])
     if params.tron:
-        from chain import tron
-
         return tron.from_public_key(_sec_uncompressed_body(point))
     pubkey_hash = hash160(sec_compressed(point))
     if script_type == P2TR:

@@ -16,8 +16,22 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from chain import catalogue
+from chain.adapters import adapter_for
+from chain.adapters.base import NodeError
 from chain.catalogue import Network
 from payram.lib.env import ConfigError
+
+MAX_BACKOFF_SECONDS = 300  # a failing network is retried at least this often
+
+
+def retry_delay(poll_interval: float, failures: int) -> float:
+    """How long to wait after `failures` failed scans in a row: nothing after one (a blip
+    costs nothing: the next tick retries), then one poll interval, doubling with each
+    further failure, capped at MAX_BACKOFF_SECONDS."""
+    if failures <= 1:
+        return 0.0
+    return min(poll_interval * 2 ** min(failures - 2, 16), MAX_BACKOFF_SECONDS)
+
 
 STALL_MIN_SECONDS = 120
 STALL_POLLS = 5
@@ -35,7 +49,7 @@ class NetworkHealth:
     last_error: str = ""
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
-    next_attempt_at: datetime | None = None  # while failing scans back off (chain.scanner.retry_delay)
+    next_attempt_at: datetime | None = None  # while failing scans back off (retry_delay)
     stalled: bool = True
     problem: str = ""  # why it is stalled, in words
     poll_interval: float = 0.0  # seconds between polls (PAYRAM_POLL_SECONDS_<SLUG> overrides)
@@ -104,8 +118,6 @@ def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
         consecutive_failures=cursor.consecutive_failures,
     )
     if cursor.consecutive_failures and cursor.last_error_at:
-        from chain.scanner import retry_delay
-
         wait = retry_delay(net.poll_interval, cursor.consecutive_failures)
         if wait:
             health = replace(health, next_attempt_at=cursor.last_error_at + timedelta(seconds=wait))
@@ -133,9 +145,6 @@ def _ago(delta: timedelta) -> str:
 
 def probe(net: Network) -> str:
     """Ask the node right now (head and chain id); returns "" or the problem in words."""
-    from chain.adapters import adapter_for
-    from chain.adapters.base import NodeError
-
     try:
         adapter = adapter_for(net)
         if hasattr(adapter, "timeout"):
@@ -149,6 +158,8 @@ def probe(net: Network) -> str:
 def network_health(*, live: bool = False) -> list[NetworkHealth]:
     """Health of every enabled network (and of every network whose configuration is
     broken). With live=True each node is also asked for its head right now."""
+    # chain.models inside the function: Celery imports this module (chain.schedule, from
+    # payram/celery.py's on_after_configure) before Django's app registry is ready.
     from chain.models import Cursor
 
     enabled, errors = configured_networks()
@@ -184,6 +195,8 @@ def network_is_healthy(slug: str) -> bool:
         return False
     if not net.enabled:
         return False
+    # chain.models inside the function: Celery imports this module (chain.schedule, from
+    # payram/celery.py's on_after_configure) before Django's app registry is ready.
     from chain.models import Cursor
 
     return not _health(net, Cursor.objects.filter(network=slug).first(), timezone.now()).stalled

@@ -24,10 +24,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import zmq
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
+from zmq.utils.monitor import recv_monitor_message
 
 from chain.catalogue import BITCOIN, Network
+from chain.models import Cursor
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +43,6 @@ IDLE_CHECK_SECONDS = 0.5  # how often a listener looks up from its socket to see
 def record_state(slug: str, state: str) -> None:
     """'connected', or 'disconnected: why' (shown on Network health). Best effort: the
     listener goes on even when the database is away."""
-    from chain.models import Cursor
-
     try:
         Cursor.objects.get_or_create(network=slug)
         Cursor.objects.filter(network=slug).update(push_state=state[:200], push_state_at=timezone.now())
@@ -102,9 +105,6 @@ class Listener(threading.Thread):
     # -- Bitcoin Core: ZMQ ----------------------------------------------------------------
 
     def _listen_zmq(self) -> None:
-        import zmq
-        from zmq.utils.monitor import recv_monitor_message
-
         context = zmq.Context.instance()
         socket = context.socket(zmq.SUB)
         monitor = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
@@ -139,10 +139,7 @@ class Listener(threading.Thread):
     # -- EVM: WebSocket newHeads ----------------------------------------------------------
 
     def _listen_ws(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-        from websockets.sync.client import connect
-
-        with connect(self.network.push_url, open_timeout=10, close_timeout=2, max_size=2**20) as ws:
+        with ws_connect(self.network.push_url, open_timeout=10, close_timeout=2, max_size=2**20) as ws:
             ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}))
             answer = json.loads(ws.recv(timeout=10))
             if not isinstance(answer, dict) or not isinstance(answer.get("result"), str):

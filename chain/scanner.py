@@ -39,6 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -48,9 +49,10 @@ from chain import catalogue, health
 from chain.adapters import adapter_for
 from chain.adapters.base import Block, ChainAdapter, NodeError, NodeUnreachable, Transfer, parent_mismatch
 from chain.catalogue import Network
+from chain.health import MAX_BACKOFF_SECONDS, retry_delay  # noqa: F401 (MAX_BACKOFF_SECONDS: named here before)
 from chain.models import Cursor, Deposit, DepositAddress, ScannedBlock
 from chain.signals import deposits_changed
-from payram.lib.env import envint
+from members.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +60,10 @@ BATCH_BLOCKS = 50  # blocks fetched and committed together
 MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
 # Renewed by a heartbeat while the scan runs (every third of it) and by every batch; a dead
 # worker's lease lapses after this.
-LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 30, minimum=5)
+LEASE_SECONDS = settings.PAYRAM_SCAN_LEASE_SECONDS
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
 ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
-MAX_BACKOFF_SECONDS = 300  # a failing network is retried at least this often
 
 
 class LeaseLost(Exception):
@@ -90,15 +91,6 @@ class ScanResult:
     @property
     def caught_up(self) -> bool:
         return self.head is not None and self.height is not None and self.height >= self.head
-
-
-def retry_delay(poll_interval: float, failures: int) -> float:
-    """How long to wait after `failures` failed scans in a row: nothing after one (a blip
-    costs nothing: the next tick retries), then one poll interval, doubling with each
-    further failure, capped at MAX_BACKOFF_SECONDS."""
-    if failures <= 1:
-        return 0.0
-    return min(poll_interval * 2 ** min(failures - 2, 16), MAX_BACKOFF_SECONDS)
 
 
 def backoff_remaining(slug: str) -> float:
@@ -223,8 +215,6 @@ def _owner() -> str:
 
 def highest_threshold(network: Network) -> int:
     """The largest confirmation threshold any project asks for on this network."""
-    from members.models import Project
-
     highest = network.confirmations
     for overrides in Project.objects.values_list("confirmation_overrides", flat=True):
         try:
@@ -237,7 +227,7 @@ def highest_threshold(network: Network) -> int:
 def start_height(network: Network, head: int) -> int:
     """Where a network seen for the first time starts: PAYRAM_START_HEIGHT_<SLUG>, or its
     threshold below the head (deposits before the network was enabled are not looked for)."""
-    raw = os.environ.get("PAYRAM_START_HEIGHT_" + network.slug.upper().replace("-", "_"), "").strip()
+    raw = settings.PAYRAM_NETWORK_ENV.get("PAYRAM_START_HEIGHT_" + network.slug.upper().replace("-", "_"), "").strip()
     if raw:
         try:
             return max(0, int(raw))

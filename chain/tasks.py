@@ -12,11 +12,11 @@ from typing import Any
 
 from celery import shared_task
 
+from chain.scanner import scan_network, scan_wait
+
 
 @shared_task(acks_late=True)
 def scan_network_task(slug: str) -> dict[str, Any]:
-    from chain.scanner import scan_network, scan_wait
-
     waiting = scan_wait(slug)
     if waiting > 0:
         return {

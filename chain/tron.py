@@ -22,7 +22,7 @@ import re
 
 from eth_hash.auto import keccak
 
-from chain.hd import b58check_decode, b58check_encode
+from chain.base58 import b58check_decode, b58check_encode
 
 PREFIX = 0x41
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,10 +53,7 @@ class Price:
 
 
 def _setting(name: str, default: str) -> str:
-    value = getattr(settings, name, None)
-    if value is None or value == "":
-        value = os.environ.get(name, default)
-    return value
+    return getattr(settings, name, None) or default
 
 
 def _positive(raw: object, where: str) -> Decimal:

@@ -8,6 +8,7 @@ PAYRAM_BASE_URL.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -193,6 +194,47 @@ except ValueError as exc:
 PAYRAM_QUOTE_MINUTES = envint("PAYRAM_QUOTE_MINUTES", 15, minimum=1, maximum=24 * 60)
 PAYRAM_LATE_PAYMENT_HOURS = envint("PAYRAM_LATE_PAYMENT_HOURS", 24, minimum=0)
 PAYRAM_CHAINS_FILE = envstr("PAYRAM_CHAINS_FILE")
+
+# Price sources for volatile coins (links/pricing.py validates and applies the defaults).
+PAYRAM_PRICE_SOURCES = envstr("PAYRAM_PRICE_SOURCES", "coinbase,kraken")
+PAYRAM_FIXED_RATES = envstr("PAYRAM_FIXED_RATES")
+PAYRAM_PRICE_TIMEOUT = envstr("PAYRAM_PRICE_TIMEOUT", "3")
+PAYRAM_COINBASE_URL = envstr("PAYRAM_COINBASE_URL", "https://api.coinbase.com")
+PAYRAM_KRAKEN_URL = envstr("PAYRAM_KRAKEN_URL", "https://api.kraken.com")
+
+# Scanning and nodes.
+PAYRAM_SCAN_LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 30, minimum=5)
+PAYRAM_NODE_ANSWER_MAX_MB = envint("PAYRAM_NODE_ANSWER_MAX_MB", 256, minimum=1)
+PAYRAM_NODE_TIMEOUT_SECONDS = envint("PAYRAM_NODE_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+
+
+class _NetworkEnvironment(Mapping[str, str]):
+    """The per-network variables, named after a network's slug (PAYRAM_RPC_<SLUG>,
+    PAYRAM_RPC_<SLUG>_COOKIE, PAYRAM_TRON_API_KEY_<SLUG>, PAYRAM_ZMQ_/WS_/POLL_SECONDS_/
+    START_HEIGHT_/INTERNAL_TRANSFERS_<SLUG>). The slugs come from the catalogue (built-ins
+    plus PAYRAM_CHAINS_FILE), so the names are not known here: this is every PAYRAM_*
+    variable, looked up when the catalogue loads (chain.catalogue.reload() sees a changed
+    environment, as it always has)."""
+
+    PREFIX = "PAYRAM_"
+
+    def __getitem__(self, name: str) -> str:
+        if not name.startswith(self.PREFIX):
+            raise KeyError(name)
+        return os.environ[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name in os.environ if name.startswith(self.PREFIX)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:  # values may hold credentials (RPC URLs, API keys)
+        return f"<PAYRAM_NETWORK_ENV: {len(self)} variables>"
+
+
+# Read as settings.PAYRAM_NETWORK_ENV.get(name, ""); a test may override_settings it with a dict.
+PAYRAM_NETWORK_ENV: Mapping[str, str] = _NetworkEnvironment()
 
 # Webhooks: endpoints on loopback/private addresses are refused unless allowed here.
 PAYRAM_WEBHOOK_ALLOW_PRIVATE = envbool("PAYRAM_WEBHOOK_ALLOW_PRIVATE", False)

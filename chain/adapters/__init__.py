@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chain.adapters import bitcoin, evm, tron
 from chain.catalogue import BITCOIN, EVM, TRON
 
 if TYPE_CHECKING:
@@ -12,18 +13,11 @@ if TYPE_CHECKING:
 
 
 def adapter_for(network: Network) -> ChainAdapter:
-    """The adapter for a network's family, talking to its configured RPC URL. Each family's
-    module is imported only when a network of that family is used."""
+    """The adapter for a network's family, talking to its configured RPC URL."""
     if network.kind == BITCOIN:
-        from chain.adapters.bitcoin import BitcoinCoreAdapter
-
-        return BitcoinCoreAdapter(network)
+        return bitcoin.BitcoinCoreAdapter(network)
     if network.kind == EVM:
-        from chain.adapters.evm import EvmAdapter
-
-        return EvmAdapter(network)
+        return evm.EvmAdapter(network)
     if network.kind == TRON:
-        from chain.adapters.tron import TronAdapter
-
-        return TronAdapter(network)
+        return tron.TronAdapter(network)
     raise ValueError(f"no adapter for networks of kind {network.kind!r} ({network.slug})")

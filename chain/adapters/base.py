@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from payram.lib.env import envint
+from django.conf import settings
 
 # The most an adapter reads of one node answer (decompressed): a broken or hostile node
 # must not exhaust the worker's memory. Real answers stay far below: the Bitcoin adapter
 # sizes its batches to ~8 MB, an EVM batch of 50 full blocks is tens of MB on busy chains.
-NODE_ANSWER_MAX_BYTES = envint("PAYRAM_NODE_ANSWER_MAX_MB", 256, minimum=1) * 1024 * 1024
+NODE_ANSWER_MAX_BYTES = settings.PAYRAM_NODE_ANSWER_MAX_MB * 1024 * 1024
 # How long one node request may take (a batch of blocks, a trace) before the scan fails
 # and backs off: a slow node needs more, a hung one is noticed after this.
-NODE_TIMEOUT_SECONDS = float(envint("PAYRAM_NODE_TIMEOUT_SECONDS", 30, minimum=1, maximum=600))
+NODE_TIMEOUT_SECONDS = float(settings.PAYRAM_NODE_TIMEOUT_SECONDS)
 
 
 class NodeError(Exception):

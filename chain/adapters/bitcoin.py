@@ -16,13 +16,14 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from django.conf import settings
 
 from chain.adapters import base
 from chain.adapters.base import Block, NodeError, NodeUnreachable, Transfer
@@ -123,7 +124,7 @@ class BitcoinCoreAdapter:
             self._auth = "Basic " + base64.b64encode(user_pass.encode()).decode("ascii")
         # bitcoind writes a new cookie at every start; naming the file (instead of copying
         # its password into the URL) keeps payram working across node restarts.
-        self.cookie_file = os.environ.get(f"{network.rpc_env_var}_COOKIE", "").strip()
+        self.cookie_file = settings.PAYRAM_NETWORK_ENV.get(f"{network.rpc_env_var}_COOKIE", "").strip()
         self._next_id = 0
         self._chain_checked = False
         self._blocks_per_request = 1  # grows once the node's block size is known

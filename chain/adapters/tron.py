@@ -32,11 +32,11 @@ serves, with the documentation each shape comes from.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import requests
+from django.conf import settings
 
 from chain import tron
 from chain.adapters import base
@@ -104,7 +104,7 @@ class TronAdapter:
         self.timeout = base.NODE_TIMEOUT_SECONDS if timeout is None else timeout
         self.session = session or requests.Session()
         self._headers = {"Accept": "application/json"}
-        api_key = os.environ.get(api_key_env_var(network), "").strip()
+        api_key = settings.PAYRAM_NETWORK_ENV.get(api_key_env_var(network), "").strip()
         if api_key:
             self._headers[API_KEY_HEADER] = api_key
         self._chain_checked = False

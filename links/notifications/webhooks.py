@@ -42,7 +42,6 @@ from links.notifications.models import (
     new_signing_secret,
 )
 from payram.lib.background import run_after_commit
-from payram.lib.env import envbool
 
 logger = logging.getLogger("links.webhooks")
 
@@ -88,10 +87,7 @@ class ForbiddenAddress(Exception):
 
 
 def allow_private() -> bool:
-    value = getattr(settings, "PAYRAM_WEBHOOK_ALLOW_PRIVATE", None)
-    if value is None:
-        return envbool("PAYRAM_WEBHOOK_ALLOW_PRIVATE", False)
-    return bool(value)
+    return bool(settings.PAYRAM_WEBHOOK_ALLOW_PRIVATE)
 
 
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d

@@ -24,6 +24,11 @@ def envbool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
+    return parse_bool(name, raw)
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """A true/false setting's value, already read (name only for the message)."""
     value = raw.strip().lower()
     if value in _TRUE:
         return True

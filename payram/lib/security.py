@@ -2,9 +2,7 @@
 lets the browser run and style only our own files.
 
 The templates carry no inline script, style attribute or event handler (tests check it
-with a real browser), so `'self'` is enough. The admin's pages ship a few inline
-things of their own; PAYRAM_CSP_ADMIN (default: the same policy) exists should a future
-Django version need more there.
+with a real browser), so `'self'` is enough; the admin's pages get the same policy.
 """
 
 from __future__ import annotations
@@ -23,11 +21,7 @@ DEFAULT_CSP = (
 
 
 def content_security_policy(path: str) -> str:
-    policy = getattr(settings, "PAYRAM_CSP", DEFAULT_CSP)
-    admin_policy = getattr(settings, "PAYRAM_CSP_ADMIN", None)
-    if admin_policy and path.startswith("/admin/"):
-        return admin_policy
-    return policy
+    return getattr(settings, "PAYRAM_CSP", DEFAULT_CSP)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from chain.health import network_health
+
 
 def _cell(value) -> str:
     return "-" if value is None or value == "" else str(value)
@@ -22,8 +24,6 @@ class Command(BaseCommand):
         parser.add_argument("--live", action="store_true", help="also ask each node for its head and chain id now")
 
     def handle(self, *args, live: bool = False, **options):
-        from chain.health import network_health
-
         rows = network_health(live=live)
         if not rows:
             self.stdout.write(

@@ -15,6 +15,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from chain import push
+from chain.health import configured_networks
+from chain.tasks import scan_network_task
+
 logger = logging.getLogger("chain.pushlisten")
 
 
@@ -22,10 +26,6 @@ class Command(BaseCommand):
     help = "Send a network's scan task whenever its node notifies (ZMQ / WebSocket); for the Celery setup."
 
     def handle(self, *args, **options):
-        from chain import push
-        from chain.health import configured_networks
-        from chain.tasks import scan_network_task
-
         def on_term(signum, frame):
             raise SystemExit(0)
 

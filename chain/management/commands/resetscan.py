@@ -21,6 +21,9 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from chain import catalogue
+from chain.models import Cursor, Deposit, ScannedBlock
+from chain.signals import deposits_changed
 from payram.lib.pidfile import scanloop_pidfile
 
 
@@ -59,10 +62,6 @@ class Command(BaseCommand):
         self.stdout.write(f"scanloop (pid {pid}) told to re-read its configuration and scan now")
 
     def reset(self, *, network: str | None, height: int | None, recheck: bool) -> None:
-        from chain import catalogue
-        from chain.models import Cursor, Deposit, ScannedBlock
-        from chain.signals import deposits_changed
-
         if height is not None and not network:
             raise CommandError("--height needs --network")
         if height is not None and height < 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import hmac
+import importlib.util
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -65,9 +66,8 @@ ACCOUNTS: tuple[Account, ...] = (
 
 
 def _wordlist() -> list[str]:
-    import bitcoinlib
-
-    path = Path(bitcoinlib.__file__).parent / "wordlist" / "english.txt"
+    # bitcoinlib's own file, found without importing it (its import sets up a database).
+    path = Path(importlib.util.find_spec("bitcoinlib").origin).parent / "wordlist" / "english.txt"
     words = path.read_text(encoding="utf-8").split()
     if len(words) != 2048:  # pragma: no cover - a broken install
         raise RuntimeError("the BIP39 English word list is incomplete")
