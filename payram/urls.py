@@ -11,7 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", RateLimitedLoginView.as_view(), name="login"),  # before auth.urls: failed attempts are limited
     # Of django.contrib.auth.urls only sign-out and the signed-in password change: no
-    # self-service reset by email (the operator resets: README, "Security").
+    # self-service reset by email (the operator resets: docs/operations.md, docs/guarantees.md#security).
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
