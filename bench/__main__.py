@@ -187,6 +187,23 @@ def run_latency(node, sizes: Sizes, rng: random.Random, project, member, wallet)
     say(f"poll interval {interval:g} s; median {med:.2f} s, p95 {high:.2f} s, max {max(times):.2f} s; scan errors: {len(errors)}")
     ratio("detection_p95_vs_interval_plus_0.5s", high / (interval + 0.5), "<= 1.0", high <= interval + 0.5)
 
+    # -- detection latency with push wake-ups (anvil's WebSocket newHeads) ----------------
+    from bench import push
+
+    for poll_seconds in (2.0, 60.0):
+        print(
+            f"\nDetection latency with push on (anvil WebSocket newHeads), poll interval {poll_seconds:g} s "
+            f"({sizes.latency_samples} payments)",
+            flush=True,
+        )
+        pay_to = fixtures.random_address(rng)
+        [deposit_address] = fixtures.watch_addresses(wallet, [pay_to])
+        link = fixtures.link_with_quote(project, member, deposit_address)
+        times = push.measure(node, link, pay_to, samples=sizes.latency_samples, rng=rng, poll_seconds=poll_seconds)
+        med, high = latency.median(times), latency.p95(times)
+        say(f"median {med:.2f} s, p95 {high:.2f} s, max {max(times):.2f} s")
+        ratio(f"push_detection_p95_vs_1s_at_poll_{poll_seconds:g}s", high / 1.0, "<= 1.0", high <= 1.0)
+
 
 def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, project, member, wallet) -> None:
     # -- web -----------------------------------------------------------------------------

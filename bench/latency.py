@@ -61,38 +61,52 @@ def _key(response) -> str:
 def measure(node: Node, link, address: str, *, samples: int, rng: random.Random) -> tuple[list[float], float, list[str]]:
     """Seconds from each payment's block being mined to the status endpoint answering
     something new; and the poll interval."""
+    from chain import catalogue
+    from chain.scanner import scan_network
+
+    interval = catalogue.get("devnet").poll_interval
+    scan_network("devnet")  # catch up before timing
+    with ScanLoop(interval) as loop:
+        # land anywhere in the scan loop's cycle
+        latencies = time_payments(node, link, address, samples=samples, pause=lambda: rng.uniform(0, interval), loop=loop)
+    return latencies, interval, loop.errors
+
+
+def time_payments(node: Node, link, address: str, *, samples: int, pause, loop, wait: float = 0.0) -> list[float]:
+    """With `loop` scanning in the background: `samples` times, sleep `pause()` seconds, pay
+    `address` an ether amount and time until the link's status endpoint answers something
+    new (the htmx poll, asked every POLL_EVERY). `loop.errors` is shown if one never shows."""
     from django.test import Client
     from django.urls import reverse
 
     from chain import catalogue
-    from chain.scanner import scan_network
 
     logging.getLogger("chain").setLevel(logging.ERROR)
     interval = catalogue.get("devnet").poll_interval
     url = reverse("pay:status", args=[link.code])
     client = Client()
-    scan_network("devnet")  # catch up before timing
     accounts = node.rpc("eth_accounts")
     key = _key(client.get(url, HTTP_HX_REQUEST="true"))
+    if wait:
+        time.sleep(wait)  # e.g. a push listener connecting
     latencies = []
-    with ScanLoop(interval) as loop:
-        for n in range(samples):
-            time.sleep(rng.uniform(0, interval))  # land anywhere in the scan loop's cycle
-            node.rpc("eth_sendTransaction", [{"from": accounts[1], "to": address, "value": hex(10**15 + n), "gas": hex(21000)}])
-            mined = time.perf_counter()  # automine: the block exists when the call returns
-            deadline = mined + 10 * interval + 30
-            while True:
-                response = client.get(url, {"v": key}, HTTP_HX_REQUEST="true")
-                if response.status_code == 200:
-                    latencies.append(time.perf_counter() - mined)
-                    key = _key(response)
-                    break
-                if response.status_code != 204:
-                    raise RuntimeError(f"status endpoint answered HTTP {response.status_code}")
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"payment not visible after {deadline - mined:.0f} s; scan errors: {loop.errors[-3:]}")
-                time.sleep(POLL_EVERY)
-    return latencies, interval, loop.errors
+    for n in range(samples):
+        time.sleep(pause())
+        node.rpc("eth_sendTransaction", [{"from": accounts[1], "to": address, "value": hex(10**15 + n), "gas": hex(21000)}])
+        mined = time.perf_counter()  # automine: the block exists when the call returns
+        deadline = mined + 10 * interval + 30
+        while True:
+            response = client.get(url, {"v": key}, HTTP_HX_REQUEST="true")
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - mined)
+                key = _key(response)
+                break
+            if response.status_code != 204:
+                raise RuntimeError(f"status endpoint answered HTTP {response.status_code}")
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"payment not visible after {deadline - mined:.0f} s; scan errors: {loop.errors[-3:]}")
+            time.sleep(POLL_EVERY)
+    return latencies
 
 
 def p95(values: list[float]) -> float:
