@@ -6,8 +6,8 @@ housekeeping sweep `retry_due_emails` (beat, or `manage.py scanloop`): durable a
 restarts, never blocks a page, visible and resendable on the link's page. Sending is on
 when EMAIL_BACKEND is anything but Django's dummy backend.
 
-Each try claims its row first (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, a
-conditional UPDATE elsewhere) and reserves it for CLAIM_LEASE, so the after-commit try
+OutboundEmail rows are an outbox (payram.lib.outbox, the same mechanism as the webhooks'):
+each try claims its row first and reserves it for CLAIM_LEASE, so the after-commit try
 and any number of sweeps never send the same email at the same time; a process that
 dies mid-send leaves a lease that runs out, and the sweep sends it again (at least once).
 Logs name the email's id, kind and link, never its recipients or the server's words."""
@@ -18,13 +18,11 @@ import logging
 import smtplib
 import socket
 import ssl
-import time
 from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +34,7 @@ from links.selectors import coin_amount, public_url, status_detail_words
 from payram.lib.background import run_after_commit
 from payram.lib.mail import email_enabled
 from payram.lib.money import format_fiat
+from payram.lib.outbox import Outbox
 
 logger = logging.getLogger("links.emails")
 
@@ -62,6 +61,20 @@ SWEEP_BATCH = 200
 # every try cannot keep one pass of housekeeping (the other jobs wait behind it) busy for
 # long; the rest wait for the next pass.
 SWEEP_SECONDS = 30.0
+
+OUTBOX = Outbox(
+    model=OutboundEmail,
+    schedule=RETRY_SCHEDULE,
+    lease=CLAIM_LEASE,
+    logger=logger,
+    noun="email",
+    state_field="status",
+    waiting=EmailStatus.QUEUED,
+    succeeded=EmailStatus.SENT,
+    failed=EmailStatus.FAILED,
+    batch=SWEEP_BATCH,
+    sweep_seconds=SWEEP_SECONDS,
+)
 
 
 class EmailDisabled(Exception):
@@ -105,13 +118,6 @@ def _send_after_commit(email_id: int) -> None:
 # Sending
 
 
-def next_retry_delay(attempts_made: int) -> timedelta | None:
-    """The wait after `attempts_made` failed tries, None once the schedule is spent."""
-    if attempts_made < 1 or attempts_made > len(RETRY_SCHEDULE):
-        return None
-    return RETRY_SCHEDULE[attempts_made - 1]
-
-
 def safe_error(exc: BaseException) -> str:
     """The exception's type and payram's own words for it (with the SMTP reply code when
     there is one). Never str(exc): a server's reply or a backend's message can carry the
@@ -152,30 +158,6 @@ def safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {words}"[:300]
 
 
-def _claim(email_id: int, now: datetime) -> OutboundEmail | None:
-    """Reserve the email's due try for this process until now + CLAIM_LEASE; None if it
-    is not due, or another process holds it."""
-    lease_until = now + CLAIM_LEASE
-    due = {"pk": email_id, "status": EmailStatus.QUEUED, "next_attempt_at__lte": now}
-    if connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
-            email = OutboundEmail.objects.select_for_update(skip_locked=True).filter(**due).first()
-            if email is None:
-                return None
-            OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=lease_until)
-    else:
-        email = OutboundEmail.objects.filter(**due).first()
-        if email is None:
-            return None
-        won = OutboundEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at=email.next_attempt_at).update(
-            next_attempt_at=lease_until
-        )
-        if not won:
-            return None
-    email.next_attempt_at = lease_until
-    return email
-
-
 def _deliver(email: OutboundEmail) -> None:
     if not email_enabled():
         raise EmailDisabled()
@@ -190,29 +172,16 @@ def send_email(email_id: int, *, now: datetime | None = None) -> bool | None:
     False: failed (the next try is scheduled on the row, or it is failed for good);
     None: not tried. Never raises for a mail server problem."""
     now = now or timezone.now()
-    email = _claim(email_id, now)
+    email = OUTBOX.claim(email_id, now)
     if email is None:
         return None
-    lease_until = email.next_attempt_at
     error = ""
     try:
         _deliver(email)
     except Exception as exc:  # any failure is the row's to record and retry
         error = safe_error(exc)
-    attempts = email.attempts + 1
-    fields = {"attempts": attempts, "last_attempt_at": now}
-    if not error:
-        fields.update(status=EmailStatus.SENT, sent_at=now, next_attempt_at=None)
-    else:
-        delay = next_retry_delay(attempts)
-        fields.update(
-            last_error=error,
-            status=EmailStatus.QUEUED if delay else EmailStatus.FAILED,
-            next_attempt_at=now + delay if delay else None,
-        )
-    # Only while our lease holds: a try that outlived it must not overwrite a newer one.
-    recorded = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.QUEUED, next_attempt_at=lease_until).update(**fields)
-    if not recorded:
+    outcome = {"sent_at": now} if not error else {"last_error": error}
+    if not OUTBOX.record(email, ok=not error, at=now, last_attempt_at=now, **outcome):
         logger.warning(
             "email %s (%s) for link %s: its claim ran out before the outcome was recorded",
             email.pk,
@@ -225,10 +194,10 @@ def send_email(email_id: int, *, now: datetime | None = None) -> bool | None:
             email.pk,
             email.kind,
             _link_code(email),
-            attempts,
+            email.attempts,
             MAX_ATTEMPTS,
             error.split(":", 1)[0],
-            f"; next try {fields['next_attempt_at']:%Y-%m-%d %H:%M:%S %Z}" if fields["next_attempt_at"] else "; giving up",
+            f"; next try {email.next_attempt_at:%Y-%m-%d %H:%M:%S %Z}" if email.next_attempt_at else "; giving up",
         )
     return not error
 
@@ -237,31 +206,12 @@ def _link_code(email: OutboundEmail) -> str:
     return PaymentLink.objects.filter(pk=email.link_id).values_list("code", flat=True).first() or str(email.link_id)
 
 
-def due_email_ids(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> list[int]:
-    now = now or timezone.now()
-    return list(
-        OutboundEmail.objects.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-
-
 def retry_due_emails(*, now: datetime | None = None) -> int:
     """Send every queued email whose try is due (retries, and first tries whose
-    after-commit send was lost to a restart). Returns how many were sent. Each try
-    reads the clock afresh (unless `now` is given), so a long sweep's claims stay valid."""
-    sent = 0
-    started = time.monotonic()
-    due = due_email_ids(now=now)
-    for done, email_id in enumerate(due):
-        if time.monotonic() - started > SWEEP_SECONDS:
-            logger.info("email sweep stopped after %.0f s: %s due emails wait for the next pass", SWEEP_SECONDS, len(due) - done)
-            break
-        try:
-            sent += bool(send_email(email_id, now=now))
-        except Exception:  # one broken row must not stop the others
-            logger.exception("email %s could not be tried", email_id)
-    return sent
+    after-commit send was lost to a restart), oldest first, as many as one bounded pass
+    of the outbox allows. Returns how many were sent. Each try reads the clock afresh
+    (unless `now` is given), so a long sweep's claims stay valid."""
+    return OUTBOX.sweep(lambda email_id: send_email(email_id, now=now), now=now)
 
 
 def resend(email: OutboundEmail) -> OutboundEmail:

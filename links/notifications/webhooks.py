@@ -1,11 +1,11 @@
 """Webhook services: endpoints (create, rotate, toggle, delete), signing, the address
 guard against request forgery, and delivery with retries.
 
-Delivery is at least once. A delivery row is claimed for an attempt with a conditional
-UPDATE of its next_attempt_at (the row count says who won), so the task run after commit
-and the periodic sweep (`retry_due_webhooks`) never send the same attempt twice at the
-same time; a worker that dies mid-attempt leaves a lease that expires, and the sweep
-sends it again. Receivers drop duplicates by the event id."""
+Delivery is at least once. WebhookDelivery rows are an outbox (payram.lib.outbox, the
+same mechanism as the emails'): each attempt claims its row for CLAIM_LEASE first, so the
+task run after commit and the periodic sweep (`retry_due_webhooks`) never send the same
+attempt twice at the same time; a worker that dies mid-attempt leaves a lease that
+expires, and the sweep sends it again. Receivers drop duplicates by the event id."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ from links.notifications.models import (
     new_signing_secret,
 )
 from payram.lib.background import run_after_commit
+from payram.lib.outbox import Outbox
 
 logger = logging.getLogger("links.webhooks")
 
@@ -63,6 +64,20 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 # How long a claimed attempt is reserved: longer than the HTTP timeout.
 CLAIM_LEASE = timedelta(seconds=TIMEOUT_SECONDS * 6)
 USER_AGENT = "payram-webhooks/1"
+
+OUTBOX = Outbox(
+    model=WebhookDelivery,
+    schedule=RETRY_SCHEDULE,
+    lease=CLAIM_LEASE,
+    logger=logger,
+    noun="webhook delivery",
+    state_field="state",
+    waiting=DeliveryState.PENDING,
+    succeeded=DeliveryState.SUCCEEDED,
+    failed=DeliveryState.FAILED,
+    # A switched-off endpoint's deliveries wait; a redelivery asked for by hand goes anyway.
+    sweep_filter=Q(endpoint__is_active=True) | Q(manual=True),
+)
 
 
 # Signing
@@ -322,58 +337,32 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def next_retry_delay(attempts_made: int) -> timedelta | None:
-    """The wait after `attempts_made` failed attempts, None once the schedule is spent."""
-    if attempts_made < 1 or attempts_made > len(RETRY_SCHEDULE):
-        return None
-    return RETRY_SCHEDULE[attempts_made - 1]
-
-
-def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
-    """Reserve the delivery's due attempt for this process; None if it is not due or
-    another process got it first."""
-    delivery = WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING).first()
-    if delivery is None or delivery.next_attempt_at is None or delivery.next_attempt_at > now:
-        return None
-    won = WebhookDelivery.objects.filter(
-        pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at=delivery.next_attempt_at
-    ).update(next_attempt_at=now + CLAIM_LEASE)
-    if not won:
-        return None
-    delivery.next_attempt_at = now + CLAIM_LEASE
-    return delivery
-
-
 def deliver(delivery_id: int, *, now: datetime | None = None) -> WebhookAttempt | None:
     """Make the delivery's due attempt, if it is due and no one else is making it. Records
     the attempt and schedules the next one on failure. Never raises for a network problem."""
     now = now or timezone.now()
-    delivery = _claim(delivery_id, now)
+    delivery = OUTBOX.claim(delivery_id, now)
     if delivery is None:
         return None
     endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
     event = WebhookEvent.objects.get(pk=delivery.event_id)
     if not endpoint.is_active and not delivery.manual:
         # Switched off since: keep it pending, the sweep tries again on schedule.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now + RETRY_SCHEDULE[-1])
+        OUTBOX.postpone(delivery, now + RETRY_SCHEDULE[-1])
         return None
     attempt = _post(endpoint, event, number=delivery.attempts + 1)
-    delivery.attempts += 1
-    delivery.last_status_code = attempt.status_code
-    if attempt.ok:
-        delivery.state = DeliveryState.SUCCEEDED
-        delivery.next_attempt_at = None
-    else:
-        delay = next_retry_delay(delivery.attempts)
-        if delay is None:
-            delivery.state = DeliveryState.FAILED
-            delivery.next_attempt_at = None
-        else:
-            delivery.next_attempt_at = attempt.attempted_at + delay
     with transaction.atomic():
+        recorded = OUTBOX.record(delivery, ok=attempt.ok, at=attempt.attempted_at, last_status_code=attempt.status_code)
         attempt.delivery = delivery
-        attempt.save()
-        delivery.save(update_fields=["attempts", "last_status_code", "state", "next_attempt_at", "updated_at"])
+        attempt.save()  # the POST was made: its log stays even when the outcome came too late
+    if not recorded:
+        logger.warning(
+            "webhook %s (%s) to endpoint %s: attempt %s outlived its claim, the outcome was not recorded",
+            event.id,
+            event.type,
+            endpoint.code,
+            attempt.number,
+        )
     if not attempt.ok:
         logger.warning(
             "webhook %s (%s) to endpoint %s: attempt %s failed (%s)%s",
@@ -433,27 +422,11 @@ def _reason(exc: requests.ConnectionError) -> str:
     return type(inner).__name__
 
 
-def due_delivery_ids(*, now: datetime | None = None, limit: int = 200) -> list[int]:
-    now = now or timezone.now()
-    return list(
-        WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
-        .filter(Q(endpoint__is_active=True) | Q(manual=True))
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-
-
 def retry_due_webhooks(*, now: datetime | None = None) -> int:
     """Send every delivery whose next attempt is due (first tries whose task was lost,
-    and retries). Returns how many attempts were made. For beat or the scan loop."""
-    made = 0
-    for delivery_id in due_delivery_ids(now=now):
-        try:
-            if deliver(delivery_id, now=now) is not None:
-                made += 1
-        except Exception:  # one broken row must not stop the others
-            logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-    return made
+    and retries), oldest first, as many as one bounded pass of the outbox allows. Returns
+    how many attempts were made. For beat or the scan loop."""
+    return OUTBOX.sweep(lambda delivery_id: deliver(delivery_id, now=now) is not None, now=now)
 
 
 # The first try, right after the event's transaction committed (payram.lib.background).

@@ -5,6 +5,7 @@ server failures are a Django email backend raising smtplib's exceptions."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import smtplib
@@ -151,7 +152,7 @@ def test_a_refused_send_is_retried_by_the_sweep_when_due_and_not_before(shop, me
 def test_the_retry_schedule_spans_about_nine_hours():
     assert emails.MAX_ATTEMPTS == 6
     assert timedelta(hours=8) < sum(emails.RETRY_SCHEDULE, timedelta()) < timedelta(hours=9)
-    assert [emails.next_retry_delay(n) for n in (0, 1, 5, 6)] == [None, timedelta(minutes=1), timedelta(hours=6), None]
+    assert [emails.OUTBOX.next_retry_delay(n) for n in (0, 1, 5, 6)] == [None, timedelta(minutes=1), timedelta(hours=6), None]
 
 
 @pytest.mark.django_db
@@ -316,8 +317,8 @@ def test_a_send_cut_short_by_a_dying_process_is_tried_again_once_its_claim_runs_
         emails.link_email_to_member(link=link)
     email = OutboundEmail.objects.get(link=link)
     now = timezone.now()
-    assert emails._claim(email.pk, now) is not None  # claimed, then the process died mid-send
-    assert emails._claim(email.pk, now) is None  # nobody else takes it meanwhile
+    assert emails.OUTBOX.claim(email.pk, now) is not None  # claimed, then the process died mid-send
+    assert emails.OUTBOX.claim(email.pk, now) is None  # nobody else takes it meanwhile
     assert emails.retry_due_emails(now=now + emails.CLAIM_LEASE - timedelta(seconds=1)) == 0
     assert emails.retry_due_emails(now=now + emails.CLAIM_LEASE) == 1
     email.refresh_from_db()
@@ -349,12 +350,9 @@ class SlowBackend(LocmemBackend):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("claim", ["skip_locked", "conditional_update"])
-def test_two_concurrent_sweeps_send_each_due_email_once(project, member, settings, monkeypatch, claim):
+def test_two_concurrent_sweeps_send_each_due_email_once(project, member, settings):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers are PostgreSQL's to show (SQLite's test database locks the table)")
-    if claim == "conditional_update":
-        monkeypatch.setattr(type(connection.features), "has_select_for_update_skip_locked", False)
     settings.EMAIL_BACKEND = "tests.links.test_email_outbox.SlowBackend"
     SlowBackend.sent = []
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))
@@ -411,8 +409,8 @@ def test_a_claimed_email_is_not_claimed_again(project, member):
         next_attempt_at=timezone.now(),
     )
     now = timezone.now()
-    assert emails._claim(email.pk, now).next_attempt_at == now + emails.CLAIM_LEASE
-    assert emails._claim(email.pk, now) is None
+    assert emails.OUTBOX.claim(email.pk, now).next_attempt_at == now + emails.CLAIM_LEASE
+    assert emails.OUTBOX.claim(email.pk, now) is None
     assert emails.send_email(email.pk, now=now) is None
 
 
@@ -556,7 +554,7 @@ def test_a_message_queued_by_the_payram_before_the_outbox_becomes_a_row_and_is_s
 
 @pytest.mark.django_db
 def test_a_slow_mail_server_cannot_hold_up_a_housekeeping_pass(project, member, settings, monkeypatch):
-    monkeypatch.setattr(emails, "SWEEP_SECONDS", 0.05)
+    monkeypatch.setattr(emails, "OUTBOX", dataclasses.replace(emails.OUTBOX, sweep_seconds=0.05))
     settings.EMAIL_BACKEND = "tests.links.test_email_outbox.SlowBackend"
     SlowBackend.sent = []
     link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"))

@@ -165,7 +165,7 @@ def test_answers_500_twice_then_retries_on_the_schedule_until_delivered(shop, me
 
 
 def test_schedule_covers_about_a_day_with_at_least_eight_attempts_then_gives_up(shop, member, committed, receiver):
-    delays = [webhooks.next_retry_delay(n) for n in range(1, webhooks.MAX_ATTEMPTS)]
+    delays = [webhooks.OUTBOX.next_retry_delay(n) for n in range(1, webhooks.MAX_ATTEMPTS)]
     assert delays == [
         timedelta(seconds=30),
         timedelta(minutes=2),
@@ -207,8 +207,8 @@ def test_a_claimed_attempt_is_not_sent_twice(shop, member, endpoint, receiver, c
     _create_link(shop, member, committed)
     delivery = WebhookDelivery.objects.get()
     now = timezone.now()
-    assert webhooks._claim(delivery.pk, now) is not None
-    assert webhooks._claim(delivery.pk, now) is None  # another worker loses the race
+    assert webhooks.OUTBOX.claim(delivery.pk, now) is not None
+    assert webhooks.OUTBOX.claim(delivery.pk, now) is None  # another worker loses the race
     assert webhooks.retry_due_webhooks(now=now) == 0
     # A worker that died mid-attempt: the lease runs out and the sweep sends it.
     assert webhooks.retry_due_webhooks(now=now + webhooks.CLAIM_LEASE) == 1
