@@ -450,26 +450,25 @@ def _received_part(part: str) -> Callable[[PaymentLink], Any]:
 class Column:
     header: str
     get: Callable[[PaymentLink], Any]
-    field: str = ""  # the LINK_SUMMARY field it shows ("member.email": a part of one), if any
 
 
 CSV_COLUMNS = (
-    Column("Created (UTC)", _from("created_at", _spreadsheet_time), "created_at"),
-    Column("Code", _from("code"), "code"),
+    Column("Created (UTC)", _from("created_at", _spreadsheet_time)),
+    Column("Code", _from("code")),
     Column("Project", lambda link: link.project.name),
-    Column("Member email", _from("member", lambda m: m["email"]), "member.email"),
-    Column("Member name", _from("member", lambda m: m["name"]), "member.name"),
-    Column("Amount asked", _from("amount"), "amount"),
-    Column("Currency", _from("currency"), "currency"),
-    Column("Description", _from("description"), "description"),
-    Column("Status", _from("status", lambda s: LinkStatus(s).label), "status"),
+    Column("Member email", _from("member", lambda m: m["email"])),
+    Column("Member name", _from("member", lambda m: m["name"])),
+    Column("Amount asked", _from("amount")),
+    Column("Currency", _from("currency")),
+    Column("Description", _from("description")),
+    Column("Status", _from("status", lambda s: LinkStatus(s).label)),
     # Only where the detail says more than the status (the API's detail_label always says it):
     Column("Status detail", selectors.status_detail_words),
-    Column("Amount received", _received_part("amount"), "received.amount"),
-    Column("Coin", _received_part("asset"), "received.asset"),
+    Column("Amount received", _received_part("amount")),
+    Column("Coin", _received_part("asset")),
     Column("Network", _from("received", lambda r: selectors.network_name(r["network"]) if r else "")),
-    Column("Paid at (UTC)", _from("paid_at", _spreadsheet_time), "paid_at"),
-    Column("Public URL", _from("url"), "url"),
+    Column("Paid at (UTC)", _from("paid_at", _spreadsheet_time)),
+    Column("Public URL", _from("url")),
     Column("Transactions", lambda link: len(selectors.link_transactions(link))),
     Column("Transaction hashes", lambda link: selectors.transactions_csv(selectors.link_transactions(link))),
     Column("Refund", selectors.refund_words),
