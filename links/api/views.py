@@ -4,8 +4,10 @@ One project per key: `Authorization: Bearer <key>` (members.services.api_key_aut
 No session, no cookies, so no CSRF. Validation is the dashboard's own
 (links.forms.PaymentLinkFields, members.forms.MemberForm) and writes go through the same
 services, so an API link and a dashboard link cannot differ. Another project's link
-answers 404, exactly like one that does not exist. The document in links.api.schema
-describes every answer given here; tests/api hold the two together."""
+answers 404, exactly like one that does not exist. Answers are links.shape's dumps (the
+shapes webhooks and the CSV share); links.api.schema's document is generated from the
+same shapes, and tests/api check every answer against it. Why no API library:
+docs/api.md."""
 
 from __future__ import annotations
 
@@ -170,7 +172,7 @@ def _form_data(body: dict, *, text: tuple[str, ...], numbers: tuple[str, ...] = 
     return data
 
 
-# Serialisation
+# Serialisation: links.shape
 
 
 def _member(member: Member) -> dict:
