@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from datetime import UTC
 from decimal import Decimal
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from links import refunds, resolution, selectors, services
+from links import refunds, resolution, selectors, services, shape
 from links.forms import PaymentLinkForm
 from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
@@ -85,32 +84,6 @@ def _csv_cell(value) -> str:
     return _FORMULA_START.sub(r"\1\2'\3", text)
 
 
-CSV_HEADER = [
-    "Created (UTC)",
-    "Code",
-    "Project",
-    "Member email",
-    "Member name",
-    "Amount asked",
-    "Currency",
-    "Description",
-    "Status",
-    "Status detail",
-    "Amount received",
-    "Coin",
-    "Network",
-    "Paid at (UTC)",
-    "Public URL",
-    "Transactions",
-    "Transaction hashes",
-    "Refund",
-]
-
-
-def _iso(value) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-
 @login_required
 @require_GET
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -119,34 +92,9 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)  # quoted: a separator inside a field stays inside
 
     def rows():
-        yield writer.writerow(CSV_HEADER)
+        yield writer.writerow(shape.CSV_HEADER)  # the columns: links.shape.CSV_COLUMNS
         for link in links.iterator(chunk_size=500):  # the deposits prefetch runs per chunk
-            transactions = selectors.link_transactions(link)
-            yield writer.writerow(
-                [
-                    _csv_cell(v)
-                    for v in (
-                        _iso(link.created_at),
-                        link.code,
-                        link.project.name,
-                        link.member.email,
-                        link.member.name,
-                        f"{link.amount:.2f}",
-                        link.currency,
-                        link.description,
-                        link.get_status_display(),
-                        selectors.status_detail_words(link),
-                        selectors.amount_received_number(link),
-                        link.received_asset,
-                        selectors.network_name(link.received_network),
-                        _iso(link.paid_at),
-                        selectors.public_url(link),
-                        len(transactions),
-                        selectors.transactions_csv(transactions),
-                        selectors.refund_words(link),
-                    )
-                ]
-            )
+            yield writer.writerow([_csv_cell(v) for v in shape.csv_row(link)])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

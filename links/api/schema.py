@@ -1,15 +1,15 @@
-"""The OpenAPI 3.1 document of /api/v1/, served at /api/v1/openapi.json. Kept next to
-links.api.views: tests/api check that every route in links.api.urls is described here and
-that the answers the views give validate against it."""
+"""The OpenAPI 3.1 document of /api/v1/, served at /api/v1/openapi.json. The objects the
+API answers with (a link, its quotes, deposits, member, settlement, refunds) are not
+written here: they are generated from links.shape, the declaration the views dump them
+with. Paths, parameters and request bodies are written here; tests/api check that every
+route in links.api.urls is described and that real answers validate against the document
+(no property missing, none undocumented)."""
 
 from __future__ import annotations
 
 from links.forms import CURRENCIES
 from links.models import LinkStatus
-from links.status import DETAIL_LABELS
-
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TIME = {"type": "string", "format": "date-time"}
+from links.shape import component_schemas
 
 _ERRORS_REF = {"$ref": "#/components/responses/Errors"}
 _UNAUTHORIZED_REF = {"$ref": "#/components/responses/Unauthorized"}
@@ -230,11 +230,6 @@ OPENAPI: dict = {
                     "name": {"type": "string", "maxLength": 100},
                 },
             },
-            "Member": {
-                "type": "object",
-                "required": ["email", "name", "created_at"],
-                "properties": {"email": {"type": "string"}, "name": {"type": "string"}, "created_at": _TIME},
-            },
             "LinkCreate": {
                 "type": "object",
                 "required": ["member_email", "amount"],
@@ -252,203 +247,6 @@ OPENAPI: dict = {
                     "expires_at": {"type": ["string", "null"], "format": "date-time"},
                 },
             },
-            "Received": {
-                "type": "object",
-                "required": ["network", "asset", "amount_base_units", "amount"],
-                "properties": {
-                    "network": {"type": "string"},
-                    "asset": {"type": "string"},
-                    "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
-                    "amount": {
-                        "type": ["string", "null"],
-                        "description": "In whole coins; null if the asset is no longer configured",
-                    },
-                    "short_by_base_units": {
-                        "type": ["string", "null"],
-                        "pattern": "^[0-9]+$",
-                        "description": "Detail paid_short: how far short of the amount due the payment accepted as paid fell",
-                    },
-                    "short_by": {"type": ["string", "null"], "description": "short_by_base_units in whole coins"},
-                },
-            },
-            "LinkSummary": {
-                "type": "object",
-                "required": [
-                    "code",
-                    "url",
-                    "status",
-                    "detail",
-                    "detail_label",
-                    "amount",
-                    "currency",
-                    "description",
-                    "member",
-                    "created_at",
-                    "expires_at",
-                    "cancelled_at",
-                    "paid_at",
-                    "received",
-                    "settlement",
-                    "refunds",
-                ],
-                "properties": {
-                    "code": {"type": "string"},
-                    "url": {"type": "string", "description": "The public pay page: send it to the customer"},
-                    "status": {"type": "string", "enum": list(LinkStatus.values)},
-                    "detail": {"type": "string", "enum": list(DETAIL_LABELS)},
-                    "detail_label": {"type": "string"},
-                    "amount": {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$"},
-                    "currency": {"type": "string"},
-                    "description": {"type": "string"},
-                    "member": {"$ref": "#/components/schemas/Member"},
-                    "created_at": _TIME,
-                    "expires_at": _NULLABLE_TIME,
-                    "cancelled_at": _NULLABLE_TIME,
-                    "paid_at": _NULLABLE_TIME,
-                    "received": {"anyOf": [{"$ref": "#/components/schemas/Received"}, {"type": "null"}]},
-                    "settlement": {"anyOf": [{"$ref": "#/components/schemas/Settlement"}, {"type": "null"}]},
-                    "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}, "description": "Oldest first"},
-                },
-            },
-            "Settlement": {
-                "type": "object",
-                "description": "The link was marked as paid by hand: the audit record",
-                "required": [
-                    "settled_at",
-                    "settled_by",
-                    "note",
-                    "status_before",
-                    "detail_before",
-                    "amount_received_before_base_units",
-                ],
-                "properties": {
-                    "settled_at": _TIME,
-                    "settled_by": {"type": "string", "description": "The merchant's user name, or “API key <name>”"},
-                    "note": {"type": "string"},
-                    "status_before": {"type": "string", "enum": list(LinkStatus.values)},
-                    "detail_before": {"type": "string", "enum": list(DETAIL_LABELS)},
-                    "amount_received_before_base_units": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
-                },
-            },
-            "Refund": {
-                "type": "object",
-                "description": (
-                    "A refund the merchant asked for: the customer gives an address at `url`; the merchant "
-                    "sends from their own wallet; `sent` once a transfer of at least `amount` in `asset` "
-                    "reached the address (in a block) after the refund was asked."
-                ),
-                "required": [
-                    "code",
-                    "state",
-                    "reason",
-                    "network",
-                    "asset",
-                    "amount",
-                    "amount_base_units",
-                    "url",
-                    "address",
-                    "sent_tx",
-                    "created_at",
-                    "address_given_at",
-                    "sent_at",
-                ],
-                "properties": {
-                    "code": {"type": "string"},
-                    "state": {"type": "string", "enum": ["requested", "address_given", "sent"]},
-                    "reason": {"type": "string", "enum": ["refund_due", "overpaid", "underpaid"]},
-                    "network": {"type": "string"},
-                    "asset": {"type": "string"},
-                    "amount": {"type": ["string", "null"]},
-                    "amount_base_units": {"type": "string", "pattern": "^[0-9]+$"},
-                    "url": {"type": "string", "description": "The customer's page to give the refund address"},
-                    "address": {"type": ["string", "null"]},
-                    "sent_tx": {"type": ["string", "null"]},
-                    "created_at": _TIME,
-                    "address_given_at": _NULLABLE_TIME,
-                    "sent_at": _NULLABLE_TIME,
-                },
-            },
-            "Quote": {
-                "type": "object",
-                "required": [
-                    "network",
-                    "asset",
-                    "address",
-                    "amount_due_base_units",
-                    "amount_due",
-                    "rate",
-                    "rate_source",
-                    "created_at",
-                    "expires_at",
-                ],
-                "properties": {
-                    "network": {"type": "string"},
-                    "asset": {"type": "string"},
-                    "address": {"type": "string"},
-                    "amount_due_base_units": {"type": "string", "pattern": "^[0-9]+$"},
-                    "amount_due": {"type": ["string", "null"]},
-                    "rate": {"type": "string", "description": "Link currency per whole coin"},
-                    "rate_source": {"type": "string"},
-                    "created_at": _TIME,
-                    "expires_at": _TIME,
-                },
-            },
-            "Deposit": {
-                "type": "object",
-                "required": [
-                    "network",
-                    "asset",
-                    "tx_hash",
-                    "index",
-                    "value_base_units",
-                    "value",
-                    "confirmations",
-                    "confirmations_required",
-                    "block_height",
-                    "orphaned",
-                    "counted",
-                    "first_seen_at",
-                    "sent_at",
-                    "coinbase",
-                    "tx_url",
-                ],
-                "properties": {
-                    "network": {"type": "string"},
-                    "asset": {"type": "string"},
-                    "tx_hash": {"type": "string"},
-                    "index": {"type": "integer"},
-                    "value_base_units": {"type": "string", "pattern": "^[0-9]+$"},
-                    "value": {"type": ["string", "null"]},
-                    "confirmations": {"type": "integer"},
-                    "confirmations_required": {"type": "integer"},
-                    "block_height": {"type": ["integer", "null"]},
-                    "orphaned": {"type": "boolean", "description": "Its block left the chain: it no longer counts"},
-                    "counted": {"type": "boolean", "description": "Counts towards the amount due"},
-                    "first_seen_at": {**_TIME, "description": "When payram recorded it"},
-                    "sent_at": {
-                        **_TIME,
-                        "description": "When the network first had it: the node's mempool entry time, else its block's time. Decides paid late and refund due",
-                    },
-                    "coinbase": {
-                        "type": "boolean",
-                        "description": "A block reward: counts only once mature (Bitcoin: 100 confirmations)",
-                    },
-                    "tx_url": {"type": "string"},
-                },
-            },
-            "Link": {
-                "allOf": [
-                    {"$ref": "#/components/schemas/LinkSummary"},
-                    {
-                        "type": "object",
-                        "required": ["quotes", "deposits"],
-                        "properties": {
-                            "quotes": {"type": "array", "items": {"$ref": "#/components/schemas/Quote"}},
-                            "deposits": {"type": "array", "items": {"$ref": "#/components/schemas/Deposit"}},
-                        },
-                    },
-                ]
-            },
             "LinkPage": {
                 "type": "object",
                 "required": ["data", "next_cursor"],
@@ -456,7 +254,10 @@ OPENAPI: dict = {
                     "data": {"type": "array", "items": {"$ref": "#/components/schemas/LinkSummary"}},
                     "next_cursor": {"type": ["string", "null"]},
                 },
+                "additionalProperties": False,
             },
+            # Member, Link, LinkSummary, Quote, Deposit, Received, Settlement, Refund:
+            **component_schemas(),
         },
     },
 }

@@ -4,8 +4,10 @@ One project per key: `Authorization: Bearer <key>` (members.services.api_key_aut
 No session, no cookies, so no CSRF. Validation is the dashboard's own
 (links.forms.PaymentLinkFields, members.forms.MemberForm) and writes go through the same
 services, so an API link and a dashboard link cannot differ. Another project's link
-answers 404, exactly like one that does not exist. The document in links.api.schema
-describes every answer given here; tests/api hold the two together."""
+answers 404, exactly like one that does not exist. Answers are links.shape's dumps (the
+shapes webhooks and the CSV share); links.api.schema's document is generated from the
+same shapes, and tests/api check every answer against it. Why no API library:
+docs/api.md."""
 
 from __future__ import annotations
 
@@ -29,20 +31,16 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from chain import catalogue
-from links import resolution, selectors, services
+from links import resolution, services, shape
 from links.api.schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
-from links.refunds import refund_payload
-from links.resolution import settlement_payload
-from links.status import DETAIL_LABELS, link_deposits, refresh_link_state
+from links.status import refresh_link_state
 from members import services as member_services
 from members.forms import MemberForm
 from members.models import Member, Project
 from members.selectors import member_by_email
 from payram.lib.jsonguard import json_too_deep
-from payram.lib.money import format_units
 
 log = logging.getLogger(__name__)
 
@@ -174,93 +172,20 @@ def _form_data(body: dict, *, text: tuple[str, ...], numbers: tuple[str, ...] = 
     return data
 
 
-# Serialisation
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def _coins(units, network: str, asset: str) -> str | None:
-    try:
-        decimals = catalogue.get(network).asset(asset).decimals
-    except KeyError:
-        return None
-    return format_units(units, decimals)
+# Serialisation: links.shape
 
 
 def _member(member: Member) -> dict:
-    return {"email": member.email, "name": member.name, "created_at": _time(member.created_at)}
+    return shape.MEMBER.dump(member)
 
 
 def _link_summary(link: PaymentLink) -> dict:
-    received = None
-    if link.amount_received is not None and link.received_asset:
-        received = {
-            "network": link.received_network,
-            "asset": link.received_asset,
-            "amount_base_units": str(int(link.amount_received)),
-            "amount": _coins(link.amount_received, link.received_network, link.received_asset),
-            "short_by_base_units": str(int(link.amount_short)) if link.amount_short else None,
-            "short_by": _coins(link.amount_short, link.received_network, link.received_asset) if link.amount_short else None,
-        }
-    return {
-        "code": link.code,
-        "url": selectors.public_url(link),
-        "status": link.status,
-        "detail": link.status_detail,
-        "detail_label": selectors.status_detail_words(link) or DETAIL_LABELS.get(link.status_detail, link.status_detail),
-        "amount": f"{link.amount:.2f}",
-        "currency": link.currency,
-        "description": link.description,
-        "member": _member(link.member),
-        "created_at": _time(link.created_at),
-        "expires_at": _time(link.expires_at),
-        "cancelled_at": _time(link.cancelled_at),
-        "paid_at": _time(link.paid_at),
-        "received": received,
-        "settlement": settlement_payload(link),
-        "refunds": [refund_payload(r) for r in sorted(link.refunds.all(), key=lambda r: (r.created_at, r.pk))],
-    }
+    return shape.link_summary(link)
 
 
 def _link_full(link: PaymentLink) -> dict:
     state = refresh_link_state(link)  # an expiry may have passed since the last scan
-    quotes = [
-        {
-            "network": q.network,
-            "asset": q.asset,
-            "address": q.deposit_address.address,
-            "amount_due_base_units": str(int(q.amount_due)),
-            "amount_due": _coins(q.amount_due, q.network, q.asset),
-            "rate": format(q.rate.normalize(), "f"),
-            "rate_source": q.rate_source,
-            "created_at": _time(q.created_at),
-            "expires_at": _time(q.expires_at),
-        }
-        for q in link.quotes.select_related("deposit_address").order_by("-created_at", "-id")
-    ]
-    deposits = [
-        {
-            "network": v.deposit.network,
-            "asset": v.deposit.asset,
-            "tx_hash": v.deposit.tx_hash,
-            "index": v.deposit.index,
-            "value_base_units": str(int(v.deposit.value)),
-            "value": _coins(v.deposit.value, v.deposit.network, v.deposit.asset),
-            "confirmations": v.confirmations,
-            "confirmations_required": v.confirmations_required,
-            "block_height": v.deposit.block_height,
-            "orphaned": v.deposit.orphaned,
-            "counted": v.counted,
-            "first_seen_at": _time(v.deposit.first_seen_at),
-            "sent_at": _time(v.deposit.paid_time),
-            "coinbase": v.deposit.coinbase,
-            "tx_url": v.tx_url,
-        }
-        for v in link_deposits(link, state=state)
-    ]
-    return {**_link_summary(link), "quotes": quotes, "deposits": deposits}
+    return shape.link_full(link, state)
 
 
 def _project_link(project: Project, code: str) -> PaymentLink:

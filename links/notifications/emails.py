@@ -31,6 +31,7 @@ from links.models import LinkStatus, PaymentLink
 from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
 from links.receipts import receipt_for, receipt_url
 from links.selectors import coin_amount, public_url, status_detail_words
+from links.status import DETAIL_LABELS, Detail
 from payram.lib.background import run_after_commit
 from payram.lib.mail import email_enabled
 from payram.lib.money import format_fiat
@@ -38,11 +39,11 @@ from payram.lib.outbox import Outbox
 
 logger = logging.getLogger("links.emails")
 
-ATTENTION_WORDS = {
-    "underpaid": "Underpaid: less than the amount due arrived",
-    "overpaid": "Overpaid: more than the amount due arrived",
-    "paid_late": "Paid late: the payment completed after the quote expired (the rate may have moved)",
-    "refund_due": "Payment after the link closed: a refund is probably due",
+ATTENTION_WORDS = {  # the detail's label (links.status.DETAIL_LABELS), then what it means
+    Detail.UNDERPAID: f"{DETAIL_LABELS[Detail.UNDERPAID]}: less than the amount due arrived",
+    Detail.OVERPAID: f"{DETAIL_LABELS[Detail.OVERPAID]}: more than the amount due arrived",
+    Detail.PAID_LATE: f"{DETAIL_LABELS[Detail.PAID_LATE]}: the payment completed after the quote expired (the rate may have moved)",
+    Detail.REFUND_DUE: "Payment after the link closed: a refund is probably due",
 }
 
 # Wait after the n-th failed try: 6 tries over about 8.6 hours, then the email is failed.
