@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('links', '0008_notifications_move_out'),
-        ('members', '0002_api_keys'),
+        ("links", "0008_notifications_move_out"),
+        ("members", "0002_api_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paymentlink',
-            name='created_by_api_key',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='links_created', to='members.apikey'),
+            model_name="paymentlink",
+            name="created_by_api_key",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="links_created",
+                to="members.apikey",
+            ),
         ),
     ]
