@@ -23,7 +23,7 @@ from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
 from links.refund_views import refund_view
 from links.status import link_deposits, refresh_link_state
-from members.permissions import team_projects
+from members.permissions import can, team_projects
 from payram.lib.mail import email_enabled
 from payram.lib.money import parse_decimal
 from payram.lib.pagination import CappedPaginator
@@ -243,6 +243,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "poll_url": reverse("links:detail", args=[link.code]) + f"?v={key}",
         "poll_seconds": POLL_SECONDS,
         "project_has_wallet": link.project.wallets.active().exists(),
+        "can_add_wallet": can(request.user, link.project_id, "wallets"),  # staff may not
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         # the email log (links/notifications/ writes it), newest first
         "emails": list(link.emails.order_by("-created_at", "-id")[:50]),

@@ -24,6 +24,7 @@ def _team_page(request: HttpRequest, form: InviteForm, *, new_url: str = "", sta
         "project": project,
         "form": form,
         "team": team.team_of(project),
+        "owner_count": project.owners.count(),  # the last owner cannot be removed: no buttons
         "invitations": team.pending_invitations(project),
         "can_manage": can(request.user, project, "manage_team"),
         "roles": Role.choices,

@@ -84,6 +84,7 @@ def test_invite_a_teammate_who_works_as_staff_then_is_removed(
     phone.wait_for_url(re.compile(r"/payments/[A-Za-z0-9_-]{20,}/$"))
     assert phone.inner_text("#created-by") == "sam"
     assert phone.locator("#settle-link").count() == 0 and phone.locator("#refund-link").count() == 0
+    assert "Ask one of the project's owners to add a wallet" in phone.inner_text("#no-wallet")
     _shots(phone, "staff-link-page")
 
     # Owner-only pages are refused; the Team page is read-only.
