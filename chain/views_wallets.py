@@ -27,6 +27,7 @@ from chain import catalogue, hd, wallets
 from chain.forms import ConfirmationsForm, WalletKeyForm
 from chain.models import Wallet
 from members.models import Project
+from members.permissions import project_for
 
 
 @dataclass
@@ -101,10 +102,8 @@ def _owned_projects(request: HttpRequest):
 
 
 def _owned_project(request: HttpRequest, project_id: int) -> Project:
-    project = _owned_projects(request).filter(pk=project_id).first()
-    if project is None:
-        raise Http404("No such project")
-    return project
+    """404 if the user is not on the project's team, 403 if they are but not an owner."""
+    return project_for(request.user, project_id, "wallets")
 
 
 def _families() -> list[str]:

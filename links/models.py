@@ -37,6 +37,10 @@ class PaymentLink(models.Model):
     description = models.TextField(max_length=500, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A link made through the REST API: the project's key that made it (created_by is then empty).
+    created_by_api_key = models.ForeignKey(
+        "members.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="links_created"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 

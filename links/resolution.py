@@ -8,6 +8,7 @@ from django.db import transaction
 from links.models import LinkSettlement, LinkStatus, PaymentLink
 from links.signals import link_action
 from links.status import Detail, derive_status, refresh_link_status
+from members.permissions import can
 from payram.lib.times import iso_utc
 
 NOTE_MAX = 500
@@ -18,9 +19,9 @@ class ResolutionRefused(Exception):
 
 
 def may_resolve(user, link: PaymentLink) -> bool:
-    """Settle or refund: only the project's merchant (its owner). Team roles (a later
-    issue) add their rule here, the one place both the dashboard and services ask."""
-    return user is not None and user.is_authenticated and link.project.owners.filter(pk=user.pk).exists()
+    """Settle or refund: only the project's owners, never its staff (members.permissions).
+    The one place both the dashboard and services ask."""
+    return can(user, link.project_id, "settle") and can(user, link.project_id, "refund")
 
 
 def settle_reason(link: PaymentLink, state=None) -> str:

@@ -15,6 +15,7 @@ from chain import catalogue
 from chain.models import Deposit
 from links.models import LinkStatus, PaymentLink, Quote
 from links.status import DETAIL_LABELS, Detail
+from members.permissions import team_projects
 from payram.lib.money import format_fiat, format_units
 
 
@@ -24,7 +25,10 @@ def public_url(link: PaymentLink) -> str:
 
 
 def links_for_user(user) -> QuerySet[PaymentLink]:
-    return PaymentLink.objects.filter(project__owners=user).select_related("project", "member")
+    """Links of every project the user owns or is staff on (members.permissions)."""
+    return PaymentLink.objects.filter(project__in=team_projects(user, "view_payments")).select_related(
+        "project", "member", "created_by", "created_by_api_key"
+    )
 
 
 def link_for_user(user, code: str) -> PaymentLink:

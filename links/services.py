@@ -30,6 +30,7 @@ def link_create(
     description: str = "",
     expires_at: datetime | None = None,
     created_by=None,
+    created_by_api_key=None,
 ) -> PaymentLink:
     if member.project_id != project.pk:
         raise ValidationError({"member": "This member belongs to another project."})
@@ -43,6 +44,7 @@ def link_create(
         description=description,
         expires_at=expires_at,
         created_by=created_by,
+        created_by_api_key=created_by_api_key,
     )
     refresh_link_status(link)
     link_action.send(sender=PaymentLink, link=link, action="created")  # webhook, sent after commit

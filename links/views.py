@@ -22,7 +22,7 @@ from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
 from links.refund_views import refund_view
 from links.status import link_deposits, refresh_link_state
-from members.selectors import projects_for_user
+from members.permissions import can, team_projects
 from payram.lib.mail import email_enabled
 from payram.lib.money import parse_decimal
 from payram.lib.pagination import CappedPaginator
@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _filters(request: HttpRequest):
-    projects = list(projects_for_user(request.user))
+    projects = list(team_projects(request.user, "view_payments"))
     filters = selectors.PaymentFilters.from_query(request.GET, project_ids={p.pk for p in projects})
     return projects, filters
 
@@ -105,7 +105,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def link_create(request: HttpRequest) -> HttpResponse:
-    projects = projects_for_user(request.user)
+    projects = team_projects(request.user, "create_link")
     initial = {
         "project": request.GET.get("project") or (projects.first().pk if projects.exists() else None),
         "member": request.GET.get("member", ""),
@@ -191,6 +191,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
         "poll_url": reverse("links:detail", args=[link.code]) + f"?v={key}",
         "poll_seconds": POLL_SECONDS,
         "project_has_wallet": link.project.wallets.active().exists(),
+        "can_add_wallet": can(request.user, link.project_id, "wallets"),  # staff may not
         "can_email_member": link.status == LinkStatus.PENDING and email_enabled(),
         # the email log (links/notifications/ writes it), newest first
         "emails": list(link.emails.order_by("-created_at", "-id")[:50]),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from members.models import ApiKey, Member, Project
+from members.models import ApiKey, Invitation, Member, Project, TeamMember
 
 
 @admin.register(Project)
@@ -30,6 +30,42 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
     readonly_fields = ["project", "name", "prefix", "key_hash", "created_at", "last_used_at"]
     fields = ["project", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TeamMember)
+class TeamMemberAdmin(admin.ModelAdmin):
+    """A project's staff (its owners are Project.owners). Owners manage these on the Team page."""
+
+    list_display = ["user", "project", "role", "added_by", "created_at"]
+    list_filter = ["project", "role"]
+    list_select_related = ["user", "project", "added_by"]
+    raw_id_fields = ["user", "added_by"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Seen and withdrawn (set "revoked at") here; sent from the Team page, where the link
+    is shown once: only its token's hash is stored."""
+
+    list_display = ["email", "project", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["project", "role"]
+    list_select_related = ["project", "invited_by"]
+    search_fields = ["email"]
+    readonly_fields = [
+        "project",
+        "email",
+        "role",
+        "token_hash",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    ]
+    fields = [*readonly_fields, "revoked_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

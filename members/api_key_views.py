@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import selectors, services
+from members import services
 from members.forms import ApiKeyForm
 from members.models import ApiKey
+from members.permissions import require_role
 
 
 def _page(request: HttpRequest, project, form: ApiKeyForm, *, new_key: str = "", status: int = 200) -> HttpResponse:
@@ -26,12 +26,12 @@ def _page(request: HttpRequest, project, form: ApiKeyForm, *, new_key: str = "",
     return response
 
 
-@login_required
+@require_role("api_keys")
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest, pk: int) -> HttpResponse:
     """GET lists the keys; POST creates one and shows it on this answer only (it is not
     stored anywhere, so it is not redirected through the session)."""
-    project = selectors.project_for_user(request.user, pk)
+    project = request.project
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         _, key = services.api_key_create(project=project, name=form.cleaned_data["name"])
@@ -39,10 +39,10 @@ def api_keys(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, project, form, status=400 if form.errors else 200)
 
 
-@login_required
+@require_role("api_keys")
 @require_POST
 def api_key_revoke(request: HttpRequest, pk: int, key_id: int) -> HttpResponse:
-    project = selectors.project_for_user(request.user, pk)
+    project = request.project
     api_key = get_object_or_404(ApiKey, project=project, pk=key_id)
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"API key “{api_key.name}” revoked. Requests using it now get 401.")

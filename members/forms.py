@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import URLValidator
 
-from members.models import Member, Project
+from members.models import Member, Project, Role
 from payram.lib.fields import PlainDecimalField
 
 
@@ -91,3 +92,22 @@ class ApiKeyForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the key a name, such as the shop or script that uses it.")
         return name
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.STAFF,
+        help_text="Staff create, share and cancel links, manage members and see payments. Owners can do everything.",
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class InviteSignupForm(UserCreationForm):
+    """A new account for an invited address: the email is the invitation's, not typed."""
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)

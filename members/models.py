@@ -49,3 +49,4 @@ class Member(models.Model):
 
 
 from members.api_models import *  # noqa: E402,F401,F403  (API key models, same app)
+from members.team_models import *  # noqa: E402,F401,F403  (team and invitations, same app)

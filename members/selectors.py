@@ -1,15 +1,18 @@
-"""Reads for projects and members, always scoped to what the signed-in merchant owns.
+"""Reads for projects and members, always scoped to what the signed-in user may see:
+projects they own (projects_for_user) or are on the team of (members.permissions).
 Another merchant's object is not found, exactly like one that does not exist."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from members.models import Member, Project
+from members.permissions import team_projects
 
 
 def projects_for_user(user) -> QuerySet[Project]:
+    """The projects `user` owns (owner-only pages ask this; staff pages ask team_projects)."""
     return Project.objects.filter(owners=user)
 
 
@@ -18,13 +21,17 @@ def project_for_user(user, pk: int | str) -> Project:
 
 
 def projects_with_counts(user) -> QuerySet[Project]:
-    return projects_for_user(user).annotate(
-        member_count=Count("members", distinct=True), link_count=Count("links", distinct=True)
+    """Every project of the user's teams, with is_owner saying which they own."""
+    owned = Project.owners.through.objects.filter(project_id=OuterRef("pk"), user_id=user.pk)
+    return team_projects(user, "view_team").annotate(
+        member_count=Count("members", distinct=True),
+        link_count=Count("links", distinct=True),
+        is_owner=Exists(owned),
     )
 
 
 def members_for_user(user, *, q: str = "", project: Project | None = None) -> QuerySet[Member]:
-    members = Member.objects.filter(project__owners=user).select_related("project")
+    members = Member.objects.filter(project__in=team_projects(user, "manage_members")).select_related("project")
     if project is not None:
         members = members.filter(project=project)
     q = q.strip()

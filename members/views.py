@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from members import selectors, services
 from members.forms import MemberEditForm, MemberForm, ProjectEditForm, ProjectForm
+from members.permissions import require_role, team_projects
 from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
@@ -42,10 +43,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "members/projects.html", {"projects": projects, "form": form}, status=400 if form.errors else 200)
 
 
-@login_required
+@require_role("edit_project")
 @require_http_methods(["GET", "POST"])
 def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    project = selectors.project_for_user(request.user, pk)
+    project = request.project
     form = ProjectEditForm(
         request.POST or None,
         initial={
@@ -67,7 +68,7 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def member_list(request: HttpRequest) -> HttpResponse:
-    projects = selectors.projects_for_user(request.user)
+    projects = team_projects(request.user, "manage_members")
     project = None
     project_id = request.GET.get("project", "")
     if project_id.isdigit():
@@ -86,7 +87,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_create(request: HttpRequest) -> HttpResponse:
-    projects = selectors.projects_for_user(request.user)
+    projects = team_projects(request.user, "manage_members")
     initial = {"email": request.GET.get("email") or request.GET.get("member", ""), "project": request.GET.get("project") or None}
     # In the pop-up its fields must not take the ids of the page's own (two #id_project).
     auto_id = "new_member_%s" if request.htmx else "id_%s"
@@ -140,7 +141,8 @@ def member_search(request: HttpRequest) -> HttpResponse:
     """The picker on Create Payment Link: members of the chosen project matching what was typed."""
     q = request.GET.get("member", "").strip()
     project_id = request.GET.get("project", "")
-    project = selectors.projects_for_user(request.user).filter(pk=project_id).first() if project_id.isdigit() else None
+    projects = team_projects(request.user, "manage_members")
+    project = projects.filter(pk=project_id).first() if project_id.isdigit() else None
     results = selectors.member_search(request.user, project=project, q=q) if project else []
     exact = any(m.email == q.lower() for m in results)
     context = {"results": results, "q": q, "project": project, "exact": exact, "create_url": reverse("members:create")}

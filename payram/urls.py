@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from members.team_views import invite_accept
 from payram.auth_views import RateLimitedLoginView, admin_login
 from payram.views import healthz
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("invite/<str:token>/", invite_accept, name="invite"),  # a team invitation: no login needed to open it
     path("pay/", include("links.pay_urls")),  # the public pay page: no login
     path("", include("links.urls")),  # the dashboard: Payments
     path("", include("links.notifications.link_urls")),  # a link's email log: resend

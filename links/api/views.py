@@ -266,6 +266,7 @@ def _link_create(request: HttpRequest, project: Project) -> JsonResponse:
                 currency=cleaned["currency"],
                 description=cleaned["description"],
                 expires_at=cleaned["expires_at"],
+                created_by_api_key=getattr(request, "api_key", None),
             )
     except ValidationError as exc:
         return _errors(400, _validation_errors(exc))

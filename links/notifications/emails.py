@@ -277,6 +277,25 @@ def send_receipt_to_member(link: PaymentLink) -> None:
     )
 
 
+def queue_team_invitation(*, invitation, url: str) -> OutboundEmail:
+    """The invitation to a project's team, to the invited address (an outbox row with no
+    link). Its text holds the accept link: the invitation is single use and expires."""
+    project = invitation.project
+    context = {"project": project, "invitation": invitation, "url": url, "inviter": invitation.invited_by}
+    email = OutboundEmail.objects.create(
+        link=None,
+        kind=EmailKind.TEAM_INVITATION,
+        recipients=[invitation.email],
+        from_email=_from_address(),
+        subject=f"You are invited to {project.name} on payram".replace("\n", " ").replace("\r", " ")[:200],
+        text=render_to_string("links/email/team_invitation.txt", context),
+        html=render_to_string("links/email/team_invitation.html", context),
+        next_attempt_at=timezone.now(),
+    )
+    _send_after_commit(email.pk)
+    return email
+
+
 def _owner_emails(link: PaymentLink) -> list[str]:
     return sorted({u.email for u in link.project.owners.all() if u.email})
 

@@ -162,6 +162,7 @@ class EmailKind(models.TextChoices):
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
     RECEIPT = "receipt", "Receipt to the member"
     REFUND_REQUEST = "refund_request", "Refund request to the member"
+    TEAM_INVITATION = "team_invitation", "Invitation to a project's team"
 
 
 class EmailStatus(models.TextChoices):
@@ -176,7 +177,8 @@ class OutboundEmail(models.Model):
     type and a short message payram wrote itself, never the server's words (they can
     carry a login name or a credential)."""
 
-    link = models.ForeignKey("links.PaymentLink", on_delete=models.CASCADE, related_name="emails")
+    # Empty for an email about no link (a team invitation).
+    link = models.ForeignKey("links.PaymentLink", null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=24, choices=EmailKind.choices)
     recipients = models.JSONField(default=list)
     from_email = models.CharField("from", max_length=254)

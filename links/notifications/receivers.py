@@ -15,6 +15,8 @@ from links.notifications.models import EmailKind
 from links.notifications.webhooks import event_record
 from links.refunds import refund_payload, refund_url
 from links.signals import link_action, link_changed, refund_changed
+from members.models import Invitation
+from members.signals import invitation_created
 from payram.lib.mail import email_enabled
 
 logger = logging.getLogger("links.notifications")
@@ -57,7 +59,14 @@ def _email_refund_request(refund: Refund) -> None:
     )
 
 
+def on_invitation_created(sender, *, invitation: Invitation, url: str, **kwargs) -> None:
+    """Email the invitation when email is on; the owner also sees the link once, to share."""
+    if email_enabled():
+        emails.queue_team_invitation(invitation=invitation, url=url)
+
+
 def connect() -> None:
     link_changed.connect(on_link_changed, sender=PaymentLink, dispatch_uid="notifications.link_changed")
     link_action.connect(on_link_action, sender=PaymentLink, dispatch_uid="notifications.link_action")
     refund_changed.connect(on_refund_changed, sender=Refund, dispatch_uid="notifications.refund_changed")
+    invitation_created.connect(on_invitation_created, sender=Invitation, dispatch_uid="notifications.invitation_created")

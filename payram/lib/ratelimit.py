@@ -43,6 +43,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # Sign-in: failed attempts only.
     "login_ip": (20, 300),
     "login_username": (5, 300),
+    # Opening or accepting a team invitation (/invite/<token>/), every request counted.
+    "invite_ip": (60, 300),
 }
 
 

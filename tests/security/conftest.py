@@ -1,5 +1,6 @@
-"""Two merchants. A owns a project with an EVM wallet, a member, a link with a quote, and
-marker strings that must never reach merchant B or a signed-out visitor."""
+"""Two merchants. A owns a project with an EVM wallet, a member, a link with a quote, a
+staff teammate and a pending invitation, and marker strings that must never reach
+merchant B or a signed-out visitor (nor, for the owner-only ones, A's staff)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,16 @@ class World:
     link_b: object
     extra_args: dict
     secrets: list
+    staff_a: object = None
+    invite_token: str = "set-password"
 
     def a_markers(self) -> list[str]:
         """Strings only merchant A's pages (and A's customers) may show."""
         return [MARK, self.link_a.code, EVM_XPUB, FIRST_ADDRESS, self.member_a.email, *self.secrets]
+
+    def owner_only_markers(self) -> list[str]:
+        """What A's staff may not see either: the wallet key, the webhook and API secrets."""
+        return [EVM_XPUB, *self.secrets]
 
 
 @pytest.fixture
@@ -44,7 +51,26 @@ def world(shop, merchant, other_merchant, other_project):  # noqa: F811
     quote_create(link=link_a, network="devnet", asset="USDC")
     link_b = make_link(other_project, member_b, description="rival order")
     extra, secrets = _webhooks_and_api_keys(shop, link_a)
-    return World(merchant, other_merchant, shop, other_project, member_a, member_b, link_a, link_b, extra, secrets)
+    staff_a, token = _team(shop, merchant, extra)
+    return World(
+        merchant, other_merchant, shop, other_project, member_a, member_b, link_a, link_b, extra, secrets, staff_a, token
+    )
+
+
+def _team(project, owner, extra: dict):
+    """Merchant A's staff teammate and a pending invitation, for the Team pages."""
+    from django.contrib.auth import get_user_model
+
+    from members import team
+    from members.models import TeamMember
+
+    staff = get_user_model().objects.create_user(username="stefan", email="stefan@example.com", password="x-staff-pass-9")
+    TeamMember.objects.create(project=project, user=staff, role="staff", added_by=owner)
+    invitation, url = team.invitation_create(project=project, email="newbie@example.com", role="staff", invited_by=owner)
+    for name in ("project_team_role", "project_team_remove"):
+        extra[(f"members:{name}", "user_id")] = staff.pk
+    extra[("members:project_invitation_revoke", "invitation_id")] = invitation.pk
+    return staff, url.rstrip("/").rsplit("/", 1)[1]
 
 
 def _webhooks_and_api_keys(project, link) -> tuple[dict, list]:
@@ -102,12 +128,19 @@ def a_state(world: World) -> dict:
     """What merchant A would notice changed."""
     from chain.models import Wallet
     from links.models import PaymentLink
-    from links.notifications.models import OutboundEmail
-    from members.models import Member, Project
+    from links.notifications.models import OutboundEmail, WebhookEndpoint
+    from members.models import ApiKey, Invitation, Member, Project, TeamMember
 
     project = Project.objects.get(pk=world.project_a.pk)
     return {
-        "project": (project.name, project.return_url, project.confirmation_overrides),
+        "project": (project.name, project.return_url, project.confirmation_overrides, project.underpayment_tolerance),
+        "owners": sorted(project.owners.values_list("username", flat=True)),
+        "team": sorted(TeamMember.objects.filter(project=project).values_list("user__username", "role")),
+        "invitations": sorted(
+            Invitation.objects.filter(project=project).values_list("email", "role", "revoked_at", "accepted_at")
+        ),
+        "api_keys": sorted(ApiKey.objects.filter(project=project).values_list("name", "revoked_at")),
+        "webhooks": sorted(WebhookEndpoint.objects.filter(project=project).values_list("url", "events", "is_active", "secret")),
         "members": sorted(Member.objects.filter(project=project).values_list("email", "name")),
         "links": sorted(PaymentLink.objects.filter(project=project).values_list("code", "status", "cancelled_at", "description")),
         "wallets": sorted(Wallet.objects.filter(project=project).values_list("family", "xpub", "next_index")),

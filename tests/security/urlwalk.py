@@ -14,6 +14,7 @@ PUBLIC = {
     "login",
     "admin_login",
     "logout",
+    "invite",  # a team invitation: only its 256-bit token opens it (rate limited per address)
 }
 PUBLIC_NAMESPACES = {"pay"}  # the customer's pay page: only a 128-bit code opens it
 ADMIN_NAMESPACES = {"admin"}  # staff only; Django's admin checks that itself
@@ -88,7 +89,7 @@ def fill(route_name: str, param: str, world):
 
         return urlsafe_base64_encode(force_bytes(world.merchant_a.pk))
     if param == "token":
-        return "set-password"
+        return getattr(world, "invite_token", "set-password")
     if param == "family":
         return next(iter(catalogue.FAMILIES))
     raise LookupError(f"{route_name}: tests/security/urlwalk.fill does not know how to fill <{param}> with merchant A's object")
