@@ -213,12 +213,12 @@ class Chart:
     total: Decimal
     payments: int
     top: Decimal  # the y axis' maximum
-    width: int = 720
-    height: int = 220
-    plot_left: int = 64
-    plot_right: int = 712
-    plot_top: int = 12
-    plot_bottom: int = 190
+    width: int = 800
+    height: int = 240
+    plot_left: int = 80
+    plot_right: int = 792
+    plot_top: int = 14
+    plot_bottom: int = 208
 
     @property
     def half(self) -> Decimal:
