@@ -228,3 +228,19 @@ def test_totals_cost_the_same_queries_for_many_links(merchant_client, book, proj
         response = merchant_client.get("/payments/?from=2026-12-01")
     assert len(many) == len(few)
     assert response.context["totals"].received == ["$104.50"]  # 80.50 + 12 × 2
+
+
+def test_staff_see_their_projects_overview_and_lose_it_when_removed(client, book, project, django_user_model):
+    from members.team_models import TeamMember
+
+    staff = django_user_model.objects.create_user(username="sam", email="sam@example.com", password="x-9-long-pass")
+    seat = TeamMember.objects.create(project=project, user=staff, role="staff")
+    client.force_login(staff)
+    response = client.get("/")
+    assert [r.project_id for r in response.context["received"]] == [project.pk]  # not Book Stall, not the rival
+    assert _cells(response.content.decode(), f"received-{project.pk}")[1] == ["USD", "$10.00", "$35.50", "$75.50"]
+    assert {s["status"]: s["count"] for s in response.context["statuses"]}["successful"] == 4
+    seat.delete()
+    gone = client.get("/")
+    assert gone.context["received"] == [] and "$35.50" not in gone.content.decode()
+    assert sum(s["count"] for s in gone.context["statuses"]) == 0
