@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from links import pay_views, refund_views
+from links import pay_views, refund_views, share_views
 
 app_name = "pay"
 urlpatterns = [
-    path("<str:code>/", pay_views.pay_page, name="page"),
+    path("<str:code>/", share_views.pay_entry, name="page"),  # a chat app's crawler gets the preview
+    path("<str:code>/preview.png", share_views.link_preview_png, name="preview_png"),
+    path("<str:code>/qr.png", share_views.link_qr, {"fmt": "png"}, name="qr_png"),
+    path("<str:code>/qr.svg", share_views.link_qr, {"fmt": "svg"}, name="qr_svg"),
     path("<str:code>/status/", pay_views.pay_status, name="status"),
     path("<str:code>/receipt/", pay_views.pay_receipt, name="receipt"),
     path("<str:code>/refund/<str:refund_code>/", refund_views.refund_page, name="refund"),

@@ -36,3 +36,14 @@ def qr_png(data: str) -> bytes:
     buffer = io.BytesIO()
     _qr(data).make_image(fill_color="black", back_color="white").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@lru_cache(maxsize=2048)
+def qr_svg_document(data: str, *, module_px: int = 8) -> str:
+    """A standalone SVG file (white background, pixel size set) for an <img> on another
+    site or in an email: the hosted /pay/<code>/qr.svg."""
+    svg = _qr(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+    side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg)[1])
+    svg = re.sub(r'\swidth="[^"]*"\s+height="[^"]*"', f' width="{side * module_px}" height="{side * module_px}"', svg, count=1)
+    svg = re.sub(r"(<svg[^>]*>)", r'\1<rect width="100%" height="100%" fill="#ffffff"/>', svg, count=1)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg

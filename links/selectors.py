@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -35,11 +35,21 @@ def link_for_user(user, code: str) -> PaymentLink:
     return get_object_or_404(links_for_user(user), code=code)
 
 
+def _day(text: str) -> date | None:
+    """'2026-12-03' (what <input type=date> sends); None for anything else."""
+    try:
+        return date.fromisoformat(text.strip()) if len(text.strip()) == 10 else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class PaymentFilters:
     status: str = ""
     project: int | None = None
     q: str = ""
+    since: date | None = None  # created on or after this day (the site's time zone)
+    until: date | None = None  # created on or before this day
 
     @classmethod
     def from_query(cls, params, *, project_ids: set[int]) -> PaymentFilters:
@@ -48,14 +58,31 @@ class PaymentFilters:
             status = ""
         raw_project = params.get("project", "")
         project = int(raw_project) if raw_project.isdigit() and int(raw_project) in project_ids else None
-        return cls(status=status, project=project, q=params.get("q", "").strip()[:200])
+        since, until = _day(params.get("from", "")), _day(params.get("to", ""))
+        if since and until and since > until:
+            since, until = until, since  # a range typed backwards is still the range meant
+        return cls(status=status, project=project, q=params.get("q", "").strip()[:200], since=since, until=until)
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.project or self.q)
+        return bool(self.status or self.project or self.q or self.since or self.until)
 
     def as_query(self) -> str:
-        return urlencode({k: v for k, v in {"status": self.status, "project": self.project or "", "q": self.q}.items() if v})
+        values = {
+            "status": self.status,
+            "project": self.project or "",
+            "q": self.q,
+            "from": self.since.isoformat() if self.since else "",
+            "to": self.until.isoformat() if self.until else "",
+        }
+        return urlencode({k: v for k, v in values.items() if v})
+
+    def created_range(self) -> tuple[datetime | None, datetime | None]:
+        """[start of `since`, start of the day after `until`) in the site's time zone."""
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(self.since, time.min, tzinfo=tz) if self.since else None
+        end = datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=tz) if self.until else None
+        return start, end
 
 
 def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
@@ -67,16 +94,27 @@ def with_transactions(links: QuerySet[PaymentLink]) -> QuerySet[PaymentLink]:
     )
 
 
-def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
-    """All Payments: newest first, a fixed number of queries whatever the number of rows
-    (links with project and member, then their deposit addresses and deposits)."""
-    links = with_transactions(links_for_user(user)).prefetch_related("refunds")
+def filtered_links(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
+    """The user's links that the filters keep (no prefetch, no order: also for totals)."""
+    links = links_for_user(user)
+    start, end = filters.created_range()
+    if start:
+        links = links.filter(created_at__gte=start)
+    if end:
+        links = links.filter(created_at__lt=end)
     if filters.status:
         links = links.filter(status=filters.status)
     if filters.project:
         links = links.filter(project_id=filters.project)
     if filters.q:
         links = links.filter(Q(member__email__icontains=filters.q) | Q(description__icontains=filters.q))
+    return links
+
+
+def payments_for_user(user, filters: PaymentFilters) -> QuerySet[PaymentLink]:
+    """All Payments: newest first, a fixed number of queries whatever the number of rows
+    (links with project and member, then their deposit addresses and deposits)."""
+    links = with_transactions(filtered_links(user, filters)).prefetch_related("refunds")
     return links.order_by("-created_at", "-id")
 
 

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from links import views
+from links import overview_views, views
 
 app_name = "links"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", overview_views.overview_page, name="home"),  # the dashboard home: the Overview
     path("payments/", views.all_payments, name="all_payments"),
     path("payments/export.csv", views.export_csv, name="export_csv"),
     path("payments/new/", views.link_create, name="create"),

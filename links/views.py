@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from links import refunds, resolution, selectors, services, shape
+from links import overview, refunds, resolution, selectors, services, shape
 from links.forms import PaymentLinkForm
 from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
@@ -28,11 +28,6 @@ from payram.lib.money import parse_decimal
 from payram.lib.pagination import CappedPaginator
 
 PAGE_SIZE = 50
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("links:all_payments")
 
 
 def _filters(request: HttpRequest):
@@ -63,6 +58,9 @@ def all_payments(request: HttpRequest) -> HttpResponse:
         "projects": projects,
         "filters": filters,
         "statuses": LinkStatus.choices,
+        # Totals of the whole filtered view; unfiltered, the page counts no more than it pages
+        # (CappedPaginator): the Overview has this day / week / month.
+        "totals": overview.totals(selectors.filtered_links(request.user, filters)) if filters.active else None,
     }
     return render(request, "links/all_payments.html", context)
 

@@ -109,7 +109,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "links:all_payments"
+LOGIN_REDIRECT_URL = "links:home"  # the Overview
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

@@ -40,6 +40,11 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     # minute): never limited for a customer; only a flood from one address is stopped.
     "pay_poll_ip": (6000, 60),
     "pay_poll_link": (0, 60),  # off: a link watched from many addresses costs no more
+    # Link previews and hosted images (links.share_views): a chat app's crawler fetching
+    # the card and its preview image, an email client or its image proxy loading the QR.
+    # Many customers' links come from one crawler address, and a refused preview is a
+    # broken card, so only a flood is stopped; the answers are read-only and cached.
+    "pay_preview_ip": (3000, 60),
     # Sign-in: failed attempts only.
     "login_ip": (20, 300),
     "login_username": (5, 300),

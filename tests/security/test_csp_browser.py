@@ -95,7 +95,9 @@ def test_rate_limited_pay_page_runs_under_the_csp(world, live_server, new_contex
 def _dashboard_paths(world) -> list[str]:
     link, member, project = world.link_a, world.member_a, world.project_a
     return [
+        "/",  # the Overview: its chart is inline SVG
         "/payments/",
+        "/payments/?from=2020-01-01",  # with the totals of the filtered view
         "/payments/new/",
         f"/payments/{link.code}/",
         f"/payments/{link.code}/cancel/",
