@@ -44,15 +44,13 @@ def evm_wallet(project, *, xpub: str | None = None):
     return Wallet.objects.create(project=project, family="evm", xpub=xpub or f"bench-xpub-{project.pk}", script_type="evm")
 
 
-def watch_addresses(wallet, addresses: list[str], *, start_index: int | None = None, link=None) -> list:
+def watch_addresses(wallet, addresses: list[str], *, start_index: int | None = None) -> list:
     """Bulk-insert DepositAddress rows (the scanner's watch list) for `addresses`."""
     from chain.models import DepositAddress
 
     first = wallet.next_index if start_index is None else start_index
     rows = [
-        DepositAddress(
-            project_id=wallet.project_id, wallet=wallet, family="evm", index=first + i, address=a, link=link, purpose="bench"
-        )
+        DepositAddress(project_id=wallet.project_id, wallet=wallet, family="evm", index=first + i, address=a, purpose="bench")
         for i, a in enumerate(addresses)
     ]
     created = []
@@ -67,11 +65,10 @@ def link_with_quote(project, member, deposit_address, *, amount_due: int = 10**2
     """A pending link whose current quote is devnet ETH to `deposit_address`."""
     from django.utils import timezone
 
-    from links.models import PaymentLink, Quote
+    from links.models import LinkAddress, PaymentLink, Quote
 
     link = PaymentLink.objects.create(project=project, member=member, amount="100.00", currency="USD", description="bench")
-    deposit_address.link = link
-    deposit_address.save(update_fields=["link"])
+    LinkAddress.objects.create(link=link, address=deposit_address)
     Quote.objects.create(
         link=link,
         network="devnet",

@@ -37,9 +37,10 @@ class WalletAdmin(_ReadOnly):
 
 @admin.register(DepositAddress)
 class DepositAddressAdmin(_ReadOnly):
-    list_display = ["address", "family", "index", "project", "link", "purpose", "created_at"]
+    # Which link an address belongs to is links' record: see the Payment links admin.
+    list_display = ["address", "family", "index", "project", "purpose", "created_at"]
     list_filter = ["family", "purpose"]
-    search_fields = ["address", "project__name", "link__code"]
-    list_select_related = ["project", "link"]
+    search_fields = ["address", "project__name"]
+    list_select_related = ["project"]
     readonly_fields = [f.name for f in DepositAddress._meta.fields]
     ordering = ["-created_at", "-id"]

@@ -51,16 +51,15 @@ class Wallet(models.Model):
 
 
 class DepositAddress(models.Model):
-    """One derived receive address (m/.../0/index), remembered with what it was allocated for."""
+    """One derived receive address (m/.../0/index), remembered with what it was allocated for
+    (`purpose`). chain knows addresses and their deposits only: which payment link an address
+    belongs to is recorded by links (links.LinkAddress)."""
 
     project = models.ForeignKey("members.Project", on_delete=models.PROTECT, related_name="deposit_addresses")
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="addresses")
     family = models.CharField(max_length=24)
     index = models.PositiveIntegerField()
     address = models.CharField(max_length=100)  # EVM: EIP-55 checksummed; Bitcoin: as the network encodes it
-    link = models.ForeignKey(
-        "links.PaymentLink", null=True, blank=True, on_delete=models.PROTECT, related_name="deposit_addresses"
-    )
     purpose = models.CharField(max_length=40, blank=True, default="payment link")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,6 +30,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -43,6 +44,7 @@ from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from chain import catalogue, health
@@ -63,7 +65,6 @@ MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan contin
 LEASE_SECONDS = settings.PAYRAM_SCAN_LEASE_SECONDS
 CONFIRMATION_MARGIN = 6  # keep counting this far past the highest threshold
 KEPT_BLOCKS_MARGIN = 50  # scanned block hashes kept beyond the highest threshold
-ADDRESS_QUERY_CHUNK = 5000  # bound on one IN (...) list (SQLite's variable limit)
 
 
 class LeaseLost(Exception):
@@ -263,15 +264,23 @@ def _renew_lease(slug: str, owner: str, *, expected_height: int | None, **change
         raise LeaseLost(f"scan of {slug} lost its lease or its cursor moved; stopping without recording")
 
 
+def _one_of(values) -> RawSQL:
+    """For `field__in=`: the values as ONE query parameter (an array on PostgreSQL, a JSON
+    array on SQLite), so neither the SQL text nor the time to build it grows with them, and
+    no variable limit splits the lookup into several queries."""
+    values = list(values)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", (values,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
+
+
 def _our_addresses(family: str, candidates: set[str]) -> dict[str, int]:
-    """address -> DepositAddress id, for the candidates that are ours: indexed lookups
-    whose cost depends on the batch, not on how many addresses are watched."""
-    found: dict[str, int] = {}
-    ordered = sorted(candidates)
-    for i in range(0, len(ordered), ADDRESS_QUERY_CHUNK):
-        chunk = ordered[i : i + ADDRESS_QUERY_CHUNK]
-        found.update(DepositAddress.objects.filter(family=family, address__in=chunk).values_list("address", "id"))
-    return found
+    """address -> DepositAddress id, for the candidates that are ours: one indexed lookup
+    per call, whatever the number of candidates (tens of thousands of outputs in a batch of
+    Bitcoin blocks) or of addresses watched."""
+    if not candidates:
+        return {}
+    return dict(DepositAddress.objects.filter(family=family, address__in=_one_of(candidates)).values_list("address", "id"))
 
 
 class _Prefetch:
@@ -443,16 +452,20 @@ class _Scan:
     # -- recording -----------------------------------------------------------------------
 
     def _record(self, found: list[tuple[Transfer, int, Block | None]], tip: int | None) -> set[int]:
-        """Insert new deposits and move known ones to where they were seen now. Returns the
-        address ids whose deposits changed."""
+        """Insert new deposits and move known ones to where they were seen now, in a constant
+        number of queries: one to read what is known, one bulk insert, one bulk update. A
+        transfer already recorded is never inserted again (the rows are read under the
+        lease, inside the batch's transaction). Returns the address ids whose deposits
+        changed."""
         if not found:
             return set()
         existing = {
             (d.tx_hash, d.index): d
-            for d in Deposit.objects.filter(network=self.slug, tx_hash__in={t.tx_hash for t, _, _ in found})
+            for d in Deposit.objects.filter(network=self.slug, tx_hash__in=_one_of({t.tx_hash for t, _, _ in found}))
         }
         changed: set[int] = set()
         new: list[Deposit] = []
+        moved: dict[int, Deposit] = {}
         now = timezone.now()
         for transfer, address_id, block in found:
             height = block.height if block else None
@@ -484,9 +497,15 @@ class _Scan:
                 known.orphaned, known.confirmations = False, confirmations
                 # The network first had it at the earliest time any view of it says.
                 known.chain_time = min(known.chain_time, seen) if known.chain_time else seen
-                known.save(update_fields=["block_height", "block_hash", "orphaned", "confirmations", "chain_time", "updated_at"])
+                known.updated_at = now
+                if known.pk is not None:  # not one inserted by this same call
+                    moved[known.pk] = known
                 changed.add(known.address_id)
         Deposit.objects.bulk_create(new)
+        if moved:
+            Deposit.objects.bulk_update(
+                moved.values(), ["block_height", "block_hash", "orphaned", "confirmations", "chain_time", "updated_at"]
+            )
         self.result.new_deposits += len(new)
         return changed
 
@@ -557,14 +576,11 @@ class _Scan:
             self.run(head, max_blocks, batch_blocks)
             if not self.result.caught_up:
                 return  # decided on a later scan, once every block is read
-        changed = set()
         with transaction.atomic():
             _renew_lease(self.slug, self.owner, expected_height=self.result.height)
-            for d in missing():
-                d.orphaned = True
-                d.save(update_fields=["orphaned", "updated_at"])
-                changed.add(d.address_id)
-        self._notify(changed)
+            gone = missing()
+            Deposit.objects.filter(pk__in=[d.pk for d in gone]).update(orphaned=True, updated_at=timezone.now())
+        self._notify({d.address_id for d in gone})
 
 
 def _record_failure(slug: str, message: str, *, unreachable: bool = False) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from chain import catalogue, hd
 from chain.models import Deposit, DepositAddress, Wallet
+from chain.signals import wallet_addresses_held
 
 if TYPE_CHECKING:
     from members.models import Project
@@ -264,10 +265,15 @@ def wallet_replace(*, project, family: str, xpub: str, script_type: str | None =
 
 def open_links_holding(wallet: Wallet) -> int:
     """How many pending payment links hold a deposit address of `wallet` (they keep it,
-    also for a refreshed quote, after the key is replaced)."""
-    return (
-        DepositAddress.objects.filter(wallet=wallet, link__isnull=False, link__status="pending").values("link").distinct().count()
-    )
+    also for a refreshed quote, after the key is replaced). links records which address is
+    whose and answers on `wallet_addresses_held`."""
+    held = 0
+    for receiver, answer in wallet_addresses_held.send_robust(sender=Wallet, wallet=wallet):
+        if isinstance(answer, Exception):
+            logger.error("wallet_addresses_held receiver %r failed: %r", receiver, answer, exc_info=answer)
+        elif isinstance(answer, int):
+            held += answer
+    return held
 
 
 def _audit(action: str, wallet: Wallet, *, by=None, old: str = "", retired: Wallet | None = None) -> None:
@@ -319,7 +325,7 @@ def _used_by_another_project(*, project, key: hd.AccountKey, script_type: str) -
     return None
 
 
-def address_allocate(*, project, family: str, link=None, purpose: str = "payment link") -> DepositAddress:
+def address_allocate(*, project, family: str, purpose: str = "payment link") -> DepositAddress:
     """Claim the next receive index of the project's active wallet for `family` and
     remember the address. Concurrent callers get distinct, gap-free indexes: the
     conditional UPDATE locks the wallet row until this transaction ends, and a rollback
@@ -345,7 +351,6 @@ def address_allocate(*, project, family: str, link=None, purpose: str = "payment
             family=family,
             index=index,
             address=address,
-            link=link,
             purpose=purpose[:40],
         )
 

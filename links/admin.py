@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from links.models import LinkSettlement, PaymentLink, Quote, Refund
+from links.models import LinkAddress, LinkSettlement, PaymentLink, Quote, Refund
 from links.status import refresh_link_status
 
 
@@ -9,6 +9,16 @@ class QuoteInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["network", "asset", "deposit_address", "amount_due", "rate", "rate_source", "created_at", "expires_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LinkAddressInline(admin.TabularInline):
+    model = LinkAddress
+    extra = 0
+    can_delete = False
+    readonly_fields = ["address", "created_at"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -33,7 +43,7 @@ class PaymentLinkAdmin(admin.ModelAdmin):
         "status_updated_at",
         "created_at",
     ]
-    inlines = [QuoteInline]
+    inlines = [LinkAddressInline, QuoteInline]
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -46,6 +56,25 @@ class QuoteAdmin(admin.ModelAdmin):
     list_filter = ["network", "asset"]
     search_fields = ["link__code"]
     raw_id_fields = ["link", "deposit_address"]
+
+
+@admin.register(LinkAddress)
+class LinkAddressAdmin(admin.ModelAdmin):
+    """Which link each deposit address was allocated for (written by checkout only)."""
+
+    list_display = ["address", "link", "created_at"]
+    search_fields = ["address__address", "link__code"]
+    list_select_related = ["address", "link"]
+    readonly_fields = ["address", "link", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 # Settlements by hand and refunds: audit records, read-only (the link's page makes them).

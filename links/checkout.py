@@ -23,7 +23,7 @@ from chain.health import network_is_healthy
 from chain.models import DepositAddress, Wallet
 from chain.wallets import address_allocate
 from links import pricing
-from links.models import LinkStatus, PaymentLink, Quote
+from links.models import LinkAddress, LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
 from links.status import derive_status, refresh_link_status
 from payram.lib.money import fiat_to_payable_units, format_fiat, format_units, payable_step, round_up_to_step
@@ -163,7 +163,9 @@ def _deposit_address(link: PaymentLink, family: str):
     if existing:
         return existing
     try:
-        return address_allocate(project=link.project, family=family, link=link, purpose="payment link")
+        address = address_allocate(project=link.project, family=family, purpose="payment link")
+        LinkAddress.objects.create(link=link, address=address)  # in the caller's transaction, with the allocation
+        return address
     except KeyRefused as exc:  # a stored key that no longer parses (changed by hand in the database)
         logger.error("project %s: its %s key cannot derive addresses: %s", link.project_id, family, exc.message)
         raise CheckoutError(

@@ -52,6 +52,11 @@ class PaymentLink(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     amount_short = BaseUnitsField(null=True, blank=True)  # detail paid_short: how far short, base units
     status_updated_at = models.DateTimeField(null=True, blank=True)
+    # The link's deposit addresses (at most one per chain family), through LinkAddress: an
+    # address belongs to one link at most. From chain's side, `address__link=...` filters by it.
+    deposit_addresses = models.ManyToManyField(
+        "chain.DepositAddress", through="LinkAddress", related_name="payment_links", related_query_name="link", blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -59,6 +64,18 @@ class PaymentLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} for {self.member_id} ({self.code})"
+
+
+class LinkAddress(models.Model):
+    """Which link a deposit address was allocated for. links owns this: chain knows addresses
+    and deposits, never links. One row per address (refund watch rows have none)."""
+
+    link = models.ForeignKey(PaymentLink, on_delete=models.PROTECT, related_name="address_rows")
+    address = models.OneToOneField("chain.DepositAddress", on_delete=models.PROTECT, related_name="link_address")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.address_id} for link {self.link_id}"
 
 
 class Quote(models.Model):

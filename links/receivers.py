@@ -1,10 +1,12 @@
 """links listens to chain: new facts about deposit addresses (deposits, confirmations,
 orphaned blocks) rerun the one status writer for their links, and transfers to a
-customer's refund address (a watched row of no link) may be the merchant's refund."""
+customer's refund address (a watched row of no link) may be the merchant's refund. links also
+answers chain's question of how many open links hold a wallet's addresses."""
 
 from __future__ import annotations
 
-from chain.signals import deposits_changed
+from chain.signals import deposits_changed, wallet_addresses_held
+from links.models import LinkStatus, PaymentLink
 from links.refunds import refunds_check
 from links.status import refresh_links_for_addresses
 
@@ -15,5 +17,11 @@ def on_deposits_changed(sender, address_ids=(), **kwargs) -> None:
         refunds_check(address_ids)
 
 
+def pending_links_holding(sender, wallet, **kwargs) -> int:
+    """How many pending links hold an address of `wallet` (for the key replacement page)."""
+    return PaymentLink.objects.filter(status=LinkStatus.PENDING, deposit_addresses__wallet=wallet).distinct().count()
+
+
 def connect() -> None:
     deposits_changed.connect(on_deposits_changed, dispatch_uid="links.refresh_on_deposits_changed")
+    wallet_addresses_held.connect(pending_links_holding, dispatch_uid="links.pending_links_holding")

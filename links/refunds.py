@@ -164,8 +164,7 @@ def _watch_row(refund: Refund, family: str, address: str):
         family=family,
         index=REFUND_WATCH_INDEX_BASE + refund.pk,
         address=address,
-        link=None,
-        purpose="refund",
+        purpose="refund",  # and no LinkAddress: it belongs to no link
     )
 
 

@@ -212,8 +212,7 @@ def test_a_body_past_the_upload_limit_is_413(api, project, settings):
 def test_get_link_with_quotes_and_deposits(api, project, member, evm_address):
     link = make_link(project, member)
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, amount_due=25_000_000)
     dep = deposit(address, 10_000_000, confirmations=0)
 
@@ -347,8 +346,7 @@ def test_cancel_a_link(api, project, member):
 def test_a_paid_link_cannot_be_cancelled(api, project, member, evm_address):
     link = make_link(project, member)
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, amount_due=25_000_000)
     deposit(address, 25_000_000, confirmations=50)
     link.refresh_from_db()

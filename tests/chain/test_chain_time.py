@@ -29,8 +29,7 @@ VPUB = "vpub5Y6cjg78GGuNLsaPhmYsiw4gYX3HoQiRBiSwDaBXKUafCt9bNwWQiitDk5VZ5BVxYnQd
 
 def _link_for(project, member, address, *, network: str, asset: str, amount_due: int, created_at=None) -> PaymentLink:
     link = make_link(project, member)
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, network=network, asset=asset, amount_due=amount_due, created_at=created_at)
     return link
 

@@ -55,8 +55,7 @@ def test_ether_paid_through_a_contract_is_a_deposit_with_the_exact_wei(devnet, f
 def test_a_link_paid_through_a_contract_turns_successful_at_the_threshold(devnet, forwarder, project, member, evm_address):
     link = make_link(project, member)
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, asset="ETH", amount_due=10**16)
 
     pay(devnet, forwarder.functions.pay(address.address), 10**16)

@@ -123,7 +123,8 @@ project = Project.objects.create(name="Corner Shop", confirmation_overrides={{"{
 member = Member.objects.create(project=project, email="customer@example.com")
 link = PaymentLink.objects.create(project=project, member=member, amount=Decimal("5.00"), description="Tea")
 wallet = Wallet.objects.create(project=project, family="{family}", xpub="test-xpub-push", script_type="{script}")
-address = DepositAddress.objects.create(project=project, wallet=wallet, family="{family}", index=0, address="{address}", link=link)
+address = DepositAddress.objects.create(project=project, wallet=wallet, family="{family}", index=0, address="{address}")
+link.deposit_addresses.add(address)
 Quote.objects.create(link=link, network="{network}", asset="{asset}", deposit_address=address, amount_due={due},
                      rate=Decimal("1"), rate_source="test", expires_at=timezone.now() + timedelta(minutes=15))
 """

@@ -36,7 +36,7 @@ OutboundEmail.objects.create(
     subject="Payment request", text="Pay here", html="", next_attempt_at=timezone.now() - timedelta(seconds=1),
 )
 wallet = Wallet.objects.create(project=project, family="evm", xpub="test-xpub-scanloop", script_type="evm")
-DepositAddress.objects.create(project=project, wallet=wallet, family="evm", index=0, address="{address}", link=link)
+link.deposit_addresses.add(DepositAddress.objects.create(project=project, wallet=wallet, family="evm", index=0, address="{address}"))
 """
 
 

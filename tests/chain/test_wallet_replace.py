@@ -83,7 +83,7 @@ def test_a_key_can_be_replaced_again_and_every_retired_key_stays(project):
 def test_the_check_stores_nothing_and_says_what_replacing_does(project, member):
     old = used_evm_wallet(project, 2)
     link = make_link(project, member)
-    DepositAddress.objects.filter(wallet=old, index=0).update(link=link)
+    link.deposit_addresses.add(DepositAddress.objects.get(wallet=old, index=0))
     replacement = wallets.wallet_replace_check(project=project, family="evm", xpub=f" {EVM_XPUB_1}\n")
     assert replacement.current == old
     assert (replacement.xpub, replacement.script_type) == (EVM_XPUB_1, "evm")
@@ -345,7 +345,8 @@ def test_a_deposit_to_a_retired_key_address_still_pays_its_link(shop, member):
 
     link = make_link(shop, member)
     old = wallets.wallet_get(project=shop, family="evm")
-    address = wallets.address_allocate(project=shop, family="evm", link=link)
+    address = wallets.address_allocate(project=shop, family="evm")
+    link.deposit_addresses.add(address)
     make_quote(link, address)
     wallets.wallet_replace(project=shop, family="evm", xpub=EVM_XPUB_1, current=old.pk)
     deposit(address, 25_000_000)
@@ -387,7 +388,7 @@ def test_scan_network_still_detects_a_payment_to_a_retired_key_address(shop, mem
 def test_the_page_replaces_a_used_key_in_two_steps(merchant_client, project, member):
     old = used_evm_wallet(project, 3)
     link = make_link(project, member)
-    DepositAddress.objects.filter(wallet=old, index=2).update(link=link)
+    link.deposit_addresses.add(DepositAddress.objects.get(wallet=old, index=2))
     html = merchant_client.get(PAGE).content.decode()
     assert replace_url(project) in html and "Review replacement" in html
 

@@ -124,7 +124,7 @@ def test_address_allocate_remembers_what_it_was_for(project):
         "bitcoin-regtest",
         project.pk,
     )
-    assert (second.index, second.purpose, second.link) == (1, "payment link", None)
+    assert (second.index, second.purpose) == (1, "payment link")
     assert Wallet.objects.get(project=project).next_index == 2
 
 
@@ -137,15 +137,6 @@ def test_address_allocate_for_evm_gives_the_metamask_accounts(project):
 def test_address_allocate_without_a_wallet_says_so(project):
     with pytest.raises(wallets.NoWallet, match="Wallets page"):
         wallets.address_allocate(project=project, family="evm")
-
-
-def test_address_allocate_attaches_the_link(project, member):
-    from links.models import PaymentLink
-
-    link = PaymentLink.objects.create(project=project, member=member, amount="10.00", currency="USD")
-    wallets.wallet_set(project=project, family="evm", xpub=EVM_XPUB)
-    address = wallets.address_allocate(project=project, family="evm", link=link)
-    assert DepositAddress.objects.get(pk=address.pk).link == link
 
 
 def test_family_for_network_uses_the_catalogue():

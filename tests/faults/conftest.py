@@ -26,8 +26,7 @@ def pay_link(project, member, evm_address):
     def make(*, asset: str = "ETH", amount_due: int = 10**16):
         link = make_link(project, member)
         address = evm_address()
-        address.link = link
-        address.save(update_fields=["link"])
+        link.deposit_addresses.add(address)
         make_quote(link, address, asset=asset, amount_due=amount_due)
         return link, address
 

@@ -62,4 +62,4 @@ def test_200_customers_picking_at_once_get_200_distinct_addresses_without_error(
     assert Wallet.objects.get(project=shop, family="evm").next_index == CUSTOMERS
     derived = hd.receive_addresses(hd.parse_account_key(EVM_XPUB, "evm"), 0, CUSTOMERS, script_type="evm")
     assert sorted(addresses.values_list("index", "address")) == list(enumerate(derived))  # the merchant's own
-    assert set(addresses.values_list("link_id", flat=True)) == set(link_ids)  # one per link
+    assert set(addresses.values_list("link_address__link_id", flat=True)) == set(link_ids)  # one per link

@@ -186,8 +186,7 @@ from tests.links.pay_support import deposit, make_quote  # noqa: E402
 
 def _paid_with(evm_address, link, *tx_hashes: str, network: str = "base") -> None:
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, network=network, asset="USDC", amount_due=10_000_000)
     for tx in tx_hashes:
         deposit(address, 5_000_000, network=network, asset="USDC", confirmations=30, tx_hash=tx)
@@ -209,8 +208,7 @@ def test_transactions_column_shows_count_and_short_hashes_linked_to_the_explorer
 def test_orphaned_and_uncounted_transactions_are_flagged_in_the_list(merchant_client, project, member, evm_address):
     link = link_create(project=project, member=member, amount=Decimal("10.00"))
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, network="devnet", asset="USDC", amount_due=10_000_000)
     deposit(address, 10_000_000, network="devnet", asset="USDC", confirmations=0, orphaned=True, tx_hash="0x" + "0d" * 32)
     deposit(address, 10**15, network="devnet", asset="ETH", confirmations=3, tx_hash="0x" + "e7" * 32)

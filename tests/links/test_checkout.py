@@ -47,7 +47,7 @@ def test_stablecoin_quote_is_one_to_one_with_a_fresh_address_and_expiry(link, se
     quote = quote_create(link=link, network="devnet", asset="USDC")
     assert (quote.amount_due, quote.rate, quote.network, quote.asset) == (25_000_000, Decimal(1), "devnet", "USDC")
     assert quote.deposit_address.address == FIRST_ADDRESS
-    assert quote.deposit_address.link_id == link.pk
+    assert quote.deposit_address.link_address.link_id == link.pk
     assert before + timedelta(minutes=settings.PAYRAM_QUOTE_MINUTES) <= quote.expires_at
     assert quote.expires_at <= timezone.now() + timedelta(minutes=settings.PAYRAM_QUOTE_MINUTES)
 

@@ -189,7 +189,8 @@ def paid_and_underpaid(project, member, monkeypatch):
 
     def quoted(amount: str, description: str, family: str, network: str, asset: str, due: int, rate: str):
         link = make_link(project, member, amount=amount, description=description)
-        address = wallets.address_allocate(project=project, family=family, link=link)
+        address = wallets.address_allocate(project=project, family=family)
+        link.deposit_addresses.add(address)
         make_quote(link, address, network=network, asset=asset, amount_due=due, rate=rate)
         return link, address
 

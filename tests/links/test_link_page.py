@@ -170,8 +170,7 @@ USDC_25 = 25_000_000  # 25 USDC in base units (6 decimals)
 @pytest.fixture
 def address(evm_address, link):
     a = evm_address("0x1111111111111111111111111111111111111111")
-    a.link = link
-    a.save(update_fields=["link"])
+    link.deposit_addresses.add(a)
     return a
 
 

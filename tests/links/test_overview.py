@@ -38,8 +38,7 @@ def clock():
 def pay(evm_address, link, units: int, *, when: datetime, asset: str = "USDC", network: str = "base", due: int | None = None):
     """The customer quoted at `when` and paid `units` then; 30 confirmations."""
     address = evm_address(of_project=link.project)
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, network=network, asset=asset, amount_due=due or units, created_at=when)
     deposit(address, units, network=network, asset=asset, confirmations=30, seen_at=when)
     link.refresh_from_db()
@@ -130,8 +129,7 @@ def test_counts_by_status_and_links_needing_attention(merchant_client, book):
 def test_refund_due_and_paid_late_links_need_attention(merchant_client, book, project, member, evm_address):
     late = made(project, member, "12.00", created=NOW - timedelta(days=3))
     address = evm_address()
-    address.link = late
-    address.save(update_fields=["link"])
+    late.deposit_addresses.add(address)
     make_quote(late, address, network="base", asset="USDC", amount_due=12 * USDC, created_at=NOW - timedelta(days=3))
     deposit(address, 12 * USDC, network="base", asset="USDC", confirmations=30, seen_at=NOW - timedelta(days=3, minutes=-30))
     late.refresh_from_db()

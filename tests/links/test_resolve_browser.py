@@ -22,8 +22,7 @@ DUE = 25_000_000
 def _paid(project, member, evm_address, value: int):
     link = make_link(project, member, description="Guitar lessons")
     address = evm_address()
-    address.link = link
-    address.save(update_fields=["link"])
+    link.deposit_addresses.add(address)
     make_quote(link, address, amount_due=DUE)
     deposit(address, value)
     return PaymentLink.objects.get(pk=link.pk)

@@ -35,8 +35,7 @@ def link(project, member):
 @pytest.fixture
 def address(evm_address, link):
     a = evm_address()
-    a.link = link
-    a.save(update_fields=["link"])
+    link.deposit_addresses.add(a)
     return a
 
 
