@@ -15,6 +15,8 @@ RATIOS = [
     "scan_vs_raw_rpc",
     "matching_1000_vs_10",
     "detection_p95_vs_interval_plus_0.5s",
+    "push_detection_p95_vs_1s_at_poll_2s",
+    "push_detection_p95_vs_1s_at_poll_60s",
     "status_poll_204_rps_1000_vs_100",
     "status_fragment_rps_1000_vs_100",
     "all_payments_rps_1000_vs_100",
@@ -24,11 +26,13 @@ RATIOS = [
 
 
 def _bench_database_url() -> str:
-    """The bench's own database on the test suite's server (never the suite's database,
-    which the bench empties), or a throw-away SQLite file when the suite runs on SQLite."""
+    """The bench's own database on the test suite's server, named after the suite's (never
+    the suite's database itself, which the bench empties; never one shared by two checkouts,
+    whose migrations may differ), or a throw-away SQLite file when the suite runs on SQLite."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        return urlunparse(urlparse(url)._replace(path="/payram_bench_ci"))
+        parsed = urlparse(url)
+        return urlunparse(parsed._replace(path=f"/{parsed.path.strip('/') or 'payram'}_bench"))
     return "sqlite"
 
 
