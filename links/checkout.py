@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from chain import catalogue
 from chain.catalogue import Asset, Network
@@ -26,7 +28,7 @@ from links import pricing
 from links.models import LinkAddress, LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
 from links.status import derive_status, refresh_link_status
-from payram.lib.money import fiat_to_payable_units, format_fiat, format_units, payable_step, round_up_to_step
+from payram.lib.money import fiat_to_payable_units, format_fiat_for, format_units, payable_step, round_up_to_step
 
 __all__ = ["AssetChoice", "CheckoutError", "PriceUnavailable", "available_assets", "current_quote", "quote_create"]
 
@@ -80,11 +82,11 @@ def current_quote(link: PaymentLink) -> Quote | None:
 def _closed_reason(link: PaymentLink) -> str:
     state = derive_status(link)
     if state.status == LinkStatus.CANCELLED:
-        return "This payment link was cancelled."
+        return _("This payment link was cancelled.")
     if state.status == LinkStatus.EXPIRED:
-        return "This payment link has expired."
+        return _("This payment link has expired.")
     if state.status == LinkStatus.SUCCESSFUL:
-        return "This payment link has already been paid."
+        return _("This payment link has already been paid.")
     return ""
 
 
@@ -99,27 +101,39 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
         net = catalogue.get(network)
         coin = net.asset(asset)
     except KeyError:
-        raise CheckoutError("That coin and network is not offered here.") from None
+        raise CheckoutError(_("That coin and network is not offered here.")) from None
     if not net.enabled:
-        raise CheckoutError(f"{net.name} is not enabled on this server.")
+        raise CheckoutError(_("%(network)s is not enabled on this server.") % {"network": net.name})
     reason = _closed_reason(link)
     if reason:
         raise CheckoutError(reason)
     if net.family not in _wallet_families(link.project):
-        raise CheckoutError(f"{link.project.name} does not accept payments on {net.name}.")
+        raise CheckoutError(
+            _("%(merchant)s does not accept payments on %(network)s.") % {"merchant": link.project.name, "network": net.name}
+        )
     if not _network_is_healthy(net.slug):
-        raise CheckoutError(f"{net.name} is temporarily unavailable. Please pick another network or try again in a few minutes.")
+        raise CheckoutError(
+            _("%(network)s is temporarily unavailable. Please pick another network or try again in a few minutes.")
+            % {"network": net.name}
+        )
 
     # The rate is asked for before any lock is taken: a slow ticker must not hold the link.
     price = pricing.get_price(coin, link.currency)
     amount_due = fiat_to_payable_units(link.amount, price.rate, coin.decimals, coin.step_units)
     if amount_due <= 0:
-        raise CheckoutError("The amount is too small to pay in this coin.")
+        raise CheckoutError(_("The amount is too small to pay in this coin."))
     if amount_due < net.min_amount:
         raise CheckoutError(
-            f"{format_fiat(link.amount, link.currency)} is too small to send in {coin.symbol} on {net.name}: "
-            f"the network does not carry payments under {format_units(net.min_amount, coin.decimals)} {coin.symbol}. "
-            "Please pick another coin or network."
+            _(
+                "%(amount)s is too small to send in %(coin)s on %(network)s: the network does not carry payments "
+                "under %(minimum)s %(coin)s. Please pick another coin or network."
+            )
+            % {
+                "amount": format_fiat_for(link.amount, link.currency, get_language()),
+                "coin": coin.symbol,
+                "network": net.name,
+                "minimum": format_units(net.min_amount, coin.decimals),
+            }
         )
     expires_at = now + timedelta(minutes=settings.PAYRAM_QUOTE_MINUTES)
     if link.expires_at:
@@ -134,8 +148,11 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
         if state.received_asset and (state.received_network, state.received_asset) != (net.slug, coin.symbol):
             paid_in = catalogue.get(state.received_network)
             raise CheckoutError(
-                f"A payment in {state.received_asset} on {paid_in.name} has already been received for this link. "
-                f"Please pay the rest in {state.received_asset} on {paid_in.name}."
+                _(
+                    "A payment in %(coin)s on %(network)s has already been received for this link. "
+                    "Please pay the rest in %(coin)s on %(network)s."
+                )
+                % {"coin": state.received_asset, "network": paid_in.name}
             )
         latest = current_quote(locked)
         if latest and (latest.network, latest.asset) == (net.slug, coin.symbol) and latest.expires_at > now:
@@ -169,7 +186,8 @@ def _deposit_address(link: PaymentLink, family: str):
     except KeyRefused as exc:  # a stored key that no longer parses (changed by hand in the database)
         logger.error("project %s: its %s key cannot derive addresses: %s", link.project_id, family, exc.message)
         raise CheckoutError(
-            f"{link.project.name} cannot take payments on this network right now. Please pick another one."
+            _("%(merchant)s cannot take payments on this network right now. Please pick another one.")
+            % {"merchant": link.project.name}
         ) from None
 
 

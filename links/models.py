@@ -57,6 +57,8 @@ class PaymentLink(models.Model):
     deposit_addresses = models.ManyToManyField(
         "chain.DepositAddress", through="LinkAddress", related_name="payment_links", related_query_name="link", blank=True
     )
+    # The language the customer read the pay page in (links.checkout_language), for their emails; '' = not known.
+    customer_language = models.CharField(max_length=8, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from chain import catalogue, devnet
@@ -239,13 +240,16 @@ def pay_quote(request: HttpRequest, code: str) -> HttpResponse:
         return _not_found(request)
     network_slug, _, symbol = request.POST.get("choice", "").partition(":")
     if not network_slug or not symbol:
-        return _rerender(request, link, "Please pick a coin and network.", 400)
+        return _rerender(request, link, gettext("Please pick a coin and network."), 400)
     try:
         checkout.quote_create(link=link, network=network_slug, asset=symbol)
     except checkout.PriceUnavailable as exc:
         log.warning("no price for link %s: %s", link.pk, exc)
         return _rerender(
-            request, link, f"We can't get an exchange rate for {symbol} right now, so we won't guess an amount.", 503
+            request,
+            link,
+            gettext("We can't get an exchange rate for %(coin)s right now, so we won't guess an amount.") % {"coin": symbol},
+            503,
         )
     except checkout.CheckoutError as exc:
         return _rerender(request, link, str(exc), 400)

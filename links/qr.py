@@ -8,7 +8,9 @@ from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 
 def _qr(data: str) -> qrcode.QRCode:
@@ -22,14 +24,16 @@ def _qr(data: str) -> qrcode.QRCode:
 def _svg(data: str) -> str:
     svg = _qr(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
     svg = re.sub(r'\swidth="[^"]*"\s+height="[^"]*"', "", svg, count=1)  # let CSS size it
-    return svg.replace("<svg ", '<svg role="img" aria-label="QR code of the payment link" ', 1)
+    return svg
 
 
 def qr_svg(data: str, *, title: str = "QR code") -> SafeString:
     """Inline SVG markup. Safe to embed: the markup is ours and `data` only becomes path geometry.
     Drawn once per distinct payload (a quote's URI changes only with its amount): drawing
-    took most of a pay page's time, on every reload and poll (bench/)."""
-    return mark_safe(_svg(data))
+    took most of a pay page's time, on every reload and poll (bench/). Its label is in
+    the active language (the customer's on the pay page)."""
+    label = escape(gettext("QR code of the payment link"))
+    return mark_safe(_svg(data).replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))
 
 
 def qr_png(data: str) -> bytes:

@@ -8,11 +8,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from links.models import LinkStatus, PaymentLink
 from links.selectors import amount_received, network_name
 from links.status import derive_status, link_deposits
-from payram.lib.money import format_fiat
+from payram.lib.money import format_fiat_for
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Receipt:
 
 
 def receipt_for(link: PaymentLink) -> Receipt | None:
-    """The receipt of a Successful link, None for any other."""
+    """The receipt of a Successful link, None for any other; the amount asked written
+    the way the active language writes money (the customer's, see links.checkout_language)."""
 
     if link.status != LinkStatus.SUCCESSFUL:
         return None
@@ -42,7 +44,7 @@ def receipt_for(link: PaymentLink) -> Receipt | None:
         merchant=merchant,
         project=link.project.name,
         description=link.description,
-        amount_asked=format_fiat(link.amount, link.currency),
+        amount_asked=format_fiat_for(link.amount, link.currency, translation.get_language()),
         amount_received=amount_received(link),
         network=network_name(link.received_network),
         transactions=[d for d in link_deposits(link, state=state) if d.counted],

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "payram.lib.security.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "links.checkout_language.CheckoutLanguageMiddleware",  # the customer's language on /pay/ only
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "links.checkout_language.switcher",
             ],
             "builtins": ["payram.templatetags.money"],
         },
@@ -115,6 +117,17 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
 USE_I18N = True
+# The pay page, receipt and customer emails are translated (docs/checkout-languages.md);
+# the dashboard stays English. Codes and each language's own name, for the switcher.
+CHECKOUT_LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("fr", "Français"),
+    ("tr", "Türkçe"),
+]
+LANGUAGES = CHECKOUT_LANGUAGES
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

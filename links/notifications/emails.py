@@ -25,8 +25,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from links.checkout_language import customer_language
 from links.models import LinkStatus, PaymentLink
 from links.notifications.models import EmailKind, EmailStatus, OutboundEmail
 from links.receipts import receipt_for, receipt_url
@@ -34,7 +36,7 @@ from links.selectors import coin_amount, public_url, status_detail_words
 from links.status import DETAIL_LABELS, Detail
 from payram.lib.background import run_after_commit
 from payram.lib.mail import email_enabled
-from payram.lib.money import format_fiat
+from payram.lib.money import format_fiat, format_fiat_for
 from payram.lib.outbox import Outbox
 
 logger = logging.getLogger("links.emails")
@@ -248,15 +250,17 @@ def link_email_to_member(*, link: PaymentLink) -> None:
         raise EmailDisabled("Email is not configured on this server (set EMAIL_HOST or EMAIL_BACKEND).")
     if link.status != LinkStatus.PENDING:
         raise LinkNotOpen(f"This link is {link.get_status_display().lower()}: there is nothing left to pay.")
-    amount = _amount_words(link)
-    _queue(
-        kind=EmailKind.LINK_TO_MEMBER,
-        link=link,
-        to=[link.member.email],
-        subject=f"Payment request from {link.project.name}: {amount}",
-        template="link_to_member",
-        context={"amount": amount, "url": public_url(link), "member": link.member},
-    )
+    # In the customer's language (links.checkout_language), amount and dates as they write them.
+    with translation.override(customer_language(link)):
+        amount = format_fiat_for(link.amount, link.currency, translation.get_language())
+        _queue(
+            kind=EmailKind.LINK_TO_MEMBER,
+            link=link,
+            to=[link.member.email],
+            subject=gettext("Payment request from %(merchant)s: %(amount)s") % {"merchant": link.project.name, "amount": amount},
+            template="link_to_member",
+            context={"amount": amount, "url": public_url(link), "member": link.member},
+        )
 
 
 def send_receipt_to_member(link: PaymentLink) -> None:
@@ -264,17 +268,19 @@ def send_receipt_to_member(link: PaymentLink) -> None:
 
     if not email_enabled():
         return
-    receipt = receipt_for(link)
-    if receipt is None:
-        return
-    _queue(
-        kind=EmailKind.RECEIPT,
-        link=link,
-        to=[link.member.email],
-        subject=f"Receipt: {receipt.amount_asked} to {link.project.name}",
-        template="member_receipt",
-        context={"receipt": receipt, "url": receipt_url(link), "member": link.member},
-    )
+    with translation.override(customer_language(link)):  # the language they paid in
+        receipt = receipt_for(link)
+        if receipt is None:
+            return
+        _queue(
+            kind=EmailKind.RECEIPT,
+            link=link,
+            to=[link.member.email],
+            subject=gettext("Receipt: %(amount)s to %(merchant)s")
+            % {"amount": receipt.amount_asked, "merchant": link.project.name},
+            template="member_receipt",
+            context={"receipt": receipt, "url": receipt_url(link), "member": link.member},
+        )
 
 
 def queue_team_invitation(*, invitation, url: str) -> OutboundEmail:

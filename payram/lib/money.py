@@ -82,3 +82,36 @@ def format_fiat(amount: Decimal | None, currency: str = "USD") -> str:
     quantized = Decimal(amount).quantize(FIAT_QUANTUM, rounding=ROUND_HALF_UP)
     text = f"{quantized:,.2f}"
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+# How a checkout language writes a fiat amount, after CLDR's currency pattern for it:
+# (decimal mark, grouping mark, symbol first, the symbols). English (and any language not
+# listed) keeps format_fiat's "$1,234.50". Only fiat: coin amounts are always
+# format_units' wallet form ("0.0015", dot decimal, no grouping), in every language.
+_NBSP, _NNBSP = "\u00a0", "\u202f"
+FIAT_STYLES = {
+    "es": (",", ".", False, {"USD": "US$", "EUR": "€", "GBP": "GBP"}),
+    "pt-br": (",", ".", True, {"USD": "US$", "EUR": "€", "GBP": "£"}),
+    "fr": (",", _NNBSP, False, {"USD": "$US", "EUR": "€", "GBP": "£GB"}),
+    "tr": (",", ".", True, {"USD": "$", "EUR": "€", "GBP": "£"}),
+}
+
+
+def format_fiat_for(amount: Decimal | None, currency: str, language: str | None) -> str:
+    """A fiat amount as `language` writes it: '25,00 US$' (es), 'US$ 25,00' (pt-br),
+    '1 234,50 €' (fr), '$25,00' (tr); format_fiat's form for English and the rest."""
+    style = FIAT_STYLES.get((language or "").lower())
+    if amount is None or style is None:
+        return format_fiat(amount, currency)
+    decimal_mark, group_mark, symbol_first, symbols = style
+    quantized = Decimal(amount).quantize(FIAT_QUANTUM, rounding=ROUND_HALF_UP)
+    whole, _, cents = f"{abs(quantized):.2f}".partition(".")
+    if len(whole) > 4 or (len(whole) == 4 and language != "es"):  # Spanish groups from 10 000
+        whole = f"{int(whole):,}".replace(",", group_mark)
+    number = ("-" if quantized < 0 else "") + whole + decimal_mark + cents
+    symbol = symbols.get(currency)
+    if symbol is None:
+        return f"{number}{_NBSP}{currency}"
+    if symbol_first:
+        return f"{symbol}{_NBSP}{number}" if len(symbol) > 1 or language == "pt-br" else f"{symbol}{number}"
+    return f"{number}{_NBSP}{symbol}"

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import template
+from django.utils import translation
 
 from payram.lib import money
 
@@ -11,7 +12,8 @@ register = template.Library()
 
 @register.filter
 def fiat(amount: Decimal | None, currency: str = "USD") -> str:
-    return money.format_fiat(amount, currency or "USD")
+    """In the active language (the customer's, on /pay/; English elsewhere)."""
+    return money.format_fiat_for(amount, currency or "USD", translation.get_language())
 
 
 @register.filter

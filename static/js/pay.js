@@ -11,12 +11,15 @@
     root.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
   }
 
+  // The page's words in the customer's language (templates/links/pay_base.html's <body data-*>).
+  function words(name, fallback) { return (document.body && document.body.getAttribute("data-" + name)) || fallback; }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-copy]");
     if (!button) return;
     navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = words("copied", "Copied");
       button.classList.add("copied");
       setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1500);
     });
@@ -31,13 +34,13 @@
       var left = Math.floor((Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000);
       if (isNaN(left)) return;
       if (left <= 0) {
-        display.textContent = "· expired";
+        display.textContent = "· " + words("expired", "expired");
         display.classList.add("over");
         // The next status poll swaps in the "Refresh quote" button.
         return;
       }
       var m = Math.floor(left / 60), s = left % 60;
-      display.textContent = "· " + m + ":" + pad(s) + " left";
+      display.textContent = "· " + words("left", "{time} left").replace("{time}", m + ":" + pad(s));
       display.classList.toggle("soon", left < 120);
     });
   }
