@@ -37,6 +37,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -647,6 +648,21 @@ def _let_go(slug: str, owner: str) -> None:
             _reconnect_if_dropped()
 
 
+def _keep_trace_cost(slug: str, adapter: ChainAdapter, before, scan_seconds: float) -> None:
+    """What tracing internal transfers cost this scan (EVM adapters keep it), for the
+    health page."""
+    after = getattr(adapter, "trace_cost", None)
+    if after is None or before is None or after.blocks <= before.blocks:
+        return
+    health.record_trace_cost(
+        slug,
+        method=after.method,
+        blocks=after.blocks - before.blocks,
+        seconds=after.seconds - before.seconds,
+        scan_seconds=scan_seconds,
+    )
+
+
 def scan_network(
     slug: str,
     *,
@@ -669,12 +685,15 @@ def scan_network(
     try:
         if adapter is None:
             adapter = adapter_for(network)
+        started = time.perf_counter()
+        traced_before = getattr(adapter, "trace_cost", None)
         with _Heartbeat(slug, owner):
             scan = _Scan(network, adapter, owner, result)
             result.head = adapter.head()
             scan.run(result.head, max_blocks, batch_blocks)
             if result.caught_up:
                 scan.record_mempool(max_blocks, batch_blocks)
+        _keep_trace_cost(slug, adapter, traced_before, time.perf_counter() - started)
         now = timezone.now()
         Cursor.objects.filter(network=slug).update(
             node_head=result.head,

@@ -7,10 +7,12 @@ A fresh anvil of its own, so its slow tracing holds up no other test."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 import requests
+from django.urls import reverse
 
 from chain import catalogue
 from chain import devnet as devnet_tools
@@ -111,7 +113,7 @@ def test_a_slow_tracer_gets_one_block_per_request_and_the_cursor_reaches_the_hea
     assert time.perf_counter() - started < one_block
 
 
-def test_a_node_with_the_trace_module_is_traced_with_it(on_heavy):
+def test_a_node_with_the_trace_module_is_traced_with_it_and_health_shows_the_cost(on_heavy, merchant_client):
     node, first, address, tx = on_heavy
     adapter = EvmAdapter(catalogue.get("devnet"))
 
@@ -121,3 +123,5 @@ def test_a_node_with_the_trace_module_is_traced_with_it(on_heavy):
     assert adapter.trace_cost.method == TRACE_BLOCK and adapter.trace_cost.blocks == HEAVY_BLOCKS
     [deposit] = Deposit.objects.filter(address=address)
     assert (deposit.tx_hash, deposit.index) == (tx, INTERNAL_INDEX_BASE + 1)
+    html = merchant_client.get(reverse("chain:health")).content.decode()
+    assert re.search(r"internal transfers traced with trace_block, \d+ ms per traced block, \d+% of the last scan", html)
