@@ -194,7 +194,8 @@ def probe(net: Network) -> str:
     try:
         adapter = adapter_for(net)
         if hasattr(adapter, "timeout"):
-            adapter.timeout = 5.0
+            # A page is waiting: at most 5 s, less where PAYRAM_NODE_TIMEOUT_SECONDS says so.
+            adapter.timeout = min(5.0, adapter.timeout)
         adapter.head()
     except (NodeError, ConfigError) as exc:
         return str(exc)
