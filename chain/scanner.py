@@ -291,8 +291,9 @@ def _our_addresses(family: str, candidates: set[str]) -> dict[str, int]:
 
 class _Prefetch:
     """The node's side of the scan loop: `fetch_ahead` starts reading the next batches in
-    helper threads while the caller records the current one; `blocks` hands the next one
-    over (or reads directly when nothing matching was fetched ahead). Up to
+    helper threads while the caller records the current one (with a thread-safe adapter,
+    from the scan's first batch on); `blocks` hands the next one over (or reads directly
+    when nothing matching was fetched ahead). Up to
     PAYRAM_SCAN_BATCHES_IN_FLIGHT reads run at once, each over its own keep-alive
     connection, where the adapter says it is thread-safe (`thread_safe`, the EVM and
     Bitcoin adapters); other adapters get one read ahead and at most one node call at a
@@ -420,6 +421,8 @@ class _Scan:
         with _Prefetch(self.adapter, BATCHES_IN_FLIGHT) as node:
             while height < head and self.result.blocks < max_blocks:
                 start, end = span(height, self.result.blocks)
+                if node.concurrent and not node.ahead and len(spans := upcoming(height, self.result.blocks)) > 1:
+                    node.fetch_ahead(spans)  # the first batches too: the node serves them side by side
                 blocks = node.blocks(start, end)
                 self._check_batch(blocks, start, end)
                 if tip_hash and blocks[0].parent_hash != tip_hash:
