@@ -139,7 +139,10 @@ def fill_blocks(
                             ],
                         )
                     )
-            node.rpc_batch(calls)
+            # anvil assigns nonces of one big batch concurrently and refuses some as
+            # replacements; sub-batches of 50 never collide.
+            for i in range(0, len(calls), 50):
+                node.rpc_batch(calls[i : i + 50])
             node.rpc("anvil_mine", ["0x1"])
     finally:
         node.rpc("evm_setAutomine", [True])

@@ -9,10 +9,14 @@ builds its schedule from configured_networks() before Django's apps are loaded.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from chain import catalogue
@@ -20,6 +24,8 @@ from chain.adapters import adapter_for
 from chain.adapters.base import NodeError
 from chain.catalogue import Network
 from payram.lib.env import ConfigError
+
+logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300  # a failing network is retried at least this often
 
@@ -54,6 +60,7 @@ class NetworkHealth:
     problem: str = ""  # why it is stalled, in words
     poll_interval: float = 0.0  # seconds between polls (PAYRAM_POLL_SECONDS_<SLUG> overrides)
     push: str = ""  # push wake-ups: "" (none configured), "connected", "disconnected: why", "not started"
+    tracing: str = ""  # what tracing internal transfers cost in the last scan that traced, in words
 
     @property
     def push_label(self) -> str:
@@ -101,11 +108,50 @@ def network(slug: str) -> Network:
     return catalogue.get(slug)  # known but not enabled (or unknown: KeyError)
 
 
+def _trace_cost_file(slug: str):
+    return settings.VAR_DIR / "trace-cost" / f"{slug}.json"
+
+
+def record_trace_cost(slug: str, *, method: str, blocks: int, seconds: float, scan_seconds: float) -> None:
+    """Keep what tracing cost in a scan, for the health page: in the cache with Redis
+    (shared by workers and web), else in a file beside the SQLite database (scanloop and
+    the web server on one host). Never fails a scan."""
+    cost = {"method": method, "blocks": blocks, "seconds": seconds, "scan_seconds": scan_seconds}
+    try:
+        if settings.REDIS_URL:
+            cache.set(f"payram:trace-cost:{slug}", cost, timeout=7 * 86400)
+        else:
+            path = _trace_cost_file(slug)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(cost))
+    except Exception as exc:  # the cost is shown, never needed
+        logger.warning("%s: could not keep the tracing cost (%s)", slug, exc)
+
+
+def trace_cost_text(slug: str) -> str:
+    try:
+        if settings.REDIS_URL:
+            cost = cache.get(f"payram:trace-cost:{slug}")
+        else:
+            path = _trace_cost_file(slug)
+            cost = json.loads(path.read_text()) if path.exists() else None
+    except Exception:
+        return ""
+    if not cost or not cost.get("blocks"):
+        return ""
+    per_block = 1000 * cost["seconds"] / cost["blocks"]
+    share = cost["seconds"] / cost["scan_seconds"] if cost.get("scan_seconds") else 0.0
+    return f"{cost['method']}, {per_block:.0f} ms per traced block, {share:.0%} of the last scan's time"
+
+
 def _health(net: Network, cursor, now: datetime) -> NetworkHealth:
     push = ""
     if net.push_url:
         push = (cursor.push_state if cursor is not None else "") or "not started: is scanloop or pushlisten running?"
-    base = NetworkHealth(slug=net.slug, name=net.name, rpc=net.display_rpc_url, poll_interval=net.poll_interval, push=push)
+    tracing = trace_cost_text(net.slug) if net.internal_transfers else ""
+    base = NetworkHealth(
+        slug=net.slug, name=net.name, rpc=net.display_rpc_url, poll_interval=net.poll_interval, push=push, tracing=tracing
+    )
     if cursor is None:
         return replace(base, problem="never scanned: is a worker (or manage.py scanloop) running?")
     health = replace(
@@ -148,7 +194,8 @@ def probe(net: Network) -> str:
     try:
         adapter = adapter_for(net)
         if hasattr(adapter, "timeout"):
-            adapter.timeout = 5.0
+            # A page is waiting: at most 5 s, less where PAYRAM_NODE_TIMEOUT_SECONDS says so.
+            adapter.timeout = min(5.0, adapter.timeout)
         adapter.head()
     except (NodeError, ConfigError) as exc:
         return str(exc)

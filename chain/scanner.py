@@ -22,9 +22,11 @@ Guarantees:
   interval, capped), counted from the failures recorded on the cursor, so every worker
   and scanloop agree and a dead node is not hammered; `scan_wait` ends that wait early
   when a liveness probe finds a node that had stopped answering answers again.
-- The node and the database work at the same time: while batch N is recorded, batch N+1
-  is already being fetched (one helper thread, at most one node call in flight, never the
-  database). A fetched-ahead batch is checked exactly like a direct fetch, is dropped
+- The node and the database work at the same time: while batch N is recorded, batches
+  N+1.. are already being fetched (up to PAYRAM_SCAN_BATCHES_IN_FLIGHT at once over
+  keep-alive connections for thread-safe adapters, else one; helper threads never touch
+  the database). Batches are still recorded one at a time, in order, each in its own
+  transaction. A fetched-ahead batch is checked exactly like a direct fetch, is dropped
   after a rewind, and its node error surfaces where a direct fetch's would.
 """
 
@@ -35,7 +37,9 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,6 +64,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_BLOCKS = 50  # blocks fetched and committed together
 MAX_BLOCKS_PER_SCAN = 2000  # then the lease is given back; the next scan continues
+# Batches read from the node at once while one is recorded (thread-safe adapters only).
+BATCHES_IN_FLIGHT = settings.PAYRAM_SCAN_BATCHES_IN_FLIGHT
 # Renewed by a heartbeat while the scan runs (every third of it) and by every batch; a dead
 # worker's lease lapses after this.
 LEASE_SECONDS = settings.PAYRAM_SCAN_LEASE_SECONDS
@@ -284,46 +290,62 @@ def _our_addresses(family: str, candidates: set[str]) -> dict[str, int]:
 
 
 class _Prefetch:
-    """The node's side of the scan loop: `fetch_ahead` starts reading the next batch in a
-    helper thread while the caller records the current one; `blocks` hands it over (or
-    reads directly when nothing matching was fetched ahead). At most one node call runs at
-    a time, so adapters need not be thread-safe; the helper thread never touches the
-    database. The thread is created only when a scan has a second batch, and joined on exit
-    (an in-flight read ends within the adapter's timeout)."""
+    """The node's side of the scan loop: `fetch_ahead` starts reading the next batches in
+    helper threads while the caller records the current one (with a thread-safe adapter,
+    from the scan's first batch on); `blocks` hands the next one over (or reads directly
+    when nothing matching was fetched ahead). Up to
+    PAYRAM_SCAN_BATCHES_IN_FLIGHT reads run at once, each over its own keep-alive
+    connection, where the adapter says it is thread-safe (`thread_safe`, the EVM and
+    Bitcoin adapters); other adapters get one read ahead and at most one node call at a
+    time. The helper threads never touch the database. They are created only when a scan
+    has a second batch, and joined on exit (an in-flight read ends within the adapter's
+    timeout)."""
 
-    def __init__(self, adapter: ChainAdapter) -> None:
+    def __init__(self, adapter: ChainAdapter, in_flight: int = 1) -> None:
         self.adapter = adapter
+        self.concurrent = bool(getattr(adapter, "thread_safe", False))
+        self.depth = max(1, in_flight) if self.concurrent else 1
         self.pool: ThreadPoolExecutor | None = None
-        self.ahead: tuple[tuple[int, int], Future] | None = None
-        self.latest: Future | None = None  # the last read started, used or not
+        self.ahead: deque[tuple[tuple[int, int], Future]] = deque()
+        self.started: list[Future] = []  # every read started, used or not
 
     def __enter__(self) -> _Prefetch:
         return self
 
     def __exit__(self, exc_type, *exc_info) -> None:
-        self.ahead = None
+        self.ahead.clear()
         if self.pool is None:
             return
-        # A scan ending normally waits for its helper (the adapter is used again for the
+        # A scan ending normally waits for its helpers (the adapter is used again for the
         # mempool). One ending on an error or a stop signal (SIGTERM while a read is in
-        # flight) does not wait for a read nobody will use: the thread ends with that read.
-        in_flight = self.latest is not None and not self.latest.done()
+        # flight) does not wait for reads nobody will use: the threads end with them.
+        in_flight = any(not f.done() for f in self.started)
         self.pool.shutdown(wait=exc_type is None or not in_flight, cancel_futures=True)
 
-    def fetch_ahead(self, start: int, end: int) -> None:
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-prefetch")
-        self.latest = self.pool.submit(self.adapter.blocks, start, end)
-        self.ahead = ((start, end), self.latest)
+    def fetch_ahead(self, spans: list[tuple[int, int]]) -> None:
+        """Have the first `depth` of `spans` (the batches that come next, in order) read or
+        being read."""
+        wanted = spans[: self.depth]
+        if [span for span, _ in self.ahead] != wanted[: len(self.ahead)]:
+            self._drop()
+        if self.pool is None and len(wanted) > len(self.ahead):
+            self.pool = ThreadPoolExecutor(max_workers=self.depth, thread_name_prefix="scan-prefetch")
+        for span in wanted[len(self.ahead) :]:
+            future = self.pool.submit(self.adapter.blocks, *span)
+            self.started.append(future)
+            self.ahead.append((span, future))
+
+    def _drop(self) -> None:
+        while self.ahead:
+            _, future = self.ahead.popleft()
+            if not future.cancel() and not self.concurrent:
+                future.exception()  # wait for it: never two node calls at once; its answer is unused
 
     def blocks(self, start: int, end: int) -> list[Block]:
-        ahead, self.ahead = self.ahead, None
-        if ahead is not None:
-            wanted, future = ahead
-            if wanted == (start, end):
-                return future.result()  # a node error surfaces here, as from a direct read
-            if not future.cancel():
-                future.exception()  # wait for it: never two node calls at once; its answer is unused
+        if self.ahead and self.ahead[0][0] == (start, end):
+            _, future = self.ahead.popleft()
+            return future.result()  # a node error surfaces here, as from a direct read
+        self._drop()
         return self.adapter.blocks(start, end)
 
 
@@ -386,9 +408,21 @@ class _Scan:
             start = after + 1
             return start, min(head, start + batch_blocks - 1, start + (max_blocks - done) - 1)
 
-        with _Prefetch(self.adapter) as node:
+        def upcoming(after: int, done: int) -> list[tuple[int, int]]:
+            """The batches after block `after`, `done` blocks into this scan, as many as may
+            be read at once."""
+            spans: list[tuple[int, int]] = []
+            while after < head and done < max_blocks and len(spans) < BATCHES_IN_FLIGHT:
+                spans.append(span(after, done))
+                done += spans[-1][1] - after
+                after = spans[-1][1]
+            return spans
+
+        with _Prefetch(self.adapter, BATCHES_IN_FLIGHT) as node:
             while height < head and self.result.blocks < max_blocks:
                 start, end = span(height, self.result.blocks)
+                if node.concurrent and not node.ahead and len(spans := upcoming(height, self.result.blocks)) > 1:
+                    node.fetch_ahead(spans)  # the first batches too: the node serves them side by side
                 blocks = node.blocks(start, end)
                 self._check_batch(blocks, start, end)
                 if tip_hash and blocks[0].parent_hash != tip_hash:
@@ -398,9 +432,8 @@ class _Scan:
                         raise parent_mismatch(start, blocks[0].parent_hash, tip_hash, what=f"the {self.net.name} node")
                     height, tip_hash = self.rewind(height)
                     continue  # nothing is fetched ahead of a batch that was not recorded
-                done = self.result.blocks + len(blocks)
-                if end < head and done < max_blocks:
-                    node.fetch_ahead(*span(end, done))
+                if spans := upcoming(end, self.result.blocks + len(blocks)):
+                    node.fetch_ahead(spans)
                 self.record_batch(blocks, prev_height=height, head=head)
                 height, tip_hash = blocks[-1].height, blocks[-1].hash
         self.result.height = height
@@ -618,6 +651,21 @@ def _let_go(slug: str, owner: str) -> None:
             _reconnect_if_dropped()
 
 
+def _keep_trace_cost(slug: str, adapter: ChainAdapter, before, scan_seconds: float) -> None:
+    """What tracing internal transfers cost this scan (EVM adapters keep it), for the
+    health page."""
+    after = getattr(adapter, "trace_cost", None)
+    if after is None or before is None or after.blocks <= before.blocks:
+        return
+    health.record_trace_cost(
+        slug,
+        method=after.method,
+        blocks=after.blocks - before.blocks,
+        seconds=after.seconds - before.seconds,
+        scan_seconds=scan_seconds,
+    )
+
+
 def scan_network(
     slug: str,
     *,
@@ -640,12 +688,15 @@ def scan_network(
     try:
         if adapter is None:
             adapter = adapter_for(network)
+        started = time.perf_counter()
+        traced_before = getattr(adapter, "trace_cost", None)
         with _Heartbeat(slug, owner):
             scan = _Scan(network, adapter, owner, result)
             result.head = adapter.head()
             scan.run(result.head, max_blocks, batch_blocks)
             if result.caught_up:
                 scan.record_mempool(max_blocks, batch_blocks)
+        _keep_trace_cost(slug, adapter, traced_before, time.perf_counter() - started)
         now = timezone.now()
         Cursor.objects.filter(network=slug).update(
             node_head=result.head,

@@ -219,6 +219,7 @@ PAYRAM_KRAKEN_URL = envstr("PAYRAM_KRAKEN_URL", "https://api.kraken.com")
 PAYRAM_SCAN_LEASE_SECONDS = envint("PAYRAM_SCAN_LEASE_SECONDS", 30, minimum=5)
 PAYRAM_NODE_ANSWER_MAX_MB = envint("PAYRAM_NODE_ANSWER_MAX_MB", 256, minimum=1)
 PAYRAM_NODE_TIMEOUT_SECONDS = envint("PAYRAM_NODE_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+PAYRAM_SCAN_BATCHES_IN_FLIGHT = envint("PAYRAM_SCAN_BATCHES_IN_FLIGHT", 3, minimum=1, maximum=16)
 
 
 class _NetworkEnvironment(Mapping[str, str]):

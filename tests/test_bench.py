@@ -12,8 +12,10 @@ from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIOS = [
-    "scan_vs_raw_rpc",
-    "matching_1000_vs_10",
+    "scan_vs_raw_concurrent",  # was scan_vs_raw_rpc, over the old sequential loop
+    "scan_vs_raw_sequential",
+    "scan_vs_raw_at_50ms",
+    "matching_1000_vs_20",  # was matching_1000_vs_10
     "detection_p95_vs_interval_plus_0.5s",
     "push_detection_p95_vs_1s_at_poll_2s",
     "push_detection_p95_vs_1s_at_poll_60s",

@@ -91,6 +91,10 @@ def _refuse_constant(name: str) -> Any:
 class BitcoinCoreAdapter:
     """The ChainAdapter of one Bitcoin network, talking to one Bitcoin Core node."""
 
+    # The scanner may read several batches at once from several threads: each thread has
+    # its own keep-alive connection; the request ids are drawn under a lock.
+    thread_safe = True
+
     # A mainnet mempool can hold hundreds of thousands of transactions; decoding them all
     # in one poll would swamp the node. At most this many new ones are decoded per
     # mempool() call (see there).
@@ -126,10 +130,12 @@ class BitcoinCoreAdapter:
         # its password into the URL) keeps payram working across node restarts.
         self.cookie_file = settings.PAYRAM_NETWORK_ENV.get(f"{network.rpc_env_var}_COOKIE", "").strip()
         self._next_id = 0
+        self._id_lock = threading.Lock()
         self._chain_checked = False
         self._blocks_per_request = 1  # grows once the node's block size is known
-        self.last_response_bytes = 0
-        self._conn: http.client.HTTPConnection | None = None
+        self._local = threading.local()  # this thread's connection and last answer size
+        self._open: set[http.client.HTTPConnection] = set()
+        self._open_lock = threading.Lock()
 
     @property
     def where(self) -> str:
@@ -137,20 +143,41 @@ class BitcoinCoreAdapter:
 
     # -- transport -------------------------------------------------------------------
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        """The adapter's keep-alive connection (one scan makes many requests: a new TCP
-        connection each cost a round trip more), and whether it was used before."""
-        if self._conn is not None:
-            return self._conn, True
-        conn_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-        self._conn = conn_class(self._host, self._port, timeout=self.timeout)
-        return self._conn, False
+    @property
+    def last_response_bytes(self) -> int:
+        """The size of the last answer this thread read."""
+        return getattr(self._local, "last_response_bytes", 0)
 
-    def close(self) -> None:
-        conn = getattr(self, "_conn", None)  # None too when __init__ refused the network
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's keep-alive connection (one scan makes many requests: a new TCP
+        connection each cost a round trip more), and whether it was used before."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn, True
+        conn_class = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+        conn = self._local.conn = conn_class(self._host, self._port, timeout=self.timeout)
+        with self._open_lock:
+            self._open.add(conn)
+        return conn, False
+
+    def _close_mine(self) -> None:
+        conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            self._conn = None
+            self._local.conn = None
+            with self._open_lock:
+                self._open.discard(conn)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        lock = getattr(self, "_open_lock", None)  # None when __init__ refused the network
+        if lock is None:
+            return
+        with lock:
+            conns, self._open = self._open, set()
+        for conn in conns:
+            conn.close()
+        self._local.conn = None
 
     def __del__(self) -> None:
         self.close()
@@ -172,7 +199,7 @@ class BitcoinCoreAdapter:
                     raise
                 # The node closed the idle keep-alive connection (-rpcservertimeout): every
                 # call here only reads, so asking again on a new connection is safe.
-                self.close()
+                self._close_mine()
                 conn, _ = self._connection()
                 conn.request("POST", self._path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -182,7 +209,7 @@ class BitcoinCoreAdapter:
                 raise NodeError(
                     f"{self.where} answered more than {limit // (1024 * 1024)} MB; refused (PAYRAM_NODE_ANSWER_MAX_MB)"
                 )
-            self.last_response_bytes = len(raw)
+            self._local.last_response_bytes = len(raw)
             keep = not response.will_close
             return response.status, raw
         except TimeoutError:
@@ -198,7 +225,7 @@ class BitcoinCoreAdapter:
             raise NodeUnreachable(f"cannot reach {self.where}: {reason}") from None
         finally:
             if not keep:
-                self.close()
+                self._close_mine()
 
     def _cookie_auth(self) -> str:
         try:
@@ -244,8 +271,10 @@ class BitcoinCoreAdapter:
         return reply["result"], None
 
     def _request(self, method: str, params: list[Any]) -> dict[str, Any]:
-        self._next_id += 1
-        return {"jsonrpc": "1.0", "id": self._next_id, "method": method, "params": params}
+        with self._id_lock:
+            self._next_id += 1
+            ident = self._next_id
+        return {"jsonrpc": "1.0", "id": ident, "method": method, "params": params}
 
     def call(self, method: str, *params: Any) -> Any:
         """One RPC; Core's error becomes a NodeError with Core's message."""

@@ -9,11 +9,21 @@ receipts are needed.
 Internal transfers (ether a contract sends on: smart-contract wallets, ERC-4337 accounts,
 batch withdrawals) are seen only where the network's `internal_transfers` is on
 (PAYRAM_INTERNAL_TRANSFERS_<SLUG>; the devnet by default): the blocks of a batch holding a
-transaction with call data are traced with debug_traceBlockByNumber's callTracer, in a
-second batched request, and every nested CALL with value > 0 whose frame and ancestors all
-succeeded is a native Transfer with index INTERNAL_INDEX_BASE + its depth-first position
-in the transaction's call tree (the top-level call is position 0 and is already the index-0
-native transfer). Where the setting is off, customers must pay deposit addresses directly.
+transaction with call data are traced, and every nested CALL with value > 0 whose frame and
+ancestors all succeeded is a native Transfer with index INTERNAL_INDEX_BASE + its
+depth-first position in the transaction's call tree (the top-level call is position 0 and
+is already the index-0 native transfer). Where the setting is off, customers must pay
+deposit addresses directly.
+
+How blocks are traced: with the trace module's `trace_block` where the node answers it
+(Erigon, Nethermind, Reth, anvil: flat traces it keeps or replays cheaply; on anvil a block
+of 150 transactions costs ~10 ms there against 5-8 s with callTracer), else with geth's
+debug_traceBlockByNumber callTracer. Both list a transaction's frames depth-first, so a
+frame's index is the same whichever the node offers. Traces are asked for in requests of a
+few blocks each, sized from the time the node took per block so far so one request takes
+about a quarter of PAYRAM_NODE_TIMEOUT_SECONDS: a slow tracer never gets a request it
+cannot answer in time (a 50-block trace request used to time out on every try while the
+node went on tracing for minutes), and `trace_cost` says what tracing cost.
 
 Everything the node says is checked; anything off raises NodeError with a message that
 names the node by its redacted URL only.
@@ -24,6 +34,9 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -31,7 +44,7 @@ from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from chain.adapters import base
-from chain.adapters.base import Block, NodeError, Transfer
+from chain.adapters.base import Block, NodeError, NodeUnreachable, Transfer
 from chain.adapters.http import post_json
 from chain.catalogue import Network
 from payram.lib.jsonguard import NODE_ANSWER_MAX_DEPTH
@@ -56,6 +69,26 @@ TRACE_ANSWER_MAX_DEPTH = 512
 # Frame types whose value lands at `to`. DELEGATECALL/STATICCALL move nothing, CALLCODE
 # pays the caller itself, CREATE/CREATE2 land at a new contract (never a deposit address).
 _PAYING_FRAMES = frozenset({"CALL", "SELFDESTRUCT"})
+# Trace requests are sized so one takes about this share of the node timeout, between one
+# block and MAX_TRACE_BLOCKS_PER_REQUEST (the first request: one block).
+TRACE_REQUEST_SHARE = 0.25
+MAX_TRACE_BLOCKS_PER_REQUEST = 50
+TRACE_BLOCK = "trace_block"  # the trace module (Erigon, Nethermind, Reth, anvil)
+CALL_TRACER = "callTracer"  # geth's debug_traceBlockByNumber
+
+
+@dataclass(frozen=True)
+class TraceCost:
+    """What tracing internal transfers cost an adapter so far."""
+
+    method: str  # TRACE_BLOCK or CALL_TRACER ("" before the first trace)
+    blocks: int  # blocks traced
+    requests: int
+    seconds: float  # waiting for the node's traces
+
+    @property
+    def ms_per_block(self) -> float:
+        return 1000 * self.seconds / self.blocks if self.blocks else 0.0
 
 
 class WrongChainError(NodeError):
@@ -99,18 +132,45 @@ class EvmAdapter:
     """ChainAdapter for one EVM network. Checks the node's chain id once, before the
     first answer it relies on."""
 
-    def __init__(self, network: Network, *, timeout: float | None = None, session: requests.Session | None = None) -> None:
+    # Several batches may be read at once from several threads (chain/scanner.py): each
+    # thread has its own keep-alive session; the rest of the state tolerates the race.
+    thread_safe = True
+
+    def __init__(
+        self,
+        network: Network,
+        *,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+        tracer: str | None = None,
+    ) -> None:
         if not network.rpc_url:
             raise NodeError(f"network {network.slug} has no RPC URL (set {network.rpc_env_var})")
         self.network = network
         self.timeout = base.NODE_TIMEOUT_SECONDS if timeout is None else timeout
-        self.session = session or requests.Session()
+        self._given_session = session
+        self._local = threading.local()
         self._ids = itertools.count(1)
         self._chain_checked = False
+        # TRACE_BLOCK, CALL_TRACER, or None: find out (trace_block first) on the first trace.
+        self.tracer = tracer
+        self._trace_seconds_per_block: float | None = None
+        self._trace_lock = threading.Lock()
+        self._trace_totals = [0, 0, 0.0]  # blocks, requests, seconds
         # contract (lower-case) -> asset symbol
         self.tokens: dict[str, str] = {t.contract.lower(): t.symbol for t in network.tokens if t.contract}
 
     # -- transport -------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's keep-alive session (the one given to the adapter, if any, is the
+        first thread's)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session, self._given_session = self._given_session or requests.Session(), None
+            self._local.session = session
+        return session
 
     def _post(self, payload: Any, *, max_depth: int = NODE_ANSWER_MAX_DEPTH) -> Any:
         return post_json(
@@ -229,7 +289,7 @@ class EvmAdapter:
 
         hashes = {h: bh for h, bh, _, _, _ in parsed}
         token_transfers = self._token_transfers(raw_logs, hashes)
-        internal = self._internal_transfers(to_trace) if to_trace else {}
+        internal = self._internal_transfers(to_trace, hashes) if to_trace else {}
         return [
             Block(
                 height=h,
@@ -285,7 +345,133 @@ class EvmAdapter:
             with_data = with_data or data != "0x"
         return hashes, with_data
 
-    def _internal_transfers(self, to_trace: dict[int, list[str]]) -> dict[int, list[Transfer]]:
+    @property
+    def trace_cost(self) -> TraceCost:
+        blocks, requests_made, seconds = self._trace_totals
+        return TraceCost(method=self.tracer or "", blocks=blocks, requests=requests_made, seconds=seconds)
+
+    def _trace_chunk_size(self) -> int:
+        per_block = self._trace_seconds_per_block
+        if per_block is None:
+            return 1  # the node's speed is not known yet: the smallest request first
+        budget = self.timeout * TRACE_REQUEST_SHARE
+        return max(1, min(MAX_TRACE_BLOCKS_PER_REQUEST, int(budget / max(per_block, 1e-6))))
+
+    def _internal_transfers(self, to_trace: dict[int, list[str]], hashes: dict[int, str]) -> dict[int, list[Transfer]]:
+        """Internal ether transfers of the blocks in `to_trace`, in bounded trace requests
+        (see the module's docstring)."""
+        heights = list(to_trace)
+        found: dict[int, list[Transfer]] = {}
+        offset = 0
+        while offset < len(heights):
+            chunk = heights[offset : offset + self._trace_chunk_size()]
+            started = time.perf_counter()
+            try:
+                traced = self._trace_blocks({h: to_trace[h] for h in chunk}, hashes)
+            except NodeUnreachable as exc:
+                if "did not answer within" in str(exc) and len(chunk) == 1:
+                    raise NodeUnreachable(
+                        f"{exc} while tracing block {chunk[0]} alone: tracing one block takes this node longer than "
+                        f"PAYRAM_NODE_TIMEOUT_SECONDS; raise it, use a node with the trace module (trace_block), "
+                        f"or set {self.network.internal_transfers_env_var}=false"
+                    ) from None
+                if "did not answer within" in str(exc):
+                    # Sized from faster blocks: the next try asks for one block at a time.
+                    self._trace_seconds_per_block = self.timeout
+                raise
+            elapsed = time.perf_counter() - started
+            per_block = elapsed / len(chunk)
+            previous = self._trace_seconds_per_block
+            # Follow a slowing node at once, a quickening one gently.
+            self._trace_seconds_per_block = per_block if previous is None or per_block > previous else (previous + per_block) / 2
+            with self._trace_lock:
+                self._trace_totals[0] += len(chunk)
+                self._trace_totals[1] += 1
+                self._trace_totals[2] += elapsed
+            for height, transfers in traced.items():
+                found.setdefault(height, []).extend(transfers)
+            offset += len(chunk)
+        return found
+
+    def _trace_blocks(self, to_trace: dict[int, list[str]], hashes: dict[int, str]) -> dict[int, list[Transfer]]:
+        if self.tracer is None:
+            try:
+                found = self._trace_module(to_trace, hashes)
+            except NodeError as exc:
+                if not str(exc).startswith("node refused"):
+                    raise
+                logger.info("%s: the node has no trace_block (%s); tracing with debug_traceBlockByNumber", self.network.slug, exc)
+                self.tracer = CALL_TRACER
+            else:
+                self.tracer = TRACE_BLOCK
+                return found
+        if self.tracer == TRACE_BLOCK:
+            return self._trace_module(to_trace, hashes)
+        return self._call_tracer(to_trace)
+
+    def _trace_module(self, to_trace: dict[int, list[str]], hashes: dict[int, str]) -> dict[int, list[Transfer]]:
+        """Parity-style flat traces (trace_block): each transaction's frames in depth-first
+        order, each naming its path in the call tree (traceAddress), so positions and failed
+        ancestors are those of a callTracer tree."""
+        results = self.batch([(TRACE_BLOCK, [hex(h)]) for h in to_trace])
+        found: dict[int, list[Transfer]] = {}
+        for (height, tx_hashes), traces in zip(to_trace.items(), results):
+            if not isinstance(traces, list):
+                raise NodeError(f"node answered trace_block for block {height} with something that is not a list")
+            in_block = set(tx_hashes)
+            position: dict[str, int] = {}
+            failed_paths: dict[str, set[tuple[int, ...]]] = {}
+            for trace in traces:
+                if not isinstance(trace, dict):
+                    raise NodeError(f"node answered a trace of block {height} that is not an object")
+                kind = trace.get("type")
+                if kind == "reward":
+                    continue  # a block reward (pre-merge chains), not a transaction's frame
+                tx_hash = _hash(_field(trace, "transactionHash", "trace"), "trace transaction hash")
+                if tx_hash not in in_block:
+                    raise NodeError(f"the chain moved while reading block {height} (trace of another transaction); will retry")
+                if _hash(_field(trace, "blockHash", "trace"), "trace block hash") != hashes[height]:
+                    raise NodeError(f"the chain moved while reading block {height} (trace from another block); will retry")
+                path = _field(trace, "traceAddress", "trace")
+                if not isinstance(path, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in path):
+                    raise NodeError(f"malformed traceAddress in the trace of {tx_hash}: {str(path)[:80]!r}")
+                here = position.get(tx_hash, 0)
+                position[tx_hash] = here + 1
+                if (here == 0) != (path == []):
+                    raise NodeError(f"node answered the traces of {tx_hash} out of depth-first order")
+                failed = failed_paths.setdefault(tx_hash, set())
+                key = tuple(path)
+                if trace.get("error") not in (None, "") or any(key[:n] in failed for n in range(len(key))):
+                    failed.add(key)
+                    continue
+                if here == 0:
+                    continue  # the top-level call: the transaction's own value, index 0
+                action = _field(trace, "action", "trace")
+                if kind == "call":
+                    call_type = str(_field(action, "callType", "trace action")).upper()
+                    if call_type != "CALL":
+                        continue
+                    to_key, value_key = "to", "value"
+                elif kind in ("suicide", "selfdestruct"):
+                    to_key, value_key = "refundAddress", "balance"
+                else:
+                    continue  # create: lands at a new contract, never a deposit address
+                value = _hex_int(_field(action, value_key, "trace action"), "call value")
+                if value > 0:
+                    found.setdefault(height, []).append(
+                        Transfer(
+                            tx_hash=tx_hash,
+                            index=INTERNAL_INDEX_BASE + here,
+                            to_address=_address(_field(action, to_key, "trace action"), "call recipient"),
+                            asset=self.network.native.symbol,
+                            value=value,
+                        )
+                    )
+                if here >= 2**31 - 1 - INTERNAL_INDEX_BASE:
+                    raise NodeError(f"node answered an implausibly large trace for {tx_hash}")
+        return found
+
+    def _call_tracer(self, to_trace: dict[int, list[str]]) -> dict[int, list[Transfer]]:
         """Internal ether transfers of the blocks in `to_trace`, from one batch of
         debug_traceBlockByNumber (callTracer) calls."""
         method = "debug_traceBlockByNumber"

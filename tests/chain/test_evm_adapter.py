@@ -379,7 +379,14 @@ def frame(to: str, value: int = 0, kind: str = "CALL", calls=(), **extra) -> dic
 
 
 def traced_answers(blocks: dict[int, dict], traces: dict[int, object]) -> Callable:
-    """chain_answers plus debug_traceBlockByNumber answered from `traces` (height -> result)."""
+    """chain_answers plus debug_traceBlockByNumber answered from `traces` (height -> result),
+    as geth does: without the trace module (trace_block is refused, as geth refuses it)."""
+
+    def respond(req):
+        if isinstance(req, list) and req and req[0]["method"] == "trace_block":
+            refused = {"code": -32601, "message": "the method trace_block does not exist/is not available"}
+            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "error": refused} for r in req]).encode()
+        return rpc_ok(result)(req)
 
     def result(method, params):
         if method == "debug_traceBlockByNumber":
@@ -392,12 +399,13 @@ def traced_answers(blocks: dict[int, dict], traces: dict[int, object]) -> Callab
             "eth_getLogs": [],
         }[method]
 
-    return rpc_ok(result)
+    return respond
 
 
-def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtrees(fake_node):
-    a, b, c, d, e = (random_address() for _ in range(5))
-    top = frame(
+def call_tree(a: str, b: str, c: str, d: str, e: str) -> dict:
+    """One transaction's calls: paid, failed (with a paid child), nested, DELEGATECALL,
+    STATICCALL, SELFDESTRUCT and CREATE frames."""
+    return frame(
         "0x" + "cc" * 20,
         10**18,
         calls=[
@@ -423,6 +431,36 @@ def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtr
             frame("0x" + "dd" * 20, 11, kind="CREATE"),  # 9: a new contract, never ours
         ],
     )
+
+
+def as_trace_module(tx_hash: str, block_hash: str, top: dict) -> list[dict]:
+    """The same call tree as the trace module (trace_block) lists it: flat, depth-first,
+    each frame with its path (traceAddress)."""
+    flat = []
+
+    def walk(f: dict, path: list[int]) -> None:
+        kind = f["type"]
+        if kind == "SELFDESTRUCT":
+            entry = {"type": "suicide", "action": {"address": f["from"], "refundAddress": f["to"], "balance": f["value"]}}
+        elif kind == "CREATE":
+            entry = {"type": "create", "action": {"from": f["from"], "value": f["value"], "init": "0x"}}
+        else:
+            entry = {"type": "call", "action": {"callType": kind.lower(), "from": f["from"], "to": f["to"], "value": f["value"]}}
+        if f.get("error"):
+            entry["error"] = "Reverted"
+        calls = f.get("calls", [])
+        entry |= {"traceAddress": path, "subtraces": len(calls), "transactionHash": tx_hash, "blockHash": block_hash}
+        flat.append(entry)
+        for i, child in enumerate(calls):
+            walk(child, [*path, i])
+
+    walk(top, [])
+    return flat
+
+
+def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtrees(fake_node):
+    a, b, c, d, e = (random_address() for _ in range(5))
+    top = call_tree(a, b, c, d, e)
     tx = call_tx(1, value=10**18)
     pure = {"to": random_address(), "value": hex(3), "hash": h(2), "input": "0x"}
     fake_node.respond = traced_answers(
@@ -446,6 +484,52 @@ def test_internal_transfers_walk_the_call_tree_depth_first_skipping_failed_subtr
         if r["method"] == "debug_traceBlockByNumber"
     ]
     assert traced == [hex(11)]
+
+
+def test_the_trace_module_gives_the_same_transfers_at_the_same_indexes(fake_node):
+    a, b, c, d, e = (random_address() for _ in range(5))
+    tx = call_tx(1, value=10**18)
+    pure = {"to": random_address(), "value": hex(3), "hash": h(3), "input": "0x"}
+    blocks = {11: block(11, txs=[tx, pure])}
+    traces = as_trace_module(h(1), h(1011), call_tree(a, b, c, d, e)) + as_trace_module(h(3), h(1011), frame(pure["to"], 3))
+    traces.append({"type": "reward", "action": {"author": a, "value": "0x1"}, "traceAddress": []})  # not a frame
+
+    def respond(req):
+        if isinstance(req, list) and req[0]["method"] == "trace_block":
+            assert [r["params"] for r in req] == [[hex(11)]]
+            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "result": traces} for r in req]).encode()
+        return traced_answers(blocks, {})(req)
+
+    fake_node.respond = respond
+    adapter = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True))
+    [found] = adapter.blocks(11, 11)
+
+    internal = [(t.index - INTERNAL_INDEX_BASE, t.to_address, t.value) for t in found.transfers if t.index >= INTERNAL_INDEX_BASE]
+    assert internal == [(1, a, 5), (7, e, 9), (8, a, 10)]  # as from callTracer (the test above)
+    assert adapter.trace_cost.method == "trace_block" and adapter.trace_cost.blocks == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t[0].update(transactionHash=h(99)), "trace of another transaction"),
+        (lambda t: t[0].update(blockHash=h(5)), "trace from another block"),
+        (lambda t: t.reverse(), "out of depth-first order"),
+        (lambda t: t[1].update(traceAddress="0"), "malformed traceAddress"),
+    ],
+)
+def test_malformed_trace_module_answers_are_node_errors(fake_node, change, message):
+    traces = as_trace_module(h(1), h(1010), frame("0x" + "cc" * 20, calls=[frame(random_address(), 5)]))
+    change(traces)
+
+    def respond(req):
+        if isinstance(req, list) and req[0]["method"] == "trace_block":
+            return json.dumps([{"jsonrpc": "2.0", "id": r["id"], "result": traces} for r in req]).encode()
+        return traced_answers({10: block(10, txs=[call_tx(1)])}, {})(req)
+
+    fake_node.respond = respond
+    with pytest.raises(NodeError, match=message):
+        EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
 
 
 def test_a_node_refusing_debug_trace_says_how_to_go_on(fake_node):
@@ -517,7 +601,7 @@ def test_a_transaction_without_readable_input_is_a_node_error_when_tracing(fake_
 
 def test_a_transaction_too_deep_to_trace_is_skipped_with_a_warning_and_scanning_goes_on(fake_node, caplog):
     """Anyone can send a transaction nesting hundreds of calls; it must not stop scanning."""
-    from chain.adapters.evm import TRACE_ANSWER_MAX_DEPTH
+    from chain.adapters.evm import CALL_TRACER, TRACE_ANSWER_MAX_DEPTH
 
     deep = frame("0x" + "ab" * 20)
     for _ in range(TRACE_ANSWER_MAX_DEPTH // 2):
@@ -537,7 +621,8 @@ def test_a_transaction_too_deep_to_trace_is_skipped_with_a_warning_and_scanning_
 
     fake_node.respond = rpc_ok(result)
     with caplog.at_level("WARNING", logger="chain.adapters.evm"):
-        [scanned] = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True)).blocks(10, 10)
+        # A geth (callTracer): the trace module's flat traces do not nest.
+        [scanned] = EvmAdapter(devnet_at(fake_node.url(), internal_transfers=True), tracer=CALL_TRACER).blocks(10, 10)
 
     internal = sorted(
         (t.tx_hash, t.to_address, t.value, t.index - INTERNAL_INDEX_BASE)

@@ -11,7 +11,7 @@ import pytest
 
 from chain import catalogue
 from chain import devnet as devnet_tools
-from chain.adapters.evm import INTERNAL_INDEX_BASE, EvmAdapter
+from chain.adapters.evm import CALL_TRACER, INTERNAL_INDEX_BASE, TRACE_BLOCK, EvmAdapter
 from chain.models import Deposit
 from chain.scanner import scan_network
 from links.models import LinkStatus
@@ -166,8 +166,12 @@ def test_with_the_setting_off_nothing_internal_is_recorded(devnet, forwarder, ev
     assert deposits_to(direct) == [("ETH", direct_tx, 0, 10**15)]
 
 
-def test_only_blocks_with_call_data_are_traced(devnet, forwarder, monkeypatch):
-    adapter = EvmAdapter(catalogue.get("devnet"))
+@pytest.mark.parametrize(
+    ("tracer", "method", "options"),
+    [(CALL_TRACER, "debug_traceBlockByNumber", [{"tracer": "callTracer"}]), (TRACE_BLOCK, "trace_block", [])],
+)
+def test_only_blocks_with_call_data_are_traced(devnet, forwarder, monkeypatch, tracer, method, options):
+    adapter = EvmAdapter(catalogue.get("devnet"), tracer=tracer)
     adapter.head()
     plain = devnet.send_eth(random_address(), 1)  # no call data
     start = devnet.w3.eth.get_transaction_receipt(plain)["blockNumber"]
@@ -180,8 +184,8 @@ def test_only_blocks_with_call_data_are_traced(devnet, forwarder, monkeypatch):
     adapter.blocks(start, start + 2)
 
     assert len(posts) == 2  # the blocks and logs, then the traces
-    assert [(c["method"], c["params"][0]) for c in posts[1]] == [("debug_traceBlockByNumber", hex(start + 1))]
-    assert posts[1][0]["params"][1] == {"tracer": "callTracer"}
+    assert [(c["method"], c["params"][0]) for c in posts[1]] == [(method, hex(start + 1))]
+    assert posts[1][0]["params"][1:] == options
 
 
 def test_an_adapter_with_the_setting_off_sends_no_trace_request(devnet, forwarder, monkeypatch):
@@ -194,3 +198,29 @@ def test_an_adapter_with_the_setting_off_sends_no_trace_request(devnet, forwarde
     head = devnet.head()
     adapter.blocks(head, head)
     assert len(posts) == 1
+
+
+def test_both_tracers_see_the_same_transfers_at_the_same_indexes(devnet, forwarder, evm_address):
+    """A node with the trace module (trace_block) and one with only geth's callTracer must
+    give every internal transfer the same index, or a deposit would be recorded twice."""
+    first, second, deep = evm_address(), evm_address(), evm_address()
+    start = devnet.head() + 1
+    pay(devnet, forwarder.functions.payTwo(first.address, 7 * 10**15, second.address), 10**16)
+    other = devnet_tools.deploy_forwarder(devnet.w3)
+    pay(devnet, forwarder.functions.payVia(other.address, deep.address), 10**15)
+    pay(devnet, forwarder.functions.payThenRevert(first.address), 10**15, may_revert=True)
+    pay(devnet, forwarder.functions.payInFailingCall(second.address), 10**15)
+    end = devnet.head()
+
+    with_module = EvmAdapter(catalogue.get("devnet"), tracer=TRACE_BLOCK).blocks(start, end)
+    with_geth = EvmAdapter(catalogue.get("devnet"), tracer=CALL_TRACER).blocks(start, end)
+    found = EvmAdapter(catalogue.get("devnet")).blocks(start, end)
+
+    assert with_module == with_geth == found
+    internal = [t for b in found for t in b.transfers if t.index >= INTERNAL_INDEX_BASE]
+    assert [(t.to_address, t.index) for t in internal] == [
+        (first.address, INTERNAL_INDEX_BASE + 1),
+        (second.address, INTERNAL_INDEX_BASE + 2),
+        (other.address, INTERNAL_INDEX_BASE + 1),  # forwarder -> other, then other -> deep
+        (deep.address, INTERNAL_INDEX_BASE + 2),
+    ]  # nothing from the reverted transaction or the failed inner call

@@ -205,3 +205,72 @@ def test_a_scan_stopped_mid_batch_does_not_wait_for_the_read_ahead(devnet, evm_a
     for thread in prefetch_threads():
         thread.join(10)  # the helper ends with its read
     assert prefetch_threads() == []
+
+
+class ThreadSafeWatched(Watched):
+    """As Watched, for an adapter that may be read from several threads at once (the real
+    EVM adapter is: one keep-alive session per thread)."""
+
+    thread_safe = True
+
+
+def test_a_thread_safe_adapter_has_several_batches_in_flight_recorded_in_order(devnet, evm_address, monkeypatch):
+    from chain import scanner
+
+    monkeypatch.setattr(scanner, "BATCHES_IN_FLIGHT", 3)
+    first_to, last_to = evm_address(), evm_address()
+    start = devnet.head() + 1
+    devnet.send_eth(first_to.address, 1)  # batch 1
+    devnet.mine(9)
+    devnet.send_eth(last_to.address, 2)  # batch 6 (start+10, start+11 is its end)
+    devnet.mine(1)
+    reading = threading.Semaphore(0)
+    together: list[bool] = []
+
+    def before(n, first, last):
+        reading.release()
+        if n == 2:  # batch 2 waits until batches 3 and 4 are being read as well
+            together.append(all(reading.acquire(timeout=10) for _ in range(3)))
+
+    adapter = ThreadSafeWatched(before)
+    result = scan_network("devnet", adapter=adapter, batch_blocks=2)
+
+    assert together == [True]  # three batches were with the node at once
+    assert sorted((s, e) for s, e, _ in adapter.calls) == [(start + i, start + i + 1) for i in range(0, 12, 2)]
+    assert result.ok and result.blocks == 12 and result.height == devnet.head()
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.block_hash == devnet.block_hash(cursor.height)
+    assert [int(d.value) for d in Deposit.objects.order_by("block_height")] == [1, 2]
+    last = Deposit.objects.get(address=last_to)
+    assert last.confirmations == cursor.height - last.block_height + 1  # counted against the last batch's tip
+    assert prefetch_threads() == []
+
+
+def test_a_reorg_under_several_reads_in_flight_rewinds_and_records_the_new_chain(devnet, evm_address, monkeypatch):
+    from chain import scanner
+
+    monkeypatch.setattr(scanner, "BATCHES_IN_FLIGHT", 3)
+    to = evm_address()
+    base = devnet.head()
+    snap = devnet.snapshot()
+    tx = devnet.send_eth(to.address, 3 * 10**15)  # block base+1
+    devnet.mine(11)
+    raw = devnet.raw_transaction(tx)
+    replaced = threading.Event()
+
+    def before(n, start, end):
+        if n == 3 and not replaced.is_set():  # batches 2 and 3 are read from the old chain
+            replaced.set()
+            devnet.revert(snap)
+            devnet.mine(3)
+            devnet.send_raw(raw)  # now in base+4 of the new chain
+            devnet.mine(8)
+
+    result = scan_network("devnet", adapter=ThreadSafeWatched(before), batch_blocks=3, max_blocks=12)
+
+    assert result.ok and result.reorgs >= 1
+    [moved] = Deposit.objects.filter(address=to)
+    assert not moved.orphaned and moved.block_height == base + 4 and moved.block_hash == devnet.block_hash(base + 4)
+    cursor = Cursor.objects.get(network="devnet")
+    assert cursor.block_hash == devnet.block_hash(cursor.height)
+    assert prefetch_threads() == []

@@ -32,7 +32,7 @@ from django.db import connections
 
 from chain import catalogue, push
 from chain.health import configured_networks
-from chain.scanner import scan_network, scan_wait
+from chain.scanner import backoff_remaining, scan_network, scan_wait
 from payram.jobs import EVERY_MINUTE, run_housekeeping
 from payram.lib.pidfile import scanloop_pidfile
 
@@ -89,6 +89,18 @@ class ScanClock:
         self.due.clear()
 
 
+def wait_after_failure(net) -> float:
+    """Seconds from now to the next try after a failed scan: at least one poll interval
+    from the failure's end (never a retry the instant a slow failure returns), and at least
+    what the recorded backoff still asks (scan_wait then decides, probing the node)."""
+    try:
+        remaining = backoff_remaining(net.slug)
+    except Exception:
+        logger.exception("scanloop: could not read %s's backoff", net.slug)
+        remaining = 0.0
+    return max(float(net.poll_interval), remaining)
+
+
 def scan_once(net) -> tuple[float, bool]:
     """Scan one network if its backoff allows: (seconds until it is due again, failed)."""
     try:
@@ -104,15 +116,11 @@ def scan_once(net) -> tuple[float, bool]:
     try:
         result = scan_network(net.slug)
     except Exception as exc:  # logged, recorded on the cursor, and the loop carries on
-        # Looked at again in an interval; scan_wait then says whether to scan, wait out
-        # the backoff, or probe the node.
-        logger.error(
-            "scanloop: %s failed (next check in %.0f s): %s",
-            net.slug,
-            max(0.0, started + net.poll_interval - time.monotonic()),
-            exc,
-        )
-        return net.poll_interval, True
+        wait = wait_after_failure(net)
+        logger.error("scanloop: %s failed (next try in %.0f s): %s", net.slug, wait, exc)
+        # The clock counts from the scan's start: a scan that failed after the node's
+        # timeout (longer than an interval) would otherwise be retried at once.
+        return time.monotonic() - started + wait, True
     if result.blocks or result.new_deposits or result.reorgs:
         logger.info(
             "scanloop: %s at %s (head %s): %s blocks, %s new deposits, %s reorgs",
