@@ -29,7 +29,7 @@ from links import checkout
 from links.models import LinkStatus, PaymentLink
 from links.qr import qr_svg
 from links.receipts import receipt_for
-from links.status import Detail, LinkState, link_deposits, refresh_link_state
+from links.status import Detail, LinkState, link_deposits, show_link_state
 from links.uris import payment_uri, uri_carries_amount
 from payram.lib import ratelimit
 
@@ -93,7 +93,7 @@ class _Snapshot:
 
 
 def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None) -> _Snapshot:
-    state = refresh_link_state(link, now=now)
+    state = show_link_state(link, now=now)  # reads only: the scanner and housekeeping write
     quote = state.quote
     quote_expired = bool(quote and quote.expires_at <= now)
     if picking is None:
@@ -223,7 +223,7 @@ def pay_receipt(request: HttpRequest, code: str) -> HttpResponse:
     link = _find_link(code)
     if link is None:
         return _not_found(request)
-    refresh_link_state(link)
+    show_link_state(link)
     found = receipt_for(link)
     if found is None:
         return _not_found(request)
