@@ -216,12 +216,16 @@ def _completing_deposit(confirmed: list, due: int):
     return None
 
 
-def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
-    """The link's state from its quotes and deposits. Pure: reads, never writes."""
+def derive_status(
+    link: PaymentLink, *, now: datetime | None = None, has_deposits: bool | None = None, settled: bool | None = None
+) -> LinkState:
+    """The link's state from its quotes and deposits. Pure: reads, never writes.
+    `has_deposits=False` / `settled=False` say the caller has just counted none (the pay
+    page's facts query): their queries are skipped."""
     now = now or timezone.now()
     window = timedelta(hours=getattr(settings, "PAYRAM_LATE_PAYMENT_HOURS", 24))
-    quotes = list(link.quotes.all().order_by("-created_at", "-id")) if link.pk else []
-    deposits = _deposits(link) if link.pk else []
+    quotes = list(link.quotes.select_related("deposit_address").order_by("-created_at", "-id")) if link.pk else []
+    deposits = _deposits(link) if link.pk and has_deposits is not False else []
     link_expired = bool(link.expires_at and link.expires_at <= now)
 
     pair = _counted_pair(quotes, deposits)
@@ -259,7 +263,7 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
         maturing=maturing,
     )
 
-    if settled_at := _settled_at(link):
+    if settled is not False and (settled_at := _settled_at(link)):
         return LinkState(LinkStatus.SUCCESSFUL, Detail.SETTLED, **{**common, "paid_at": settled_at})
 
     if link.cancelled_at:
@@ -351,13 +355,15 @@ def update_link_state(link: PaymentLink, *, now: datetime | None = None) -> Link
     return state
 
 
-def show_link_state(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
+def show_link_state(
+    link: PaymentLink, *, now: datetime | None = None, has_deposits: bool | None = None, settled: bool | None = None
+) -> LinkState:
     """The link's state as of now, for pages and API GETs. Reads only: derived from the
     facts (so an expiry that passed, or a deposit recorded before the writer ran, shows at
     once) and copied onto this in-memory `link` for templates, never saved and never
     announced. The stored row catches up when update_link_state runs (scanner,
-    housekeeping)."""
-    state = derive_status(link, now=now)
+    housekeeping). `has_deposits`, `settled`: as for derive_status."""
+    state = derive_status(link, now=now, has_deposits=has_deposits, settled=settled)
     for name, value in _persisted(state).items():
         setattr(link, name, value)
     return state

@@ -41,9 +41,12 @@ def _filters(request: HttpRequest):
 def all_payments(request: HttpRequest) -> HttpResponse:
     projects, filters = _filters(request)
     page = CappedPaginator(selectors.payments_for_user(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # One reverse for the page, not one per row (a reverse costs more than the row's queries).
+    detail_url = reverse("links:detail", args=["-code-"])
     rows = [
         {
             "link": link,
+            "url": detail_url.replace("-code-", link.code),
             "detail": selectors.status_detail_words(link),
             "refund": selectors.refund_words(link),
             "received": selectors.amount_received(link),
