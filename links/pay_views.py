@@ -215,13 +215,14 @@ def _snapshot(
     request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None, facts: dict | None = None
 ) -> _Snapshot:
     facts = facts or _facts(link.code, now)
-    key = _facts_key(facts, change=request.GET.get("change") == "1", fresh=True)
     # Reads only: the scanner and housekeeping write. The facts say what is not there to read.
     state = show_link_state(link, now=now, has_deposits=facts["deposits"] > 0, settled=facts["settled"] > 0)
     quote = state.quote
     quote_expired = bool(quote and quote.expires_at <= now)
     if picking is None:
         picking = request.GET.get("change") == "1" and not state.amount_received
+    # The poll URL carries change=1 exactly when picking: the key is made with the same flag.
+    key = _facts_key(facts, change=picking, fresh=True)
     # A customer looking at an address on a network nobody can read right now is told so.
     stalled = quote is not None and not state.is_final and not _network_healthy(quote.network, fresh=False)
     return _Snapshot(state, quote_expired, picking, key, facts["deposits"], stalled)

@@ -248,6 +248,21 @@ def test_nothing_changed_costs_the_poll_one_query(client, link, monkeypatch, dja
         assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
 
 
+def test_a_page_asked_to_change_coin_polls_204_while_nothing_changed(client, link):
+    """?change=1 draws the picker (its poll URL keeps change=1), or not once money was
+    seen (its poll URL drops it): either way the poll must answer 204 while nothing changed."""
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link) + "?change=1").content.decode()
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "change=1" in poll
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    deposit(link.quotes.get().deposit_address, 10_000_000)  # underpaid: no coin change any more
+    html = client.get(page_url(link) + "?change=1").content.decode()
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "change=1" not in poll
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+
+
 def test_the_poll_sees_facts_the_writer_has_not_stored_yet(client, link):
     """The poll's key is made of the facts, not the stored status: a deposit recorded
     before the status writer ran, and a quote that just ran out, both redraw the page."""
