@@ -76,7 +76,7 @@ def test_a_successful_link_cannot_be_cancelled(merchant_client, link, monkeypatc
     from links.status import LinkState
 
     paid = LinkState(LinkStatus.SUCCESSFUL, "paid", 25_500_000, "base", "USDC", timezone.now())
-    monkeypatch.setattr("links.status.derive_status", lambda link, now=None: paid)
+    monkeypatch.setattr("links.status.derive_status", lambda link, now=None, **hints: paid)
     services.update_link_state(link)
     response = merchant_client.post(f"/payments/{link.code}/cancel/", follow=True)
     link.refresh_from_db()
