@@ -30,9 +30,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chain import catalogue, devnet
 from chain.health import network_is_healthy
-from chain.models import Deposit, DepositAddress
+from chain.models import Deposit
 from links import checkout
-from links.models import LinkSettlement, LinkStatus, PaymentLink, Quote
+from links.models import LinkAddress, LinkSettlement, LinkStatus, PaymentLink, Quote
 from links.qr import qr_svg
 from links.receipts import receipt_for
 from links.status import Detail, LinkState, link_deposits, show_link_state
@@ -135,13 +135,13 @@ def _facts_sql() -> str:
         return connection.ops.quote_name(model._meta.get_field(name).column)
 
     link, quote, dep, addr, settled, project = (
-        table(m) for m in (PaymentLink, Quote, Deposit, DepositAddress, LinkSettlement, Project)
+        table(m) for m in (PaymentLink, Quote, Deposit, LinkAddress, LinkSettlement, Project)
     )
     q_link = f"q.{col(Quote, 'link')} = l.{col(PaymentLink, 'id')}"
     newest = f"FROM {quote} q WHERE {q_link} ORDER BY q.{col(Quote, 'created_at')} DESC, q.{col(Quote, 'id')} DESC LIMIT 1"
     deposits = (
-        f"FROM {dep} d JOIN {addr} a ON d.{col(Deposit, 'address')} = a.{col(DepositAddress, 'id')} "
-        f"WHERE a.{col(DepositAddress, 'link')} = l.{col(PaymentLink, 'id')}"
+        f"FROM {dep} d JOIN {addr} a ON d.{col(Deposit, 'address')} = a.{col(LinkAddress, 'address')} "
+        f"WHERE a.{col(LinkAddress, 'link')} = l.{col(PaymentLink, 'id')}"
     )
     expires = f"l.{col(PaymentLink, 'expires_at')}"
     return (

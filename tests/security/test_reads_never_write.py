@@ -113,10 +113,15 @@ def links(shop, member):  # noqa: F811
 
 
 def _gets(link) -> list[tuple[str, str, dict]]:
-    """(who, path, headers) of every GET that shows this link."""
+    """(who, path, headers) of every GET that shows this link (the pay page also as a chat
+    app's crawler sees it: the link preview)."""
     htmx = {"HTTP_HX_REQUEST": "true"}
     return [
         ("customer", f"/pay/{link.code}/", {}),
+        ("crawler", f"/pay/{link.code}/", {"HTTP_USER_AGENT": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}),
+        ("customer", f"/pay/{link.code}/preview.png", {}),
+        ("customer", f"/pay/{link.code}/qr.png", {}),
+        ("customer", f"/pay/{link.code}/qr.svg", {}),
         ("customer", f"/pay/{link.code}/status/", htmx),
         ("customer", f"/pay/{link.code}/status/?v=stale", htmx),
         ("customer", f"/pay/{link.code}/status/?change=1", htmx),
@@ -127,6 +132,7 @@ def _gets(link) -> list[tuple[str, str, dict]]:
         ("merchant", f"/payments/{link.code}/settle/", {}),
         ("merchant", f"/payments/{link.code}/refund/", {}),
         ("merchant", f"/payments/{link.code}/cancel/", {}),
+        ("merchant", "/", {}),  # the Overview
         ("merchant", "/payments/", {}),
         ("merchant", "/payments/?status=pending", {}),
         ("merchant", "/payments/export.csv", {}),
@@ -156,7 +162,7 @@ def test_no_get_changes_a_row_or_sends_anything(name, links, client, merchant_cl
     mail.outbox.clear()
     before = _every_row()
     events, emails = WebhookEvent.objects.count(), OutboundEmail.objects.count()
-    clients = {"customer": client, "merchant": merchant_client, "api": client}
+    clients = {"customer": client, "crawler": client, "merchant": merchant_client, "api": client}
     for who, path, headers in _gets(link):
         if who == "api":
             headers = {**headers, **api_headers}
