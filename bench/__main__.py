@@ -2,6 +2,7 @@
 
     bin/bench                 # full run (a few minutes)
     bin/bench --short         # tiny sizes: checks every benchmark works (CI), not speed
+    bin/bench --web-only      # only the web pages: in process, then under gunicorn with wrk
 
 The database is BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/payram_bench,
 created if missing, emptied at start); BENCH_DATABASE_URL=sqlite uses a throw-away SQLite
@@ -34,6 +35,9 @@ class Sizes:
     derivations: int
     allocations: int
     threads: int
+    served_links: int  # links in the database while gunicorn is measured
+    wrk_seconds: float
+    wrk_rounds: int
 
 
 FULL = Sizes(
@@ -48,6 +52,9 @@ FULL = Sizes(
     derivations=2_000,
     allocations=200,
     threads=8,
+    served_links=10_000,
+    wrk_seconds=10.0,
+    wrk_rounds=3,
 )
 SHORT = Sizes(
     blocks=8,
@@ -61,6 +68,9 @@ SHORT = Sizes(
     derivations=100,
     allocations=20,
     threads=4,
+    served_links=500,
+    wrk_seconds=1.0,
+    wrk_rounds=1,
 )
 WATCHED_FEW = 20
 WATCHED_SHARE = 0.05  # of transfers, to watched addresses
@@ -87,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scan-only", action="store_true", help="stop after the scan throughput ratios")
     parser.add_argument("--latency-only", action="store_true", help="only the detection latency ratio")
     parser.add_argument("--no-tune", action="store_true", help="skip tuning the raw loop (3 in flight x 50 blocks)")
+    parser.add_argument("--web-only", action="store_true", help="only the web ratios (in process and under gunicorn)")
     args = parser.parse_args(argv)
     sizes = SHORT if args.short else FULL
     rng = random.Random(20261129)
@@ -113,7 +124,16 @@ def main(argv: list[str] | None = None) -> int:
 
         catalogue.reload()
         tune = not (args.short or args.no_tune)
-        run_all(node, sizes, rng, vendor, scan_only=args.scan_only, latency_only=args.latency_only, tune=tune)
+        run_all(
+            node,
+            sizes,
+            rng,
+            vendor,
+            scan_only=args.scan_only,
+            latency_only=args.latency_only,
+            tune=tune,
+            web_only=args.web_only,
+        )
     finally:
         node.stop()
     return 0
@@ -128,11 +148,15 @@ def run_all(
     scan_only: bool = False,
     latency_only: bool = False,
     tune: bool = False,
+    web_only: bool = False,
 ) -> None:
     from bench import fixtures
 
     user, project, member = fixtures.merchant_project()
     wallet = fixtures.evm_wallet(project)
+    if web_only:
+        run_web_and_keys(node, sizes, rng, vendor, user, project, member, wallet)
+        return
     if not latency_only:
         run_scan_and_matching(node, sizes, rng, wallet, tune=tune)
         if scan_only:
@@ -267,11 +291,17 @@ def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, 
         for name, client, url, expect, extra in (
             ("status_poll_204", poll, status_url + f"?v={key}", 204, {"HTTP_HX_REQUEST": "true"}),
             ("status_fragment", poll, status_url, 200, {"HTTP_HX_REQUEST": "true"}),
+            ("pay_page", poll, reverse("pay:page", args=[status_link.code]), 200, {}),
             ("all_payments", dashboard, reverse("links:all_payments"), 200, {}),
         ):
             f = web.measure(client, name, rows, url, seconds=sizes.web_seconds, expect=expect, **extra)
             figures[(name, rows)] = f
             say(f"{name:16} {rows:>7,} links: {f.rps:7.1f} req/s, p95 {f.p95_ms:6.1f} ms, {f.queries} SQL queries")
+        if rows == sizes.rows_small:
+            fixtures.bulk_links(project, member, sizes.served_links - PaymentLink.objects.count())
+            fixtures.analyze()
+            run_served(sizes, status_link, dashboard, figures)
+            print("\nWeb, in process (continued)", flush=True)
     for name in ("status_poll_204", "status_fragment", "all_payments"):
         small, large = figures[(name, sizes.rows_small)], figures[(name, sizes.rows_large)]
         constant = small.queries == large.queries
@@ -304,6 +334,76 @@ def run_web_and_keys(node, sizes: Sizes, rng: random.Random, vendor: str, user, 
             ">= 0.8 (one wallet row serialises them) and indexes ok",
             check == "ok" and concurrent / serial >= 0.8,
         )
+
+
+SERVED = ("status_poll_204", "pay_page", "all_payments")
+
+
+def run_served(sizes: Sizes, status_link, dashboard, in_process: dict) -> None:
+    """The pages under gunicorn (2 sync workers), measured with wrk (8 connections), each
+    divided by a trivial view through the same middleware; rounds alternate the pages."""
+    import statistics
+
+    from django.db import connection
+    from django.urls import reverse
+
+    from bench import latency, web
+    from links.models import PaymentLink
+
+    print(
+        f"\nWeb under gunicorn ({web.WORKERS} sync workers, {connection.vendor}, {PaymentLink.objects.count():,} links), "
+        f"wrk {web.CONNECTIONS} connections, {sizes.wrk_rounds} alternated rounds of {sizes.wrk_seconds:g} s",
+        flush=True,
+    )
+    if web.wrk_path() is None:
+        for name in SERVED:
+            skipped(f"served_{name}_vs_trivial", "wrk is not installed (Debian: apt-get install wrk)")
+        return
+    htmx = {"HX-Request": "true"}
+    status_path = reverse("pay:status", args=[status_link.code])
+    session = {"Cookie": f"sessionid={dashboard.cookies['sessionid'].value}"}
+    server = web.Gunicorn()
+    try:
+        server.wait_ready()
+        import requests
+
+        key = latency._key(requests.get(server.base + status_path, headers=htmx, timeout=30))
+        targets = {
+            "trivial": ("/bench/ok", {}, 200),
+            "status_poll_204": (f"{status_path}?v={key}", htmx, 204),
+            "pay_page": (reverse("pay:page", args=[status_link.code]), {}, 200),
+            "all_payments": (reverse("links:all_payments"), session, 200),
+        }
+        for path, headers, expect in targets.values():
+            web.check_answer(server.base, path, headers, expect)
+        loads = [web.load_average()]
+        runs: dict[str, list] = {name: [] for name in targets}
+        for _round in range(sizes.wrk_rounds):
+            for name, (path, headers, _expect) in targets.items():
+                runs[name].append(web.run_wrk(name, server.base + path, seconds=sizes.wrk_seconds, headers=headers))
+            loads.append(web.load_average())
+    finally:
+        server.stop()
+    median = {
+        name: (
+            statistics.median(r.rps for r in found),
+            statistics.median(r.p50_ms for r in found),
+            statistics.median(r.p99_ms for r in found),
+            sum(r.non_2xx for r in found),
+        )
+        for name, found in runs.items()
+    }
+    say(f"load average (1, 5, 15 min) before and after each round: {' | '.join(loads)}")
+    for name, (rps, p50, p99, bad) in median.items():
+        queries = in_process.get((name, sizes.rows_small))
+        q = f", {queries.queries} SQL queries (in process)" if queries else ""
+        rounds = " / ".join(f"{r.rps:.0f}" for r in runs[name])
+        say(f"{name:16} {rps:8.1f} req/s (rounds {rounds}), p50 {p50:6.2f} ms, p99 {p99:6.2f} ms{q}; non-2xx: {bad}")
+    targets_met = {"status_poll_204": 0.5, "pay_page": 0.2, "all_payments": 0.2}
+    for name in SERVED:
+        value = median[name][0] / median["trivial"][0]
+        floor = targets_met[name]
+        ratio(f"served_{name}_vs_trivial", value, f">= {floor}", value >= floor)
 
 
 if __name__ == "__main__":

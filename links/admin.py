@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from links.models import LinkAddress, LinkSettlement, PaymentLink, Quote, Refund
-from links.status import refresh_link_status
+from links.status import update_link_state
 
 
 class QuoteInline(admin.TabularInline):
@@ -31,7 +31,7 @@ class PaymentLinkAdmin(admin.ModelAdmin):
     search_fields = ["code", "member__email", "description"]
     list_select_related = ["project", "member"]
     raw_id_fields = ["member", "created_by"]
-    # Status and what was received are derived by links.status.refresh_link_status only.
+    # Status and what was received are derived by links.status.update_link_state only.
     readonly_fields = [
         "code",
         "status",
@@ -47,7 +47,7 @@ class PaymentLinkAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        refresh_link_status(obj)  # e.g. an admin set cancelled_at or moved the expiry
+        update_link_state(obj)  # e.g. an admin set cancelled_at or moved the expiry
 
 
 @admin.register(Quote)

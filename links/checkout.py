@@ -27,7 +27,7 @@ from chain.wallets import address_allocate
 from links import pricing
 from links.models import LinkAddress, LinkStatus, PaymentLink, Quote
 from links.pricing import PriceUnavailable
-from links.status import derive_status, refresh_link_status
+from links.status import derive_status, update_link_state
 from payram.lib.money import fiat_to_payable_units, format_fiat_for, format_units, payable_step, round_up_to_step
 
 __all__ = ["AssetChoice", "CheckoutError", "PriceUnavailable", "available_assets", "current_quote", "quote_create"]
@@ -168,7 +168,7 @@ def quote_create(*, link: PaymentLink, network: str, asset: str, now: datetime |
             rate_source=price.source[:40],
             expires_at=expires_at,
         )
-    refresh_link_status(link, now=now)
+    update_link_state(link, now=now)
     return quote
 
 

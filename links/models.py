@@ -26,7 +26,7 @@ class LinkStatus(models.TextChoices):
 
 class PaymentLink(models.Model):
     """What the merchant asks for. `status`, `status_detail`, `amount_received`,
-    `received_*` and `paid_at` are derived by links.status.refresh_link_status from the
+    `received_*` and `paid_at` are derived by links.status.update_link_state from the
     link's quotes and deposits and are written nowhere else."""
 
     code = models.CharField(max_length=32, unique=True, default=new_public_code, editable=False)

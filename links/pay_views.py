@@ -2,19 +2,25 @@
 
 The dynamic part of the page (status, payment instructions, picker) is one fragment,
 templates/links/_checkout.html. While the link is open it polls
-/pay/<code>/status/?v=<state key> every few seconds; the server answers 204 (htmx swaps
-nothing) while the state is unchanged, and the new fragment when it changed. Once the
+/pay/<code>/status/?v=<key> every few seconds; the server answers 204 (htmx swaps
+nothing, one query) while the facts the fragment is drawn from are unchanged, and the new
+fragment when they changed. Every GET here only reads (show_link_state). Once the
 link is final the fragment it returns has no hx-trigger, so polling stops.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlparse
 
+from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,11 +32,12 @@ from chain import catalogue, devnet
 from chain.health import network_is_healthy
 from chain.models import Deposit
 from links import checkout
-from links.models import LinkStatus, PaymentLink
+from links.models import LinkAddress, LinkSettlement, LinkStatus, PaymentLink, Quote
 from links.qr import qr_svg
 from links.receipts import receipt_for
-from links.status import Detail, LinkState, link_deposits, refresh_link_state
+from links.status import Detail, LinkState, link_deposits, show_link_state
 from links.uris import payment_uri, uri_carries_amount
+from members.models import Project
 from payram.lib import ratelimit
 
 log = logging.getLogger(__name__)
@@ -80,9 +87,121 @@ def is_simulation_network(network) -> bool:
     return network is not None and network.slug == "devnet" and network.chain_id == DEVNET_CHAIN_ID
 
 
+# -- what decides whether the customer's fragment changed --------------------------------
+# The poll's "nothing changed" answer must be cheap: one query, no status derived. Its key
+# is a digest of the facts the fragment is drawn from (the link row, its quotes, its
+# deposits, a settlement, the project's policy), of which deadlines have passed (the state
+# changes with time only at a quote's or the link's expiry, or the end of the late window
+# after one) and of the network's health. Same facts, same deadlines passed: same state.
+# A change of facts the state does not show (a confirmation of an uncounted deposit) only
+# costs one fragment drawn.
+
+_FACTS = (
+    "pk",
+    "status",
+    "status_detail",
+    "amount_received",
+    "cancelled_at",
+    "expires_at",
+    "link_expired",
+    "link_late",
+    "confirmation_overrides",
+    "underpayment_tolerance",
+    "quote",
+    "network",
+    "quotes",
+    "quotes_due",
+    "quotes_late",
+    "deposits",
+    "orphaned",
+    "last_deposit",
+    "confirmations",
+    "settled",
+)
+
+
+def _late_window() -> timedelta:
+    return timedelta(hours=getattr(settings, "PAYRAM_LATE_PAYMENT_HOURS", 24))
+
+
+@functools.cache
+def _facts_sql() -> str:
+    """One statement, written once: building it with the ORM cost more than running it."""
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    def col(model, name: str) -> str:
+        return connection.ops.quote_name(model._meta.get_field(name).column)
+
+    link, quote, dep, addr, settled, project = (
+        table(m) for m in (PaymentLink, Quote, Deposit, LinkAddress, LinkSettlement, Project)
+    )
+    q_link = f"q.{col(Quote, 'link')} = l.{col(PaymentLink, 'id')}"
+    newest = f"FROM {quote} q WHERE {q_link} ORDER BY q.{col(Quote, 'created_at')} DESC, q.{col(Quote, 'id')} DESC LIMIT 1"
+    deposits = (
+        f"FROM {dep} d JOIN {addr} a ON d.{col(Deposit, 'address')} = a.{col(LinkAddress, 'address')} "
+        f"WHERE a.{col(LinkAddress, 'link')} = l.{col(PaymentLink, 'id')}"
+    )
+    expires = f"l.{col(PaymentLink, 'expires_at')}"
+    return (
+        f"SELECT l.{col(PaymentLink, 'id')}, l.{col(PaymentLink, 'status')}, l.{col(PaymentLink, 'status_detail')}, "
+        f"l.{col(PaymentLink, 'amount_received')}, l.{col(PaymentLink, 'cancelled_at')}, {expires}, "
+        f"CASE WHEN {expires} <= %s THEN 1 ELSE 0 END, CASE WHEN {expires} <= %s THEN 1 ELSE 0 END, "
+        f"p.{col(Project, 'confirmation_overrides')}, p.{col(Project, 'underpayment_tolerance')}, "
+        f"(SELECT q.{col(Quote, 'id')} {newest}), (SELECT q.{col(Quote, 'network')} {newest}), "
+        f"(SELECT COUNT(*) FROM {quote} q WHERE {q_link}), "
+        f"(SELECT COUNT(*) FROM {quote} q WHERE {q_link} AND q.{col(Quote, 'expires_at')} <= %s), "
+        f"(SELECT COUNT(*) FROM {quote} q WHERE {q_link} AND q.{col(Quote, 'expires_at')} <= %s), "
+        f"(SELECT COUNT(*) {deposits}), "
+        f"(SELECT COUNT(*) {deposits} AND d.{col(Deposit, 'orphaned')} = %s), "
+        f"(SELECT MAX(d.{col(Deposit, 'id')}) {deposits}), "
+        f"(SELECT SUM(d.{col(Deposit, 'confirmations')}) {deposits}), "
+        f"(SELECT COUNT(*) FROM {settled} s WHERE s.{col(LinkSettlement, 'link')} = l.{col(PaymentLink, 'id')}) "
+        f"FROM {link} l JOIN {project} p ON p.{col(Project, 'id')} = l.{col(PaymentLink, 'project')} "
+        f"WHERE l.{col(PaymentLink, 'code')} = %s"
+    )
+
+
+def _facts(code: str, now) -> dict | None:
+    """The link's facts, reduced to a few numbers, in one query (None: no such link).
+    Deposits count orphaned ones too: the page lists them."""
+    if not _CODE.fullmatch(code):
+        return None
+    adapt = connection.ops.adapt_datetimefield_value
+    at, late = adapt(now), adapt(now - _late_window())
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_sql(), [at, late, at, late, True, code])
+        row = cursor.fetchone()
+    return None if row is None else dict(zip(_FACTS, row, strict=True))
+
+
+# The poll's 204 path asks the network's health at most once a second per process (it is
+# one more query, the same for every link); a page drawn asks afresh.
+HEALTH_MEMO_SECONDS = 1.0
+_health_memo: dict[str, tuple[float, bool]] = {}
+
+
+def _network_healthy(slug: str, *, fresh: bool) -> bool:
+    clock = time.monotonic()
+    known = _health_memo.get(slug)
+    if not fresh and known is not None and clock - known[0] < HEALTH_MEMO_SECONDS:
+        return known[1]
+    healthy = network_is_healthy(slug)
+    _health_memo[slug] = (clock, healthy)
+    return healthy
+
+
+def _facts_key(facts: dict, *, change: bool, fresh: bool) -> str:
+    network = facts["network"]
+    stalled = bool(network) and not _network_healthy(network, fresh=fresh)
+    source = "|".join(map(str, (*facts.values(), change, stalled)))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class _Snapshot:
-    """What the customer sees, reduced to what decides whether the fragment changed."""
+    """What the customer sees, and the key that says whether it changed."""
 
     state: LinkState
     quote_expired: bool
@@ -92,32 +211,21 @@ class _Snapshot:
     stalled: bool = False  # the quote's network is not being watched right now
 
 
-def _snapshot(request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None) -> _Snapshot:
-    state = refresh_link_state(link, now=now)
+def _snapshot(
+    request: HttpRequest, link: PaymentLink, *, now, picking: bool | None = None, facts: dict | None = None
+) -> _Snapshot:
+    facts = facts or _facts(link.code, now)
+    # Reads only: the scanner and housekeeping write. The facts say what is not there to read.
+    state = show_link_state(link, now=now, has_deposits=facts["deposits"] > 0, settled=facts["settled"] > 0)
     quote = state.quote
     quote_expired = bool(quote and quote.expires_at <= now)
     if picking is None:
         picking = request.GET.get("change") == "1" and not state.amount_received
-    recorded = Deposit.objects.filter(address__link=link).count()  # orphaned ones too: the list shows them
+    # The poll URL carries change=1 exactly when picking: the key is made with the same flag.
+    key = _facts_key(facts, change=picking, fresh=True)
     # A customer looking at an address on a network nobody can read right now is told so.
-    stalled = quote is not None and not state.is_final and not network_is_healthy(quote.network)
-    key_source = "|".join(
-        map(
-            str,
-            (
-                state.status,
-                state.detail,
-                state.amount_received,
-                state.confirmations,
-                quote.pk if quote else "",
-                quote_expired,
-                recorded,
-                picking,
-                stalled,
-            ),
-        )
-    )
-    return _Snapshot(state, quote_expired, picking, hashlib.sha256(key_source.encode()).hexdigest()[:16], recorded, stalled)
+    stalled = quote is not None and not state.is_final and not _network_healthy(quote.network, fresh=False)
+    return _Snapshot(state, quote_expired, picking, key, facts["deposits"], stalled)
 
 
 def _checkout_context(
@@ -204,14 +312,18 @@ def pay_status(request: HttpRequest, code: str) -> HttpResponse:
     poll as long as their pages are open; a rendered fragment counts as a page load."""
     if limited := _rate_limited(request, code, scope="pay_poll"):
         return limited
+    now = timezone.now()
+    facts = _facts(code, now)
+    if facts is None:
+        return _not_found(request)
+    if request.htmx and request.GET.get("v") == _facts_key(facts, change=request.GET.get("change") == "1", fresh=False):
+        return HttpResponse(status=204)  # nothing changed: one query, nothing derived, nothing drawn
+    if limited := _rate_limited(request, code, scope="pay_page"):
+        return limited
     link = _find_link(code)
     if link is None:
         return _not_found(request)
-    snap = _snapshot(request, link, now=timezone.now())
-    if request.htmx and request.GET.get("v") == snap.key:
-        return HttpResponse(status=204)  # nothing changed: htmx swaps nothing (no QR drawn, no query more)
-    if limited := _rate_limited(request, code, scope="pay_page"):
-        return limited
+    snap = _snapshot(request, link, now=now, facts=facts)
     return render(request, "links/_checkout.html", _checkout_context(request, link, snap=snap))
 
 
@@ -223,7 +335,7 @@ def pay_receipt(request: HttpRequest, code: str) -> HttpResponse:
     link = _find_link(code)
     if link is None:
         return _not_found(request)
-    refresh_link_state(link)
+    show_link_state(link)
     found = receipt_for(link)
     if found is None:
         return _not_found(request)

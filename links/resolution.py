@@ -7,7 +7,7 @@ from django.db import transaction
 
 from links.models import LinkSettlement, LinkStatus, PaymentLink
 from links.signals import link_action
-from links.status import Detail, derive_status, refresh_link_status
+from links.status import Detail, derive_status, update_link_state
 from members.permissions import can
 from payram.lib.times import iso_utc
 
@@ -48,7 +48,7 @@ def link_settle(*, link: PaymentLink, note: str, user=None, by_name: str = "") -
         raise ResolutionRefused("Only the project's merchant can mark a link as paid.")
     with transaction.atomic():
         locked = PaymentLink.objects.select_for_update(of=("self",)).select_related("project", "member").get(pk=link.pk)
-        refresh_link_status(locked)  # a payment may have landed since the page was drawn
+        update_link_state(locked)  # a payment may have landed since the page was drawn
         reason = settle_reason(locked)
         if reason:
             raise ResolutionRefused(reason)
@@ -63,9 +63,9 @@ def link_settle(*, link: PaymentLink, note: str, user=None, by_name: str = "") -
             received_network_before=locked.received_network,
             received_asset_before=locked.received_asset,
         )
-        refresh_link_status(locked)
+        update_link_state(locked)
         link_action.send(sender=PaymentLink, link=locked, action="settled")
-    refresh_link_status(link)
+    update_link_state(link)
     return settlement
 
 

@@ -1,5 +1,5 @@
 """Writes for payment links. Status is never set here: record the fact, then
-links.status.refresh_link_status derives what it means."""
+links.status.update_link_state derives what it means."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from links.models import LinkStatus, PaymentLink
 from links.signals import link_action
-from links.status import refresh_link_status
+from links.status import update_link_state
 from members.models import Member, Project
 
 
@@ -46,7 +46,7 @@ def link_create(
         created_by=created_by,
         created_by_api_key=created_by_api_key,
     )
-    refresh_link_status(link)
+    update_link_state(link)
     link_action.send(sender=PaymentLink, link=link, action="created")  # webhook, sent after commit
     return link
 
@@ -55,13 +55,14 @@ def link_create(
 def link_cancel(*, link: PaymentLink) -> PaymentLink:
     """Cancel a link that has not been paid. Cancelling twice changes nothing."""
     link = PaymentLink.objects.select_for_update().get(pk=link.pk)
-    refresh_link_status(link)  # a payment may have landed since the page was drawn
+    update_link_state(link)  # a payment may have landed since the page was drawn
     if link.status == LinkStatus.SUCCESSFUL:
         raise LinkNotCancellable("This link has already been paid, so it cannot be cancelled.")
     if link.cancelled_at is None:
         link.cancelled_at = timezone.now()
         link.save(update_fields=["cancelled_at"])
-        refresh_link_status(link)
+        update_link_state(link)
         link_action.send(sender=PaymentLink, link=link, action="cancelled")  # webhook, sent after commit
         return link
-    return refresh_link_status(link)
+    update_link_state(link)
+    return link

@@ -1,6 +1,8 @@
 """The one function that says what a payment link's state is. Everything else (scanner,
-cancel, expiry, quotes) records facts and calls refresh_link_status; nothing sets
-PaymentLink.status by hand. Because the state is recomputed from the recorded facts
+cancel, settle, quotes, housekeeping, a project's policy) records facts and calls the one
+writer, update_link_state; nothing sets PaymentLink.status by hand. Reads never write:
+pages and API GETs call show_link_state, which derives the same state without saving it
+(a link whose expiry passed a moment ago is shown Expired before housekeeping stores it). Because the state is recomputed from the recorded facts
 every time, replays, duplicate notifications and reorgs are safe: a deposit whose block
 left the chain is marked orphaned by the scanner and simply stops counting.
 
@@ -214,12 +216,16 @@ def _completing_deposit(confirmed: list, due: int):
     return None
 
 
-def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
-    """The link's state from its quotes and deposits. Pure: reads, never writes."""
+def derive_status(
+    link: PaymentLink, *, now: datetime | None = None, has_deposits: bool | None = None, settled: bool | None = None
+) -> LinkState:
+    """The link's state from its quotes and deposits. Pure: reads, never writes.
+    `has_deposits=False` / `settled=False` say the caller has just counted none (the pay
+    page's facts query): their queries are skipped."""
     now = now or timezone.now()
     window = timedelta(hours=getattr(settings, "PAYRAM_LATE_PAYMENT_HOURS", 24))
-    quotes = list(link.quotes.all().order_by("-created_at", "-id")) if link.pk else []
-    deposits = _deposits(link) if link.pk else []
+    quotes = list(link.quotes.select_related("deposit_address").order_by("-created_at", "-id")) if link.pk else []
+    deposits = _deposits(link) if link.pk and has_deposits is not False else []
     link_expired = bool(link.expires_at and link.expires_at <= now)
 
     pair = _counted_pair(quotes, deposits)
@@ -257,7 +263,7 @@ def derive_status(link: PaymentLink, *, now: datetime | None = None) -> LinkStat
         maturing=maturing,
     )
 
-    if settled_at := _settled_at(link):
+    if settled is not False and (settled_at := _settled_at(link)):
         return LinkState(LinkStatus.SUCCESSFUL, Detail.SETTLED, **{**common, "paid_at": settled_at})
 
     if link.cancelled_at:
@@ -319,17 +325,13 @@ def _changed(link: PaymentLink, fields: dict) -> list[str]:
     return [name for name, value in fields.items() if getattr(link, name) != value]
 
 
-def refresh_link_status(link: PaymentLink, *, now: datetime | None = None) -> PaymentLink:
-    """Recompute and store the link's derived fields. Idempotent; safe to call from any
-    process at any time. Only a change takes a write lock (the pay page calls this on
-    every poll): the row is then locked and recomputed, so two refreshes never
-    interleave their reads and writes."""
-    refresh_link_state(link, now=now)
-    return link
-
-
-def refresh_link_state(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
-    """refresh_link_status, returning the derived state (for pages that show it)."""
+def update_link_state(link: PaymentLink, *, now: datetime | None = None) -> LinkState:
+    """The one writer: recompute the link's derived fields, store them if they changed
+    (announcing the change: webhooks, email) and return the state. Idempotent; safe to
+    call from any process at any time. Only a change takes a write lock: the row is then
+    locked and recomputed, so two updates never interleave their reads and writes. Call
+    it where facts change (scanner, quote, cancel, settle, housekeeping, policy), never
+    from a GET: pages use show_link_state."""
     now = now or timezone.now()
     current = PaymentLink.objects.select_related("project").filter(pk=link.pk).first()
     if current is None:
@@ -353,6 +355,20 @@ def refresh_link_state(link: PaymentLink, *, now: datetime | None = None) -> Lin
     return state
 
 
+def show_link_state(
+    link: PaymentLink, *, now: datetime | None = None, has_deposits: bool | None = None, settled: bool | None = None
+) -> LinkState:
+    """The link's state as of now, for pages and API GETs. Reads only: derived from the
+    facts (so an expiry that passed, or a deposit recorded before the writer ran, shows at
+    once) and copied onto this in-memory `link` for templates, never saved and never
+    announced. The stored row catches up when update_link_state runs (scanner,
+    housekeeping). `has_deposits`, `settled`: as for derive_status."""
+    state = derive_status(link, now=now, has_deposits=has_deposits, settled=settled)
+    for name, value in _persisted(state).items():
+        setattr(link, name, value)
+    return state
+
+
 def _announce(link: PaymentLink, before: dict, state: LinkState) -> None:
     """Tell the listeners (webhooks, email: links/notifications/) in this transaction."""
     link_changed.send(sender=PaymentLink, link=link, old=before, new=state)
@@ -363,20 +379,33 @@ def refresh_links_for_addresses(address_ids) -> int:
     these deposit addresses. Returns how many links were refreshed."""
     ids = list(PaymentLink.objects.filter(deposit_addresses__id__in=list(address_ids)).values_list("id", flat=True).distinct())
     for link in PaymentLink.objects.filter(id__in=ids):
-        refresh_link_status(link)
+        update_link_state(link)
     return len(ids)
 
 
 def refresh_expired_links(*, now: datetime | None = None) -> int:
     """Move Pending links whose own expiry has passed to their derived state (Expired, or
-    still Pending while money is confirming). For a periodic task or a cron command;
-    the pay page refreshes its link on every view anyway."""
+    still Pending while money is confirming). For a periodic task or a cron command:
+    pages only show a passed expiry (show_link_state), this stores and announces it."""
     now = now or timezone.now()
     count = 0
     for link in PaymentLink.objects.filter(status=LinkStatus.PENDING, expires_at__lte=now):
         before = link.status
-        refresh_link_status(link, now=now)
+        update_link_state(link, now=now)
         count += link.status != before
+    return count
+
+
+def update_project_links(project_id: int, *, now: datetime | None = None) -> int:
+    """A project's policy changed (confirmation thresholds, underpayment tolerance): rerun
+    the writer for its Pending links, whose state may now be another. Returns how many
+    links changed status."""
+    now = now or timezone.now()
+    count = 0
+    for link in PaymentLink.objects.filter(project_id=project_id, status=LinkStatus.PENDING):
+        before = (link.status, link.status_detail)
+        update_link_state(link, now=now)
+        count += (link.status, link.status_detail) != before
     return count
 
 

@@ -21,7 +21,7 @@ from links.forms import PaymentLinkForm
 from links.models import LinkSettlement, LinkStatus, RefundState
 from links.qr import qr_png, qr_svg
 from links.refund_views import refund_view
-from links.status import link_deposits, refresh_link_state
+from links.status import link_deposits, show_link_state
 from members.permissions import can, team_projects
 from payram.lib.mail import email_enabled
 from payram.lib.money import parse_decimal
@@ -41,9 +41,12 @@ def _filters(request: HttpRequest):
 def all_payments(request: HttpRequest) -> HttpResponse:
     projects, filters = _filters(request)
     page = CappedPaginator(selectors.payments_for_user(request.user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # One reverse for the page, not one per row (a reverse costs more than the row's queries).
+    detail_url = reverse("links:detail", args=["-code-"])
     rows = [
         {
             "link": link,
+            "url": detail_url.replace("-code-", link.code),
             "detail": selectors.status_detail_words(link),
             "refund": selectors.refund_words(link),
             "received": selectors.amount_received(link),
@@ -156,7 +159,7 @@ def link_detail(request: HttpRequest, code: str) -> HttpResponse:
     """The merchant's page of one link. While the link can still change it polls itself
     (?v=<key>): 204 while nothing changed, else the page, of which htmx takes #link-live."""
     link = selectors.link_for_user(request.user, code)
-    state = refresh_link_state(link)  # an expiry may have passed; the state also says what is due
+    state = show_link_state(link)  # as of now (an expiry may have passed), never saved
     deposits = link_deposits(link, state=state)
     link_refunds = refunds.link_refunds(link)
     key = _live_key(link, state, deposits, link_refunds)
@@ -237,7 +240,7 @@ def link_refund(request: HttpRequest, code: str) -> HttpResponse:
     link = selectors.link_for_user(request.user, code)
     if not resolution.may_resolve(request.user, link):
         raise Http404
-    state = refresh_link_state(link)
+    state = show_link_state(link)  # the POST's service rechecks with the row locked
     error = refunds.refund_reason(link, state)
     option = request.POST.get("option", "")
     fiat_text = request.POST.get("fiat_amount", "").strip()

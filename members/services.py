@@ -27,8 +27,8 @@ def project_create(*, owner, name: str, return_url: str = "") -> Project:
 
 @transaction.atomic
 def project_update(*, project: Project, name: str, return_url: str = "", underpayment_tolerance=None) -> Project:
-    """Rename, set the return URL and the underpayment tolerance. A new tolerance applies
-    to each link the next time its status is derived (a payment or a page view)."""
+    """Rename, set the return URL and the underpayment tolerance. A new tolerance updates
+    the project's pending links at once (members.signals.project_policy_changed)."""
     project.name = name.strip()
     project.return_url = return_url.strip()
     fields = ["name", "return_url"]

@@ -24,6 +24,9 @@ RATIOS = [
     "all_payments_rps_1000_vs_100",
     "derivation_vs_point_multiply",
     "allocation_concurrent_vs_serial",
+    "served_status_poll_204_vs_trivial",
+    "served_pay_page_vs_trivial",
+    "served_all_payments_vs_trivial",
 ]
 
 

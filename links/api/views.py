@@ -35,7 +35,7 @@ from links import resolution, services, shape
 from links.api.schema import OPENAPI
 from links.forms import PaymentLinkFields
 from links.models import LinkStatus, PaymentLink
-from links.status import refresh_link_state
+from links.status import show_link_state
 from members import services as member_services
 from members.forms import MemberForm
 from members.models import Member, Project
@@ -184,7 +184,7 @@ def _link_summary(link: PaymentLink) -> dict:
 
 
 def _link_full(link: PaymentLink) -> dict:
-    state = refresh_link_state(link)  # an expiry may have passed since the last scan
+    state = show_link_state(link)  # derived as of now (an expiry may have passed); never saved
     return shape.link_full(link, state)
 
 

@@ -1,7 +1,7 @@
 """What the outside world hears about a link: webhook events and the merchant's email.
 
 Called from the places where a link's state is seen to change, inside their transaction:
-links.status.refresh_link_state (derived status, detail, amount received) and
+links.status.update_link_state (derived status, detail, amount received) and
 links.services (created, cancelled). Events are stored in that transaction and sent
 after it commits, so a rolled-back change announces nothing."""
 
@@ -73,7 +73,7 @@ def event_types_for_change(old: Mapping, new) -> list[str]:
 
 
 def link_changed(link: PaymentLink, old: Mapping, new) -> None:
-    """refresh_link_state's hook: the link's derived state changed from `old` to `new`.
+    """update_link_state's hook: the link's derived state changed from `old` to `new`.
     Must not fail the refresh: a problem here is logged and the status still changes."""
     try:
         with _savepoint():

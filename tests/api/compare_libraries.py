@@ -39,7 +39,7 @@ from rest_framework.views import APIView  # noqa: E402
 from links import shape  # noqa: E402
 from links.api import views as ours  # noqa: E402
 from links.models import PaymentLink  # noqa: E402
-from links.status import refresh_link_state  # noqa: E402
+from links.status import show_link_state  # noqa: E402
 from members.services import api_key_authenticate, api_key_create  # noqa: E402
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def _summaries(project, limit: int = 20) -> list[dict]:
 
 def _full(project, code: str) -> dict:
     link = PaymentLink.objects.select_related("project", "member").get(project=project, code=code)
-    return shape.link_full(link, refresh_link_state(link))
+    return shape.link_full(link, show_link_state(link))
 
 
 # A page computed once: what is left is each library's own cost per request (routing,

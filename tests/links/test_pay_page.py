@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from links.models import PaymentLink
+from chain.models import Deposit
+from links.models import PaymentLink, Quote
 from tests.links.pay_support import deposit, make_link
 from tests.links.test_checkout import FIRST_ADDRESS, shop, stall  # noqa: F401 - fixtures
 
@@ -230,6 +231,64 @@ def test_status_fragment_is_204_while_nothing_changed_and_new_when_it_did(client
     fragment = response.content.decode()
     assert "Payment successful" in fragment and "hx-trigger" not in fragment
     assert "<html" not in fragment
+
+
+def _poll_url(client, link) -> str:
+    html = client.get(page_url(link)).content.decode()
+    return re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_nothing_changed_costs_the_poll_one_query(client, link, monkeypatch, django_assert_num_queries):
+    """Every open pay page asks every few seconds: "nothing changed" is one query, with
+    no state derived and no QR drawn (issue 15; bench/ measures it under gunicorn)."""
+    monkeypatch.setattr("links.pay_views.HEALTH_MEMO_SECONDS", 60.0)  # asked once, by the page
+    pick(client, link, "devnet:USDC")
+    poll = _poll_url(client, link)
+    with django_assert_num_queries(1):
+        assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+
+
+def test_a_page_asked_to_change_coin_polls_204_while_nothing_changed(client, link):
+    """?change=1 draws the picker (its poll URL keeps change=1), or not once money was
+    seen (its poll URL drops it): either way the poll must answer 204 while nothing changed."""
+    pick(client, link, "devnet:USDC")
+    html = client.get(page_url(link) + "?change=1").content.decode()
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "change=1" in poll
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    deposit(link.quotes.get().deposit_address, 10_000_000)  # underpaid: no coin change any more
+    html = client.get(page_url(link) + "?change=1").content.decode()
+    poll = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "change=1" not in poll
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+
+
+def test_the_poll_sees_facts_the_writer_has_not_stored_yet(client, link):
+    """The poll's key is made of the facts, not the stored status: a deposit recorded
+    before the status writer ran, and a quote that just ran out, both redraw the page."""
+    pick(client, link, "devnet:USDC")
+    poll = _poll_url(client, link)
+    quote = link.quotes.get()
+    Deposit.objects.create(
+        network="devnet",
+        asset="USDC",
+        tx_hash="0x" + "aa" * 32,
+        index=0,
+        address=quote.deposit_address,
+        value=25_000_000,
+        confirmations=0,
+        block_height=None,
+        block_hash="",
+    )  # no deposits_changed: the writer has not run
+    response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Payment seen" in response.content.decode()
+
+    other = make_link(link.project, link.member)
+    pick(client, other, "devnet:USDC")
+    poll = _poll_url(client, other)
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    Quote.objects.filter(link=other).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 200
 
 
 def test_simulate_payment_button_only_on_the_devnet(client, link, monkeypatch):

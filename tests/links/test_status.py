@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from chain.wallets import project_confirmations_set
 from links.models import LinkStatus, PaymentLink
-from links.status import derive_status, link_deposits, refresh_link_status
+from links.status import derive_status, link_deposits, update_link_state
 from tests.links.pay_support import deposit, make_link, make_quote, set_confirmations
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,15 @@ def test_project_threshold_override_is_used(quoted, address, project):
     assert stored(quoted).status == LinkStatus.SUCCESSFUL
 
 
+def test_a_lower_threshold_completes_confirming_links_at_once(quoted, address, project):
+    """The wallet page's thresholds save the project; members.signals.project_policy_changed
+    has links update its pending links then, not when someone next opens them."""
+    deposit(address, DUE, confirmations=1)
+    assert stored(quoted).status_detail == "confirming"
+    project_confirmations_set(project=project, thresholds={"devnet": 1})
+    assert (stored(quoted).status, stored(quoted).status_detail) == (LinkStatus.SUCCESSFUL, "paid")
+
+
 def test_overpaid_is_successful_and_shows_the_excess(quoted, address):
     deposit(address, DUE + 1_500_000)
     state = derive_status(stored(quoted))
@@ -138,7 +148,7 @@ def test_refreshed_quote_makes_the_payment_on_time(link, address):
 def test_cancelled_link_without_money(link):
     link.cancelled_at = timezone.now()
     link.save()
-    refresh_link_status(link)
+    update_link_state(link)
     assert (stored(link).status, stored(link).status_detail) == (LinkStatus.CANCELLED, "cancelled")
 
 
@@ -151,7 +161,7 @@ def test_payment_to_a_cancelled_link_is_recorded_and_flagged_for_refund(quoted, 
 
 def test_expired_link(project, member):
     link = make_link(project, member, expires_at=timezone.now() - timedelta(minutes=1))
-    refresh_link_status(link)
+    update_link_state(link)
     assert (stored(link).status, stored(link).status_detail) == (LinkStatus.EXPIRED, "expired")
 
 
@@ -191,7 +201,7 @@ def test_deposits_for_display_carry_confirmations_and_explorer_url(link, address
 def test_status_is_idempotent(quoted, address):
     deposit(address, DUE)
     before = stored(quoted).status_updated_at
-    refresh_link_status(stored(quoted))
+    update_link_state(stored(quoted))
     assert stored(quoted).status_updated_at == before
 
 

@@ -1,10 +1,11 @@
 """python manage.py refresh_links [--all]
 
-Rerun the one status function where time alone changes the answer: Pending links whose
+Rerun the one status writer where time alone changes the answer: Pending links whose
 own expiry has passed become Expired (or stay Pending while their money is confirming).
-The pay page refreshes its link on every view; this keeps All Payments right for links
-nobody opens. Schedule it (cron, or Celery beat) every few minutes. --all refreshes
-every link, e.g. after changing PAYRAM_LATE_PAYMENT_HOURS or a confirmation threshold.
+Pages only show a passed expiry (they never write); this stores it, sends its webhook
+and keeps All Payments right. Schedule it (cron, or Celery beat) every few minutes. --all refreshes
+every link, e.g. after changing PAYRAM_LATE_PAYMENT_HOURS (a project's thresholds and tolerance
+update its pending links by themselves: members.signals.project_policy_changed).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from links.models import PaymentLink
-from links.status import refresh_expired_links, refresh_link_status
+from links.status import refresh_expired_links, update_link_state
 
 
 class Command(BaseCommand):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         if all:
             count = 0
             for link in PaymentLink.objects.iterator():
-                refresh_link_status(link)
+                update_link_state(link)
                 count += 1
             self.stdout.write(f"Refreshed {count} links.")
         else:
