@@ -135,7 +135,11 @@ def clean_logo(upload) -> tuple[bytes, int, int]:
             pixels = image.convert("RGBA")
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow's own guard, from the header: far past our limit
+        raise ValidationError(
+            "The logo has far too many pixels: at most %(max)d×%(max)d, please.", code="dimensions", params={"max": LOGO_MAX_SIDE}
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ValidationError(
             "That file is not an image payram can read: upload a PNG, JPEG or WebP.", code="not_image"
         ) from None
