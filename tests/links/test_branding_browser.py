@@ -75,3 +75,37 @@ def test_branded_pay_page_keeps_amount_address_and_qr_on_the_first_screen(brande
     # The brand colour reached the page through the per-project stylesheet, CSP intact.
     border = page.evaluate("getComputedStyle(document.querySelector('.summary')).borderTopColor")
     assert border == "rgb(26, 127, 55)"
+
+
+def test_the_owner_uploads_a_logo_and_the_customer_sees_it(logged_in_page, live_server, new_context, project, member, tmp_path):
+    logo = tmp_path / "logo.jpg"
+    Image.new("RGB", (400, 120), (250, 200, 20)).save(logo, format="JPEG")
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    owner = logged_in_page
+    owner.goto(f"{live_server.url}/members/projects/")
+    owner.click(f"a[href='/members/projects/{project.pk}/branding/']")
+    # An SVG is refused with the reason, and a colour nothing reads on too; nothing is saved.
+    owner.set_input_files("#id_logo", str(svg))
+    owner.fill("#id_brand_colour", "#808080")
+    owner.click("button:has-text('Save')")
+    owner.get_by_text("SVG logos are not accepted").wait_for()
+    owner.get_by_text("hard to read").wait_for()
+    owner.set_input_files("#id_logo", str(logo))
+    owner.fill("#id_brand_colour", "#ffd60a")
+    owner.fill("#id_brand_message", "Questions? help@corner.example")
+    owner.click("button:has-text('Save')")
+    owner.get_by_text("is saved").wait_for()
+    assert (
+        owner.locator("#current-logo").evaluate("img => img.naturalWidth") == 400
+    )  # re-encoded at its own size: it fits 480×160
+    if SHOTS:
+        owner.screenshot(path=f"{SHOTS}/branding-settings-1280.png", full_page=True)
+
+    link = make_link(project, member, amount="12.00")
+    customer = new_context(viewport=PHONE).new_page()
+    customer.goto(f"{live_server.url}/pay/{link.code}/")
+    assert customer.locator("#brand-logo").evaluate("img => img.naturalWidth") == 400
+    assert customer.locator("#brand-message").inner_text() == "Questions? help@corner.example"
+    if SHOTS:
+        customer.screenshot(path=f"{SHOTS}/branded-picker-390.png", full_page=True)
