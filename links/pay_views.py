@@ -37,6 +37,7 @@ from links.qr import qr_svg
 from links.receipts import receipt_for
 from links.status import Detail, LinkState, link_deposits, show_link_state
 from links.uris import payment_uri, uri_carries_amount
+from members.branding import brand_for
 from members.models import Project
 from payram.lib import ratelimit
 
@@ -302,7 +303,7 @@ def pay_page(request: HttpRequest, code: str) -> HttpResponse:
     link = _find_link(code)
     if link is None:
         return _not_found(request)
-    return render(request, "links/pay.html", _checkout_context(request, link))
+    return render(request, "links/pay.html", {**_checkout_context(request, link), "brand": brand_for(link.project)})
 
 
 @require_GET
@@ -339,7 +340,7 @@ def pay_receipt(request: HttpRequest, code: str) -> HttpResponse:
     found = receipt_for(link)
     if found is None:
         return _not_found(request)
-    return render(request, "links/receipt.html", {"receipt": found})
+    return render(request, "links/receipt.html", {"receipt": found, "brand": brand_for(link.project)})
 
 
 @require_POST
@@ -371,6 +372,8 @@ def pay_quote(request: HttpRequest, code: str) -> HttpResponse:
 def _rerender(request: HttpRequest, link: PaymentLink, error: str, status: int) -> HttpResponse:
     context = _checkout_context(request, link, error=error, picking=True)
     template = "links/_checkout.html" if request.htmx else "links/pay.html"
+    if not request.htmx:
+        context["brand"] = brand_for(link.project)
     return render(request, template, context, status=status)
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import URLValidator
 
+from members import branding
 from members.models import Member, Project, Role
 from payram.lib.fields import PlainDecimalField
 
@@ -111,3 +112,41 @@ class InviteSignupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+
+class BrandingForm(forms.Form):
+    """The project's look on the pay page and receipt (members.branding checks each part)."""
+
+    logo = forms.FileField(
+        required=False,
+        help_text="PNG, JPEG or WebP, at most 256 KB and 1024×1024 pixels. SVG is not accepted.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+    brand_colour = forms.CharField(
+        label="Brand colour",
+        max_length=7,
+        required=False,
+        help_text="As #rrggbb, such as #1a7f37. Buttons take this colour; the text on them is white or dark, "
+        "whichever reads better. Leave empty for payram's blue.",
+        widget=forms.TextInput(attrs={"placeholder": "#1a7f37", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    brand_message = forms.CharField(
+        label="Message to customers",
+        max_length=280,
+        required=False,
+        help_text="Optional, up to 280 characters, shown on the pay page and the receipt.",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 280}),
+    )
+
+    def clean_logo(self):
+        upload = self.cleaned_data.get("logo")
+        if not upload:
+            return None
+        return branding.clean_logo(upload)
+
+    def clean_brand_colour(self) -> str:
+        colour = branding.normalise_colour(self.cleaned_data.get("brand_colour", ""))
+        if colour:
+            branding.text_colour_on(colour)
+        return colour

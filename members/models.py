@@ -17,6 +17,9 @@ class Project(models.Model):
     confirmation_overrides = models.JSONField(default=dict, blank=True)
     # Percent of the amount due a payment may be short and still count as paid (links.tolerance).
     underpayment_tolerance = models.DecimalField(max_digits=4, decimal_places=2, default=0)
+    # The project's own look on the pay page and receipt (members.branding); the logo is ProjectLogo.
+    brand_colour = models.CharField(max_length=7, blank=True, default="", db_default="")  # "#rrggbb" or "" (payram's blue)
+    brand_message = models.CharField(max_length=280, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -49,4 +52,5 @@ class Member(models.Model):
 
 
 from members.api_models import *  # noqa: E402,F401,F403  (API key models, same app)
+from members.brand_models import *  # noqa: E402,F401,F403  (the project's logo, same app)
 from members.team_models import *  # noqa: E402,F401,F403  (team and invitations, same app)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.member_edit, name="edit"),
     path("projects/", views.project_list, name="projects"),
     path("projects/<int:pk>/", views.project_edit, name="project_edit"),
+    path("projects/<int:pk>/branding/", views.project_branding, name="project_branding"),
     path("projects/<int:pk>/api-keys/", api_key_views.api_keys, name="api_keys"),
     path("projects/<int:pk>/api-keys/<int:key_id>/revoke/", api_key_views.api_key_revoke, name="api_key_revoke"),
     path("projects/<int:pk>/team/", team_views.project_team, name="project_team"),

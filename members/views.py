@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from members import selectors, services
-from members.forms import MemberEditForm, MemberForm, ProjectEditForm, ProjectForm
+from members import branding, selectors, services
+from members.forms import BrandingForm, MemberEditForm, MemberForm, ProjectEditForm, ProjectForm
 from members.permissions import require_role, team_projects
 from payram.lib.pagination import CappedPaginator
 
@@ -60,6 +60,31 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Project “{project.name}” saved.")
         return redirect("members:projects")
     return render(request, "members/project_edit.html", {"project": project, "form": form}, status=400 if form.errors else 200)
+
+
+@require_role("edit_project")
+@require_http_methods(["GET", "POST"])
+def project_branding(request: HttpRequest, pk: int) -> HttpResponse:
+    """The project's look on the pay page and receipt: logo, brand colour, message. Owners only."""
+    project = request.project
+    form = BrandingForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"brand_colour": project.brand_colour, "brand_message": project.brand_message},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        branding.set_branding(
+            project=project,
+            colour=data["brand_colour"],
+            message=data["brand_message"],
+            logo=data["logo"],
+            remove_logo=data["remove_logo"] and not data["logo"],
+        )
+        messages.success(request, f"The look of “{project.name}” is saved.")
+        return redirect("members:project_branding", pk=project.pk)
+    context = {"project": project, "form": form, "brand": branding.brand_for(project)}
+    return render(request, "members/project_branding.html", context, status=400 if form.errors else 200)
 
 
 # Members

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 # What only a project's owners may open (members.permissions.OWNER_ACTIONS minus staff's).
 OWNER_ONLY = {
     "members:project_edit",
+    "members:project_branding",
     "members:api_keys",
     "members:api_key_revoke",
     "members:project_team_role",

@@ -90,6 +90,13 @@ def fill(route_name: str, param: str, world):
         return urlsafe_base64_encode(force_bytes(world.merchant_a.pk))
     if param == "token":
         return getattr(world, "invite_token", "set-password")
+    if param == "sha256":  # a project's logo (members.branding): its hash, merchant A's or none yet
+        from members.models import ProjectLogo
+
+        logo = ProjectLogo.objects.filter(project=world.project_a).first()
+        return logo.sha256 if logo else "0" * 64
+    if param == "colour":  # a brand colour's stylesheet: the colour itself, nobody's secret
+        return "1a7f37"
     if param == "family":
         return next(iter(catalogue.FAMILIES))
     raise LookupError(f"{route_name}: tests/security/urlwalk.fill does not know how to fill <{param}> with merchant A's object")
