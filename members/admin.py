@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
+from members.brand_models import ProjectLogo
 from members.models import ApiKey, Invitation, Member, Project, TeamMember
 
 
@@ -68,4 +69,18 @@ class InvitationAdmin(admin.ModelAdmin):
     fields = [*readonly_fields, "revoked_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ProjectLogo)
+class ProjectLogoAdmin(admin.ModelAdmin):
+    """Read-only: a logo is set (validated and re-encoded) on the project's Look page."""
+
+    list_display = ("project", "content_type", "width", "height", "sha256", "uploaded_at")
+    exclude = ("png",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
