@@ -214,6 +214,51 @@ class ThreadSafeWatched(Watched):
     thread_safe = True
 
 
+class ChainSwitch:
+    """Replaces the devnet's chain between reads, never under one: anvil's revert-and-mine
+    passes through a chain shorter than the one being read, which a real node switching to
+    a heavier chain does not show (a read beyond its head would fail the scan, and be
+    retried, for a reason that is the test's, not the reorg's)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.active = 0
+        self.switching = False
+
+    def read(self, call):
+        with self.cond:
+            while self.switching:
+                self.cond.wait()
+            self.active += 1
+        try:
+            return call()
+        finally:
+            with self.cond:
+                self.active -= 1
+                self.cond.notify_all()
+
+    def switch(self, change) -> None:
+        """Called from inside a read (a `before` hook): waits for the other reads to end."""
+        with self.cond:
+            self.switching = True
+            while self.active > 1:
+                self.cond.wait()
+            try:
+                change()
+            finally:
+                self.switching = False
+                self.cond.notify_all()
+
+
+class SwitchedWatched(ThreadSafeWatched):
+    def __init__(self, before, switch: ChainSwitch) -> None:
+        super().__init__(before)
+        self.switch = switch
+
+    def blocks(self, start, end):
+        return self.switch.read(lambda: super(SwitchedWatched, self).blocks(start, end))
+
+
 def test_a_thread_safe_adapter_has_several_batches_in_flight_recorded_in_order(devnet, evm_address, monkeypatch):
     from chain import scanner
 
@@ -257,16 +302,20 @@ def test_a_reorg_under_several_reads_in_flight_rewinds_and_records_the_new_chain
     devnet.mine(11)
     raw = devnet.raw_transaction(tx)
     replaced = threading.Event()
+    switch = ChainSwitch()
+
+    def new_chain():
+        devnet.revert(snap)
+        devnet.mine(3)
+        devnet.send_raw(raw)  # now in base+4 of the new chain
+        devnet.mine(8)
 
     def before(n, start, end):
         if n == 3 and not replaced.is_set():  # batches 2 and 3 are read from the old chain
             replaced.set()
-            devnet.revert(snap)
-            devnet.mine(3)
-            devnet.send_raw(raw)  # now in base+4 of the new chain
-            devnet.mine(8)
+            switch.switch(new_chain)
 
-    result = scan_network("devnet", adapter=ThreadSafeWatched(before), batch_blocks=3, max_blocks=12)
+    result = scan_network("devnet", adapter=SwitchedWatched(before, switch), batch_blocks=3, max_blocks=12)
 
     assert result.ok and result.reorgs >= 1
     [moved] = Deposit.objects.filter(address=to)
