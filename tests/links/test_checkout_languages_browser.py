@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.links.pay_support import deposit, make_link
 from tests.links.test_checkout import FIRST_ADDRESS, shop  # noqa: F401 - fixtures
@@ -55,7 +56,8 @@ def test_customer_switches_language_and_pays(live_server, new_context, logged_in
     assert "uint256=1234500000" in page.locator("#open-wallet").get_attribute("href")
     copy = page.locator("button[data-copy='1234.5']")
     copy.click()
-    assert copy.inner_text() == "Copiado"
+    # The word changes once the clipboard has it (a promise), for 1.5 s: wait for it, don't sample.
+    expect(copy).to_have_text("Copiado", timeout=5000)  # polled by selector: no eval under the page's CSP
     assert page.evaluate("navigator.clipboard.readText()") == "1234.5"
     page.wait_for_function("document.querySelector('[data-countdown-display]').textContent.includes('quedan')")
     shot(page, "lang-es-quote-desktop")
